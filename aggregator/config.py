@@ -1,0 +1,322 @@
+"""Read showcase.toml once, check every key, resolve paths and secrets."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel import Locale, UnknownLocaleError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from aggregator.errors import ConfigError, register_secret
+
+SOURCES = ("youtube", "facebook", "website")
+_DURATION = re.compile(r"(\d+)([smhd])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@dataclass(frozen=True)
+class YouTubeConfig:
+    every: timedelta
+    channel: str
+    api_key_env: str
+    api_endpoint: str
+    api_key: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class FacebookConfig:
+    every: timedelta
+    page: str
+    access_token_env: str
+    graph_url: str
+    api_version: str
+    access_token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class WebsiteConfig:
+    every: timedelta
+    url: str
+    tag: str
+
+
+@dataclass(frozen=True)
+class ShowcaseConfig:
+    title: str
+    hashtags: tuple[str, ...]
+    locale: str = "de_DE"
+    timezone: str = "Europe/Berlin"
+    stale_after: timedelta = timedelta(hours=26)
+    since: date | None = None
+    intro: str = ""
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    database_url: str
+    output_dir: Path
+    showcase: ShowcaseConfig
+    template_dirs: tuple[Path, ...] = ()
+    youtube: YouTubeConfig | None = None
+    facebook: FacebookConfig | None = None
+    website: WebsiteConfig | None = None
+
+    def configured_sources(self) -> list[str]:
+        return [name for name in SOURCES if getattr(self, name) is not None]
+
+
+def parse_duration(text: str, key: str = "duration") -> timedelta:
+    """`90s`, `15m`, `3h`, `1d`, or a sum such as `1h30m`."""
+    cleaned = text.strip().replace(" ", "")
+    if not cleaned or _DURATION.sub("", cleaned):
+        raise ConfigError(f"{key}: {text!r} is not a duration such as 90s, 15m, 3h or 1d")
+    seconds = sum(int(n) * _UNIT_SECONDS[unit] for n, unit in _DURATION.findall(cleaned))
+    if seconds <= 0:
+        raise ConfigError(f"{key}: a duration must be longer than zero")
+    return timedelta(seconds=seconds)
+
+
+def default_config_path() -> Path:
+    return Path(os.environ.get("SHOWCASE_CONFIG") or "showcase.toml")
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate the file; raise ConfigError naming the first bad key."""
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read: {error.strerror}") from None
+    return config_from_dict(data, base_dir=path.resolve().parent, path=path)
+
+
+def config_from_dict(
+    data: dict[str, Any],
+    base_dir: Path,
+    path: Path | None = None,
+    environ: dict[str, str] | None = None,
+) -> Config:
+    env = os.environ if environ is None else environ
+    _check_keys(data, {"storage", "output", "showcase", *SOURCES}, "")
+    storage = _table(data, "storage")
+    output = _table(data, "output")
+    _check_keys(storage, {"database"}, "storage")
+    _check_keys(output, {"directory", "templates"}, "output")
+    return Config(
+        path=path,
+        database_url=_database_url(
+            _str(storage, "database", "storage", "sqlite:///showcase.db"), base_dir
+        ),
+        output_dir=base_dir / _str(output, "directory", "output", "public"),
+        showcase=_showcase(_table(data, "showcase")),
+        template_dirs=_template_dirs(output, base_dir),
+        youtube=_youtube(data["youtube"], env) if "youtube" in data else None,
+        facebook=_facebook(data["facebook"], env) if "facebook" in data else None,
+        website=_website(data["website"]) if "website" in data else None,
+    )
+
+
+def require_secrets(config: Config, sources: Iterable[str]) -> None:
+    """Fail before fetching when a source's key or token is not in the environment."""
+    if "youtube" in sources and config.youtube and not config.youtube.api_key:
+        raise ConfigError(
+            f"youtube.api_key_env: environment variable {config.youtube.api_key_env} is not set"
+        )
+    if "facebook" in sources and config.facebook and not config.facebook.access_token:
+        raise ConfigError(
+            f"facebook.access_token_env: environment variable "
+            f"{config.facebook.access_token_env} is not set"
+        )
+
+
+def _showcase(table: dict[str, Any]) -> ShowcaseConfig:
+    allowed = {"title", "hashtags", "locale", "timezone", "stale_after", "since", "intro"}
+    _check_keys(table, allowed, "showcase")
+    hashtags = table.get("hashtags")
+    if not isinstance(hashtags, list) or not hashtags:
+        raise ConfigError("showcase.hashtags: a non-empty list of hashtags is required")
+    cleaned = tuple(_hashtag(tag) for tag in hashtags)
+    locale = _str(table, "locale", "showcase", "de_DE")
+    try:
+        Locale.parse(locale)
+    except (UnknownLocaleError, ValueError):
+        raise ConfigError(f"showcase.locale: unknown locale {locale!r}") from None
+    timezone = _str(table, "timezone", "showcase", "Europe/Berlin")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"showcase.timezone: unknown time zone {timezone!r}") from None
+    return ShowcaseConfig(
+        title=_str(table, "title", "showcase", "#flächenglühen"),
+        hashtags=cleaned,
+        locale=locale,
+        timezone=timezone,
+        stale_after=parse_duration(
+            _str(table, "stale_after", "showcase", "26h"), "showcase.stale_after"
+        ),
+        since=_date(table.get("since"), "showcase.since"),
+        intro=_str(table, "intro", "showcase", ""),
+    )
+
+
+def _youtube(table: Any, env: dict[str, str] | os._Environ[str]) -> YouTubeConfig:
+    table = _as_table(table, "youtube")
+    _check_keys(table, {"every", "channel", "api_key_env", "api_endpoint"}, "youtube")
+    key_env = _str(table, "api_key_env", "youtube", "YOUTUBE_API_KEY")
+    api_key = env.get(key_env) or None
+    register_secret(api_key)
+    return YouTubeConfig(
+        every=parse_duration(_str(table, "every", "youtube", "3h"), "youtube.every"),
+        channel=_required_str(table, "channel", "youtube", _channel_check),
+        api_key_env=key_env,
+        api_endpoint=_url(
+            _str(table, "api_endpoint", "youtube", "https://youtube.googleapis.com/"),
+            "youtube.api_endpoint",
+        ),
+        api_key=api_key,
+    )
+
+
+def _facebook(table: Any, env: dict[str, str] | os._Environ[str]) -> FacebookConfig:
+    table = _as_table(table, "facebook")
+    allowed = {"every", "page", "access_token_env", "graph_url", "api_version"}
+    _check_keys(table, allowed, "facebook")
+    token_env = _str(table, "access_token_env", "facebook", "FACEBOOK_ACCESS_TOKEN")
+    token = env.get(token_env) or None
+    register_secret(token)
+    version = _str(table, "api_version", "facebook", "v25.0")
+    if not re.fullmatch(r"v\d+\.\d+", version):
+        raise ConfigError(f"facebook.api_version: {version!r} is not a version such as v25.0")
+    return FacebookConfig(
+        every=parse_duration(_str(table, "every", "facebook", "1h"), "facebook.every"),
+        page=_required_str(table, "page", "facebook", _page_check),
+        access_token_env=token_env,
+        graph_url=_url(
+            _str(table, "graph_url", "facebook", "https://graph.facebook.com"), "facebook.graph_url"
+        ),
+        api_version=version,
+        access_token=token,
+    )
+
+
+def _website(table: Any) -> WebsiteConfig:
+    table = _as_table(table, "website")
+    _check_keys(table, {"every", "url", "tag"}, "website")
+    return WebsiteConfig(
+        every=parse_duration(_str(table, "every", "website", "6h"), "website.every"),
+        url=_url(_required_str(table, "url", "website"), "website.url"),
+        tag=_required_str(table, "tag", "website"),
+    )
+
+
+def _template_dirs(output: dict[str, Any], base_dir: Path) -> tuple[Path, ...]:
+    if "templates" not in output:
+        return ()
+    folder = base_dir / _str(output, "templates", "output", "")
+    if not folder.is_dir():
+        raise ConfigError(f"output.templates: {folder} is not a folder")
+    return (folder,)
+
+
+def _database_url(url: str, base_dir: Path) -> str:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"storage.database: {url!r} is not an SQLAlchemy URL") from None
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return url
+    if database.startswith("file:") or Path(database).is_absolute():
+        return url
+    return parsed.set(database=str(base_dir / database)).render_as_string(hide_password=False)
+
+
+def _check_keys(table: dict[str, Any], allowed: set[str], prefix: str) -> None:
+    for key in table:
+        if key not in allowed:
+            name = f"{prefix}.{key}" if prefix else key
+            raise ConfigError(f"{name}: unknown key (allowed: {', '.join(sorted(allowed))})")
+
+
+def _table(data: dict[str, Any], name: str) -> dict[str, Any]:
+    return _as_table(data.get(name, {}), name)
+
+
+def _as_table(value: Any, name: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name}: must be a table ([{name}])")
+    return value
+
+
+def _str(table: dict[str, Any], key: str, prefix: str, default: str) -> str:
+    value = table.get(key, default)
+    if not isinstance(value, str):
+        raise ConfigError(f"{prefix}.{key}: must be a string, not {type(value).__name__}")
+    return value
+
+
+def _required_str(
+    table: dict[str, Any],
+    key: str,
+    prefix: str,
+    check: Callable[[str], str | None] | None = None,
+) -> str:
+    if key not in table:
+        raise ConfigError(f"{prefix}.{key}: required")
+    value = _str(table, key, prefix, "").strip()
+    problem = "must not be empty" if not value else (check(value) if check else None)
+    if problem:
+        raise ConfigError(f"{prefix}.{key}: {problem}")
+    return value
+
+
+def _channel_check(value: str) -> str | None:
+    if value.startswith("@") or re.fullmatch(r"UC[\w-]{22}", value):
+        return None
+    return f"{value!r} is neither a channel id (UC…) nor an @handle"
+
+
+def _page_check(value: str) -> str | None:
+    return None if re.fullmatch(r"[\w.-]+", value) else f"{value!r} is not a page id or username"
+
+
+def _hashtag(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ConfigError("showcase.hashtags: every hashtag must be a string")
+    tag = value.strip().removeprefix("#")
+    if not tag or re.search(r"[\s#]", tag):
+        raise ConfigError(f"showcase.hashtags: {value!r} is not a hashtag")
+    return tag
+
+
+def _date(value: Any, key: str) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ConfigError(f"{key}: {value!r} is not a date such as 2017-06-27")
+
+
+def _url(value: str, key: str) -> str:
+    if not re.match(r"https?://[^/\s]+", value):
+        raise ConfigError(f"{key}: {value!r} is not an http(s) URL")
+    return value

@@ -1,0 +1,72 @@
+"""Plain data passed from the sources to the store: no HTTP, no database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One count an account reports, such as a channel's subscribers."""
+
+    key: str  # contract key, e.g. "youtube.subscribers"
+    value: int
+    rounded: bool = False  # YouTube rounds subscriber counts to three significant figures
+
+
+@dataclass
+class Account:
+    """The channel or page a source reads."""
+
+    source: str
+    platform_id: str
+    name: str
+    url: str
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Item:
+    """One video or post as the platform describes it."""
+
+    source: str
+    platform_id: str
+    kind: str  # "video" or "post"
+    title: str
+    description: str
+    url: str  # the item on its platform
+    published_at: datetime  # timezone-aware, UTC
+    thumbnail_url: str | None = None
+    duration_seconds: int | None = None
+    views: int | None = None
+    tags: list[str] = field(default_factory=list)
+    public: bool = True
+    embeddable: bool = True
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Usage:
+    """What a fetch cost: YouTube quota units or Graph requests."""
+
+    quota_units: int = 0
+    requests: int = 0
+
+
+@dataclass
+class SourceResult:
+    """What one fetch of one source brought back.
+
+    `complete` is true only when the whole listing of the account's items was read; only then
+    may the store retire items it no longer sees. `error` is set when the fetch stopped early:
+    what was read before the failure is still in `figures` and `items`.
+    """
+
+    source: str
+    account: Account
+    figures: list[Figure] = field(default_factory=list)
+    items: list[Item] = field(default_factory=list)
+    complete: bool = False
+    error: Exception | None = None

@@ -1,0 +1,342 @@
+"""The database: models, schema migrations, and the functions that save and query.
+
+Takes plain `models` objects in and hands rows out; knows nothing of HTTP or HTML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    create_engine,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from aggregator.models import Figure, Item, SourceResult, Usage
+
+_IN_CHUNK = 500
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stored as naive UTC (portable across backends), handed out timezone-aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[str]: JSON}  # noqa: RUF012
+
+
+class AccountRow(Base):
+    __tablename__ = "accounts"
+    __table_args__ = (UniqueConstraint("source", "platform_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    platform_id: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text)
+    raw: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+
+
+class ItemRow(Base):
+    __tablename__ = "items"
+    __table_args__ = (UniqueConstraint("source", "platform_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    platform_id: Mapped[str] = mapped_column(String(128))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime]
+    thumbnail_url: Mapped[str | None] = mapped_column(Text)
+    thumbnail_file: Mapped[str | None] = mapped_column(Text)
+    duration_seconds: Mapped[int | None]
+    views: Mapped[int | None]
+    tags: Mapped[list[str]]
+    public: Mapped[bool] = mapped_column(Boolean)
+    embeddable: Mapped[bool] = mapped_column(Boolean)
+    raw: Mapped[dict[str, Any]]
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    retired_at: Mapped[datetime | None]
+
+
+class FigureRow(Base):
+    """A figure's current value; `as_of` is its last successful fetch."""
+
+    __tablename__ = "figures"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    value: Mapped[int]
+    rounded: Mapped[bool] = mapped_column(Boolean, default=False)
+    as_of: Mapped[datetime]
+
+
+class FigureHistoryRow(Base):
+    """Append-only: one row each time a figure's value changes."""
+
+    __tablename__ = "figure_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(128), index=True)
+    taken_at: Mapped[datetime]
+    value: Mapped[int]
+
+
+class FetchRunRow(Base):
+    __tablename__ = "fetch_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), index=True)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(16))  # "ok", "partial", "error"
+    error_cause: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    quota_units: Mapped[int] = mapped_column(Integer, default=0)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    items_seen: Mapped[int] = mapped_column(Integer, default=0)
+
+
+@dataclass(frozen=True)
+class SaveSummary:
+    new: int
+    updated: int
+    retired: int
+
+
+def open_database(url: str) -> Engine:
+    """Create the engine and bring the schema to the newest migration."""
+    engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    migrate(engine)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout = 10000")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.close()
+
+
+def migrate(engine: Engine) -> None:
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    with resources.as_file(resources.files("aggregator") / "migrations") as folder:
+        alembic_config = AlembicConfig()
+        alembic_config.set_main_option("script_location", str(folder))
+        with engine.begin() as connection:
+            alembic_config.attributes["connection"] = connection
+            command.upgrade(alembic_config, "head")
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        yield session
+
+
+def save_result(session: Session, result: SourceResult, now: datetime) -> SaveSummary:
+    """Store what a fetch brought. Retire items only when the listing was complete."""
+    account = _upsert_account(session, result, now)
+    new, updated = _upsert_items(session, account.id, result.items, now)
+    _save_figures(session, result.source, result.figures, now)
+    retired = 0
+    if result.complete and result.error is None:
+        retired = _retire_unseen(
+            session, account.id, {item.platform_id for item in result.items}, now
+        )
+    return SaveSummary(new=new, updated=updated, retired=retired)
+
+
+def _upsert_account(session: Session, result: SourceResult, now: datetime) -> AccountRow:
+    found = session.scalar(
+        select(AccountRow).where(
+            AccountRow.source == result.source,
+            AccountRow.platform_id == result.account.platform_id,
+        )
+    )
+    row = found or AccountRow(source=result.source, platform_id=result.account.platform_id)
+    row.name = result.account.name
+    row.url = result.account.url
+    row.raw = result.account.raw
+    row.updated_at = now
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _upsert_items(
+    session: Session, account_id: int, items: Sequence[Item], now: datetime
+) -> tuple[int, int]:
+    existing = (
+        items_by_platform_id(session, items[0].source, [i.platform_id for i in items])
+        if items
+        else {}
+    )
+    new = updated = 0
+    for item in items:
+        row = existing.get(item.platform_id)
+        if row is None:
+            row = ItemRow(source=item.source, platform_id=item.platform_id, first_seen_at=now)
+            existing[item.platform_id] = row
+            session.add(row)
+            new += 1
+        else:
+            updated += 1
+        _copy_item(row, item, account_id, now)
+    session.flush()
+    return new, updated
+
+
+def _copy_item(row: ItemRow, item: Item, account_id: int, now: datetime) -> None:
+    row.account_id = account_id
+    row.kind = item.kind
+    row.title = item.title
+    row.description = item.description
+    row.url = item.url
+    row.published_at = item.published_at
+    row.thumbnail_url = item.thumbnail_url
+    row.duration_seconds = item.duration_seconds
+    row.views = item.views
+    row.tags = list(item.tags)
+    row.public = item.public
+    row.embeddable = item.embeddable
+    row.raw = item.raw
+    row.last_seen_at = now
+    row.retired_at = None
+
+
+def items_by_platform_id(
+    session: Session, source: str, platform_ids: Iterable[str]
+) -> dict[str, ItemRow]:
+    ids = list(dict.fromkeys(platform_ids))
+    found: dict[str, ItemRow] = {}
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[start : start + _IN_CHUNK]
+        rows = session.scalars(
+            select(ItemRow).where(ItemRow.source == source, ItemRow.platform_id.in_(chunk))
+        )
+        found.update((row.platform_id, row) for row in rows)
+    return found
+
+
+def _retire_unseen(session: Session, account_id: int, seen: set[str], now: datetime) -> int:
+    rows = session.scalars(
+        select(ItemRow).where(ItemRow.account_id == account_id, ItemRow.retired_at.is_(None))
+    )
+    retired = 0
+    for row in rows:
+        if row.platform_id not in seen:
+            row.retired_at = now
+            retired += 1
+    return retired
+
+
+def _save_figures(session: Session, source: str, figures: Sequence[Figure], now: datetime) -> None:
+    for figure in figures:
+        row = session.get(FigureRow, figure.key)
+        if row is None or row.value != figure.value:
+            session.add(
+                FigureHistoryRow(source=source, key=figure.key, taken_at=now, value=figure.value)
+            )
+        row = row or FigureRow(key=figure.key)
+        row.source = source
+        row.value = figure.value
+        row.rounded = figure.rounded
+        row.as_of = now
+        session.add(row)
+
+
+def record_run(
+    session: Session,
+    source: str,
+    started_at: datetime,
+    finished_at: datetime,
+    usage: Usage,
+    *,
+    outcome: str,
+    error_cause: str | None = None,
+    error_message: str | None = None,
+    items_seen: int = 0,
+) -> FetchRunRow:
+    row = FetchRunRow(
+        source=source,
+        started_at=started_at,
+        finished_at=finished_at,
+        outcome=outcome,
+        error_cause=error_cause,
+        error_message=error_message,
+        quota_units=usage.quota_units,
+        requests=usage.requests,
+        items_seen=items_seen,
+    )
+    session.add(row)
+    return row
+
+
+def current_figures(session: Session) -> list[FigureRow]:
+    return list(session.scalars(select(FigureRow).order_by(FigureRow.key)))
+
+
+def last_runs(session: Session) -> dict[str, FetchRunRow]:
+    """The most recent fetch run of each source."""
+    newest = select(func.max(FetchRunRow.id)).group_by(FetchRunRow.source)
+    rows = session.scalars(select(FetchRunRow).where(FetchRunRow.id.in_(newest)))
+    return {row.source: row for row in rows}
+
+
+def live_items(session: Session, sources: Sequence[str]) -> list[ItemRow]:
+    """Public items not retired, of the given sources, newest first."""
+    query = (
+        select(ItemRow)
+        .where(ItemRow.source.in_(sources), ItemRow.public.is_(True), ItemRow.retired_at.is_(None))
+        .order_by(ItemRow.published_at.desc(), ItemRow.id.desc())
+    )
+    return list(session.scalars(query))
+
+
+def set_thumbnail_file(session: Session, item_id: int, filename: str | None) -> None:
+    row = session.get(ItemRow, item_id)
+    if row is not None:
+        row.thumbnail_file = filename

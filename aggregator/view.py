@@ -1,0 +1,48 @@
+"""The context handed to the renderer: plain view models, built from the store by `context.py`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+
+@dataclass(frozen=True)
+class FigureView:
+    key: str  # "youtube.subscribers", "facebook.followers", ...
+    source: str  # "youtube", "facebook", "manual"
+    label: str  # German label, e.g. "YouTube-Abonnenten"
+    value: int
+    as_of: datetime | None  # last successful fetch, UTC aware
+    stale: bool
+    rounded: bool = False  # YouTube rounds subscriber counts
+
+
+@dataclass(frozen=True)
+class ItemView:
+    source: str  # "youtube" | "facebook" | "website"
+    platform_id: str
+    kind: str  # "video" | "post"
+    title: str
+    description: str
+    url: str  # the item on its platform
+    published_at: datetime  # UTC aware
+    duration_seconds: int | None = None
+    views: int | None = None
+    thumbnail: str | None = (
+        None  # path relative to the output directory, e.g. "thumbs/youtube-ID.jpg"
+    )
+    embeddable: bool = True
+    embed_url: str | None = None  # player URL inserted only after a click
+
+
+@dataclass(frozen=True)
+class Showcase:
+    title: str
+    intro: str
+    generated_at: datetime  # UTC aware
+    locale: str  # "de_DE"
+    timezone: str  # "Europe/Berlin"
+    figures: list[FigureView] = field(default_factory=list)
+    items: list[ItemView] = field(default_factory=list)  # newest first, already filtered
+    since: date | None = None
+    home_url: str | None = None  # where feed.json's home_page_url points, when known

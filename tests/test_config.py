@@ -1,0 +1,132 @@
+"""Config: every key checked once at start; one line naming the key on error."""
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from aggregator.config import (
+    config_from_dict,
+    load_config,
+    parse_duration,
+    require_secrets,
+)
+from aggregator.errors import ConfigError, redact
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def minimal(**extra):
+    data = {"showcase": {"hashtags": ["flächenglühen"]}}
+    data.update(extra)
+    return data
+
+
+def test_example_config_loads_and_documents_every_key(tmp_path):
+    config = load_config(ROOT / "config.example.toml")
+    assert config.showcase.hashtags == ("flächenglühen", "flaechengluehen")
+    assert config.showcase.stale_after == timedelta(hours=26)
+    assert config.showcase.since == date(2017, 6, 27)
+    assert config.youtube is not None and config.youtube.every == timedelta(hours=3)
+    assert config.facebook is not None and config.facebook.api_version == "v25.0"
+    assert config.output_dir == ROOT / "public"
+    text = (ROOT / "config.example.toml").read_text()
+    for key in ["database", "directory", "templates", "title", "intro", "hashtags", "locale",
+                "timezone", "stale_after", "since", "every", "channel", "api_key_env",
+                "api_endpoint", "page", "access_token_env", "graph_url", "api_version", "url",
+                "tag"]:
+        assert f"{key} =" in text, key
+
+
+def test_relative_paths_resolve_against_the_config_folder(tmp_path, monkeypatch):
+    folder = tmp_path / "site"
+    folder.mkdir()
+    (folder / "showcase.toml").write_text(
+        '[storage]\ndatabase = "sqlite:///data/showcase.db"\n'
+        '[output]\ndirectory = "out"\n[showcase]\nhashtags = ["x"]\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    config = load_config(Path("site/showcase.toml"))
+    assert config.database_url == f"sqlite:///{folder}/data/showcase.db"
+    assert config.output_dir == folder / "out"
+
+
+def test_absolute_and_non_sqlite_urls_are_kept(tmp_path):
+    for url in ["sqlite:////var/lib/showcase.db", "postgresql://u:p@db/showcase", "sqlite://"]:
+        config = config_from_dict(minimal(storage={"database": url}), base_dir=tmp_path)
+        assert config.database_url == url
+
+
+@pytest.mark.parametrize(
+    ("data", "named"),
+    [
+        ({"showcase": {"hashtags": ["x"], "colour": "red"}}, "showcase.colour"),
+        ({"showcase": {"hashtags": ["x"]}, "twitter": {}}, "twitter"),
+        ({"showcase": {"hashtags": "x"}}, "showcase.hashtags"),
+        ({"showcase": {"hashtags": []}}, "showcase.hashtags"),
+        ({"showcase": {"hashtags": ["x"], "stale_after": 26}}, "showcase.stale_after"),
+        ({"showcase": {"hashtags": ["x"], "stale_after": "a day"}}, "showcase.stale_after"),
+        ({"showcase": {"hashtags": ["x"], "since": "27.06.2017"}}, "showcase.since"),
+        ({"showcase": {"hashtags": ["x"], "locale": "xx_YY"}}, "showcase.locale"),
+        ({"showcase": {"hashtags": ["x"], "timezone": "Mars/Base"}}, "showcase.timezone"),
+        (minimal(youtube={"every": "3h"}), "youtube.channel"),
+        (minimal(youtube={"channel": "kreativessachsen"}), "youtube.channel"),
+        (minimal(youtube={"channel": "@k", "every": "often"}), "youtube.every"),
+        (minimal(youtube={"channel": "@k", "api_endpoint": "ftp://x"}), "youtube.api_endpoint"),
+        (minimal(youtube={"channel": "@k", "api_key": "secret"}), "youtube.api_key"),
+        (minimal(facebook={"page": 1122334455}), "facebook.page"),
+        (minimal(facebook={"page": "p", "api_version": "25"}), "facebook.api_version"),
+        (minimal(facebook="page"), "facebook"),
+        (minimal(website={"url": "https://example.org"}), "website.tag"),
+        (minimal(storage={"database": "not a url"}), "storage.database"),
+        (minimal(output={"directory": 3}), "output.directory"),
+    ],
+)
+def test_bad_config_names_the_key(tmp_path, data, named):
+    with pytest.raises(ConfigError) as raised:
+        config_from_dict(data, base_dir=tmp_path)
+    assert str(raised.value).startswith(named)
+
+
+def test_missing_secret_names_the_variable(tmp_path):
+    data = minimal(youtube={"channel": "@k"}, facebook={"page": "p", "access_token_env": "FB_T"})
+    config = config_from_dict(data, base_dir=tmp_path, environ={"YOUTUBE_API_KEY": "k-123456"})
+    require_secrets(config, ["youtube"])
+    with pytest.raises(ConfigError, match="FB_T"):
+        require_secrets(config, ["youtube", "facebook"])
+
+
+def test_secrets_come_from_the_environment_and_are_redacted(tmp_path):
+    data = minimal(youtube={"channel": "@k"})
+    config = config_from_dict(data, base_dir=tmp_path, environ={"YOUTUBE_API_KEY": "AIzaSecret99"})
+    assert config.youtube is not None and config.youtube.api_key == "AIzaSecret99"
+    assert "AIzaSecret99" not in repr(config)
+    assert redact("failed: AIzaSecret99 rejected") == "failed: REDACTED rejected"
+
+
+def test_broken_toml_is_a_config_error(tmp_path):
+    path = tmp_path / "showcase.toml"
+    path.write_text("[showcase\nhashtags = [")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(path)
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "missing.toml")
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90s", 90), ("15m", 900), ("3h", 10800), ("1d", 86400), ("1h30m", 5400)]
+)
+def test_durations(text, seconds):
+    assert parse_duration(text) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["", "3", "h", "0s", "3 hours", "-1h", "1.5h"])
+def test_bad_durations(text):
+    with pytest.raises(ConfigError):
+        parse_duration(text)
+
+
+def test_redact_removes_keys_and_tokens_from_urls():
+    url = "https://x/youtube/v3/videos?part=id&key=AIzaXYZ&alt=json"
+    assert "AIzaXYZ" not in redact(url)
+    assert "tok123" not in redact("https://graph/v25.0/p/videos?access_token=tok123&after=a")

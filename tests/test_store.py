@@ -1,0 +1,148 @@
+"""The store on plain results: upserts, figure history, retiring only after complete listings."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import select
+
+from aggregator import store
+from aggregator.models import Account, Figure, Item, SourceResult, Usage
+
+T0 = datetime(2026, 11, 26, 5, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def engine(tmp_path):
+    engine = store.open_database(f"sqlite:///{tmp_path / 'showcase.db'}")
+    yield engine
+    engine.dispose()
+
+
+def video(video_id, title="Porträt #flächenglühen", views=10, public=True):
+    return Item(
+        source="youtube",
+        platform_id=video_id,
+        kind="video",
+        title=title,
+        description="",
+        url=f"https://www.youtube.com/watch?v={video_id}",
+        published_at=datetime(2017, 6, 27, 10, 0, tzinfo=UTC),
+        views=views,
+        tags=["kultur"],
+        public=public,
+        raw={"id": video_id},
+    )
+
+
+def result(items, figures=(), complete=True, error=None):
+    return SourceResult(
+        source="youtube",
+        account=Account("youtube", "UCabc", "Kreatives Sachsen", "https://www.youtube.com/@k"),
+        figures=list(figures),
+        items=list(items),
+        complete=complete,
+        error=error,
+    )
+
+
+def save(engine, res, when=T0):
+    with store.session_scope(engine) as session:
+        return store.save_result(session, res, when)
+
+
+def rows(engine):
+    with store.session_scope(engine) as session:
+        return {row.platform_id: row for row in session.scalars(select(store.ItemRow))}
+
+
+def test_migrations_build_exactly_the_models(engine):
+    with engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), store.Base.metadata) == []
+
+
+def test_sqlite_runs_with_wal_busy_timeout_and_foreign_keys(engine):
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10000
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_save_inserts_then_updates_on_source_and_platform_id(engine):
+    summary = save(engine, result([video("a"), video("b")]))
+    assert (summary.new, summary.updated, summary.retired) == (2, 0, 0)
+    summary = save(engine, result([video("a", views=99), video("b")]), T0 + timedelta(hours=1))
+    assert (summary.new, summary.updated) == (0, 2)
+    saved = rows(engine)
+    assert saved["a"].views == 99
+    assert saved["a"].raw == {"id": "a"}
+    assert saved["a"].tags == ["kultur"]
+    assert saved["a"].first_seen_at == T0
+    assert saved["a"].last_seen_at == T0 + timedelta(hours=1)
+    assert saved["a"].published_at.tzinfo is not None
+
+
+def test_complete_listing_retires_what_is_gone_and_revives_what_returns(engine):
+    save(engine, result([video("a"), video("b")]))
+    summary = save(engine, result([video("a")]), T0 + timedelta(hours=1))
+    assert summary.retired == 1
+    assert rows(engine)["b"].retired_at == T0 + timedelta(hours=1)
+    save(engine, result([video("a"), video("b")]), T0 + timedelta(hours=2))
+    assert rows(engine)["b"].retired_at is None
+
+
+def test_partial_or_failed_listing_retires_nothing(engine):
+    save(engine, result([video("a"), video("b"), video("c")]))
+    save(engine, result([video("a")], complete=False), T0 + timedelta(hours=1))
+    save(engine, result([video("a")], error=RuntimeError("page 3")), T0 + timedelta(hours=2))
+    assert all(row.retired_at is None for row in rows(engine).values())
+
+
+def test_figure_history_gets_a_row_only_when_a_value_changes(engine):
+    subscribers = [Figure("youtube.subscribers", 412, rounded=True), Figure("youtube.views", 5)]
+    save(engine, result([], subscribers))
+    save(engine, result([], subscribers), T0 + timedelta(hours=1))
+    save(engine, result([], [Figure("youtube.subscribers", 420, rounded=True)]),
+         T0 + timedelta(hours=2))
+    with store.session_scope(engine) as session:
+        history = session.scalars(
+            select(store.FigureHistoryRow).order_by(store.FigureHistoryRow.id)
+        ).all()
+        current = {row.key: row for row in store.current_figures(session)}
+    assert [(h.key, h.value, h.taken_at) for h in history] == [
+        ("youtube.subscribers", 412, T0),
+        ("youtube.views", 5, T0),
+        ("youtube.subscribers", 420, T0 + timedelta(hours=2)),
+    ]
+    assert current["youtube.subscribers"].value == 420
+    assert current["youtube.subscribers"].rounded is True
+    assert current["youtube.views"].as_of == T0 + timedelta(hours=1)
+
+
+def test_fetch_runs_and_the_last_run_per_source(engine):
+    with store.session_scope(engine) as session:
+        store.record_run(session, "youtube", T0, T0, Usage(quota_units=7, requests=7),
+                         outcome="ok")
+        store.record_run(session, "youtube", T0, T0, Usage(quota_units=1), outcome="error",
+                         error_cause="quota", error_message="youtube: quota")
+        store.record_run(session, "facebook", T0, T0, Usage(requests=3), outcome="ok")
+    with store.session_scope(engine) as session:
+        last = store.last_runs(session)
+    assert last["youtube"].outcome == "error" and last["youtube"].error_cause == "quota"
+    assert last["facebook"].requests == 3
+
+
+def test_live_items_are_public_and_not_retired_newest_first(engine):
+    older = video("old")
+    newer = video("new")
+    newer.published_at = older.published_at + timedelta(days=1)
+    save(engine, result([older, newer, video("private", public=False)]))
+    with store.session_scope(engine) as session:
+        live = [row.platform_id for row in store.live_items(session, ["youtube"])]
+    assert live == ["new", "old"]
+
+
+def test_naive_datetimes_are_refused(engine):
+    with pytest.raises(Exception, match="naive"):
+        save(engine, result([video("a")]), datetime(2026, 1, 1))
