@@ -73,7 +73,8 @@ forms = st.sampled_from(["NFC", "NFD", "NFKC", "NFKD"])
 
 def _random_case(text: str, flips: list[bool]) -> str:
     return "".join(
-        c.upper() if flip else c.lower() for c, flip in zip(text, flips + [False] * len(text))
+        c.upper() if flip else c.lower()
+        for c, flip in zip(text, flips + [False] * len(text), strict=False)
     )
 
 

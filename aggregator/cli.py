@@ -1,0 +1,152 @@
+"""The `showcase` command line: parse arguments, call the jobs, turn errors into exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from aggregator import __version__, jobs
+from aggregator.config import SOURCES, Config, default_config_path, load_config, require_secrets
+from aggregator.errors import ConfigError, LockedError, SourceError, redact
+
+EXIT_OK = 0
+EXIT_SOURCE_FAILED = 1
+EXIT_USAGE = 2
+EXIT_LOCKED = 75
+
+log = logging.getLogger("aggregator")
+
+
+class RedactingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="config file (default: $SHOWCASE_CONFIG, else ./showcase.toml)",
+    )
+    common.add_argument(
+        "-v",
+        "--progress",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print progress: one line per source and step",
+    )
+    common.add_argument(
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="progress and debugging detail, with tracebacks for failures",
+    )
+    parser = argparse.ArgumentParser(
+        prog="showcase",
+        description="Fetch a hashtag's videos and the social figures, render the showcase.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"showcase {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser(
+        "update",
+        parents=[common],
+        help="fetch every configured source, then render (the one line for cron)",
+    )
+    fetch = commands.add_parser("fetch", parents=[common], help="fetch only, no render")
+    fetch.add_argument("sources", nargs="*", metavar="SOURCE", help=f"one of {', '.join(SOURCES)}")
+    commands.add_parser("render", parents=[common], help="render only, from the database")
+    demo = commands.add_parser(
+        "demo", parents=[common], help="the whole pipeline on bundled sample data, no keys"
+    )
+    demo.add_argument(
+        "--directory",
+        type=Path,
+        default=Path("showcase-demo"),
+        help="where the demo writes its database and page (default: ./showcase-demo)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    verbose = getattr(args, "verbose", False)
+    _configure_logging(progress=getattr(args, "progress", False) or verbose, debug=verbose)
+    try:
+        return _run(args)
+    except ConfigError as error:
+        _say(f"config: {error}")
+        return EXIT_USAGE
+    except LockedError as error:
+        _say(str(error))
+        return EXIT_LOCKED
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return EXIT_SOURCE_FAILED
+    except Exception as error:  # one line, never a traceback unless asked for
+        _say(f"error: {type(error).__name__}: {error}")
+        if verbose:
+            traceback.print_exc()
+        return EXIT_SOURCE_FAILED
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "demo":
+        from aggregator.demo import run_demo
+
+        index = run_demo(args.directory)
+        print(index)
+        return EXIT_OK
+    config = load_config(getattr(args, "config", None) or default_config_path())
+    if args.command == "render":
+        jobs.render_only(config)
+        return EXIT_OK
+    sources = _requested_sources(config, getattr(args, "sources", None))
+    require_secrets(config, sources)
+    outcomes = jobs.update(config, sources, render=args.command == "update")
+    return _report(outcomes, getattr(args, "verbose", False))
+
+
+def _requested_sources(config: Config, names: list[str] | None) -> list[str]:
+    if not names:
+        return jobs.fetchable_sources(config)
+    for name in names:
+        if name not in SOURCES:
+            raise ConfigError(f"unknown source {name!r} (choose from {', '.join(SOURCES)})")
+        if name not in config.configured_sources():
+            raise ConfigError(f"{name}: not configured (no [{name}] table in the config)")
+    return list(dict.fromkeys(names))
+
+
+def _report(outcomes: list[jobs.FetchOutcome], verbose: bool) -> int:
+    failed = [outcome for outcome in outcomes if outcome.error is not None]
+    for outcome in failed:
+        assert outcome.error is not None
+        _say(outcome.error.line())
+        if verbose:
+            _print_traceback(outcome.error)
+    return EXIT_SOURCE_FAILED if failed else EXIT_OK
+
+
+def _print_traceback(error: SourceError) -> None:
+    cause = error.__cause__ or error
+    text = "".join(traceback.format_exception(cause))
+    print(redact(text), file=sys.stderr)
+
+
+def _say(line: str) -> None:
+    print(f"showcase: {redact(line)}", file=sys.stderr)
+
+
+def _configure_logging(progress: bool, debug: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter("%(message)s"))
+    log.handlers[:] = [handler]
+    log.propagate = False
+    log.setLevel(logging.DEBUG if debug else logging.INFO if progress else logging.WARNING)

@@ -1,0 +1,235 @@
+"""The jobs cron, the scheduler and the CLI run: fetch, copy thumbnails, render.
+
+Library code: it logs and raises, never prints or exits.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from aggregator import store
+from aggregator.config import Config
+from aggregator.context import build_showcase, showcase_rows
+from aggregator.errors import LockedError, SourceError, redact
+from aggregator.models import SourceResult, Usage
+from aggregator.render import render_showcase
+from aggregator.retry import RetryPolicy
+from aggregator.sources import MODULES, fetcher
+from aggregator.thumbnails import ThumbnailWanted, download_thumbnails
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class FetchOutcome:
+    source: str
+    usage: Usage = field(default_factory=Usage)
+    error: SourceError | None = None
+    summary: store.SaveSummary | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def lock_path(config: Config) -> Path:
+    """The lock sits beside an SQLite database; other databases get one keyed by their URL."""
+    url = make_url(config.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(f"{url.database}.lock")
+    digest = hashlib.sha256(config.database_url.encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"showcase-{digest}.lock"
+
+
+@contextmanager
+def database_lock(config: Config) -> Iterator[None]:
+    """Only one update or fetch per database; a second one raises LockedError at once."""
+    path = lock_path(config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LockedError(f"another update or fetch is running ({path})") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def fetch_sources(
+    engine: Engine,
+    config: Config,
+    sources: Sequence[str],
+    policy: RetryPolicy,
+    clock: Clock = utc_now,
+) -> list[FetchOutcome]:
+    """Fetch each source, store what came, and copy the showcase's new thumbnails."""
+    outcomes = [fetch_source(engine, config, name, policy, clock) for name in sources]
+    fetch_thumbnails(engine, config, policy)
+    return outcomes
+
+
+def fetch_source(
+    engine: Engine, config: Config, name: str, policy: RetryPolicy, clock: Clock = utc_now
+) -> FetchOutcome:
+    outcome = FetchOutcome(source=name)
+    started_at, started = clock(), time.monotonic()
+    result = _call_source(config, name, policy, outcome)
+    with store.session_scope(engine) as session:
+        if result is not None:
+            outcome.summary = store.save_result(session, result, started_at)
+        store.record_run(
+            session,
+            name,
+            started_at,
+            clock(),
+            outcome.usage,
+            outcome=_outcome_word(result, outcome.error),
+            error_cause=outcome.error.cause if outcome.error else None,
+            error_message=outcome.error.line() if outcome.error else None,
+            items_seen=len(result.items) if result else 0,
+        )
+    outcome.seconds = time.monotonic() - started
+    _log_outcome(outcome)
+    return outcome
+
+
+def _call_source(
+    config: Config, name: str, policy: RetryPolicy, outcome: FetchOutcome
+) -> SourceResult | None:
+    try:
+        result = fetcher(name)(getattr(config, name), policy, outcome.usage)
+    except SourceError as error:
+        outcome.error = error
+        return None
+    except Exception as error:  # a bug or an unforeseen answer: the other sources still run
+        outcome.error = _unexpected(name, error)
+        return None
+    if result.error is not None:
+        outcome.error = (
+            result.error
+            if isinstance(result.error, SourceError)
+            else _unexpected(name, result.error)
+        )
+    return result
+
+
+def _unexpected(name: str, error: BaseException) -> SourceError:
+    wrapped = SourceError(name, "unexpected error", f"{type(error).__name__}: {error}")
+    wrapped.__cause__ = error
+    return wrapped
+
+
+def _outcome_word(result: SourceResult | None, error: SourceError | None) -> str:
+    if error is None:
+        return "ok"
+    return "partial" if result is not None else "error"
+
+
+def _log_outcome(outcome: FetchOutcome) -> None:
+    summary = outcome.summary
+    counts = (
+        f"{summary.new} new, {summary.updated} updated, {summary.retired} retired"
+        if summary
+        else "nothing stored"
+    )
+    log.info(
+        "%s: %s; %s; %d quota units, %d requests, %.1fs",
+        outcome.source,
+        "ok" if outcome.ok else "failed",
+        counts,
+        outcome.usage.quota_units,
+        outcome.usage.requests,
+        outcome.seconds,
+    )
+
+
+def fetch_thumbnails(engine: Engine, config: Config, policy: RetryPolicy) -> int:
+    """Copy the thumbnails of showcase items that have none in the output directory yet."""
+    with store.session_scope(engine) as session:
+        wanted = [
+            ThumbnailWanted(row.id, row.source, row.platform_id, row.thumbnail_url)
+            for row in showcase_rows(session, config)
+            if row.thumbnail_url
+            and not (row.thumbnail_file and (config.output_dir / row.thumbnail_file).is_file())
+        ]
+    stored = download_thumbnails(wanted, config.output_dir, policy)
+    with store.session_scope(engine) as session:
+        for item_id, filename in stored.items():
+            store.set_thumbnail_file(session, item_id, filename)
+    if wanted:
+        log.info("thumbnails: %d of %d copied", len(stored), len(wanted))
+    return len(stored)
+
+
+def render_output(engine: Engine, config: Config, clock: Clock = utc_now) -> list[Path]:
+    with store.session_scope(engine) as session:
+        showcase = build_showcase(session, config, clock())
+    written = render_showcase(showcase, config.output_dir, config.template_dirs)
+    log.info("rendered %d files into %s", len(written), config.output_dir)
+    return written
+
+
+def update(
+    config: Config,
+    sources: Sequence[str] | None = None,
+    policy: RetryPolicy | None = None,
+    clock: Clock = utc_now,
+    render: bool = True,
+) -> list[FetchOutcome]:
+    """Fetch the sources under the database lock, then render from what the store holds."""
+    policy = (policy or RetryPolicy()).start()
+    names = list(sources if sources is not None else fetchable_sources(config))
+    engine = store.open_database(config.database_url)
+    try:
+        with database_lock(config):
+            outcomes = fetch_sources(engine, config, names, policy, clock)
+        if render:
+            render_output(engine, config, clock)
+    finally:
+        engine.dispose()
+    return outcomes
+
+
+def render_only(config: Config, clock: Clock = utc_now) -> list[Path]:
+    engine = store.open_database(config.database_url)
+    try:
+        return render_output(engine, config, clock)
+    finally:
+        engine.dispose()
+
+
+def fetchable_sources(config: Config) -> list[str]:
+    """Configured sources that have a fetcher; others are logged and skipped."""
+    names = []
+    for name in config.configured_sources():
+        if name in MODULES:
+            names.append(name)
+        else:
+            log.warning(redact(f"{name}: not fetched: this version has no {name} source yet"))
+    return names

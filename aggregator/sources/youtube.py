@@ -1,0 +1,524 @@
+"""YouTube Data API v3: a channel's figures and every one of its uploads.
+
+One full refresh of a channel with N uploads costs at most 1 + 2·⌈N/50⌉ quota units:
+`channels.list` (figures and the uploads playlist), `playlistItems.list` pages of 50, and
+`videos.list` for each 50 ids read. `search.list` (100 units) is never used.
+
+Private and deleted videos: YouTube leaves them in the uploads playlist ("Private video",
+"Deleted video") but not in `videos.list`. They are returned as `Item(public=False)` built from
+the playlist entry (`raw` is that entry), so the store hides them even when a later page fails
+and the listing is incomplete. A channel whose statistics say it has no videos is not listed
+(its uploads playlist would answer 404); when a videos.list batch fails, the entries of that
+batch are not returned.
+
+The client is built from the bundled discovery document (`aggregator/data/youtube.v3.json`,
+Google's, Apache-2.0): no discovery request is ever made. googleapiclient logs every request
+URL, API key included, at DEBUG: this module raises its loggers to WARNING (googleapiclient.http
+to ERROR, its warnings repeat our errors) and redacts whatever they still emit.
+
+The parse functions (`parse_*`, `error_from_response`) take decoded JSON and do no I/O, so they
+are tested on recorded API responses; `fetch` and `YouTubeClient` do the HTTP.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import re
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import httplib2
+from googleapiclient.discovery import build_from_document
+from googleapiclient.errors import HttpError
+from googleapiclient.http import HttpRequest
+
+from aggregator.config import YouTubeConfig
+from aggregator.errors import SourceError, redact
+from aggregator.models import Account, Figure, Item, SourceResult, Usage
+from aggregator.retry import RetryPolicy
+
+SOURCE = "youtube"
+PAGE_SIZE = 50  # the API's maximum for playlistItems.list and for ids in videos.list
+WATCH_URL = "https://www.youtube.com/watch?v="
+CHANNEL_BASE_URL = "https://www.youtube.com/"
+THUMBNAIL_PREFERENCE = ("maxres", "standard", "high", "medium", "default")
+
+CHANNEL_PARTS = "snippet,contentDetails,statistics"
+CHANNEL_FIELDS = (
+    "items(id,snippet(title,description,customUrl,publishedAt,thumbnails),"
+    "contentDetails/relatedPlaylists/uploads,statistics)"
+)
+PLAYLIST_PARTS = "snippet,contentDetails"  # snippet: the title of private/deleted entries
+PLAYLIST_FIELDS = (
+    "nextPageToken,items(snippet(publishedAt,title,resourceId/videoId),"
+    "contentDetails(videoId,videoPublishedAt))"
+)
+VIDEO_PARTS = "snippet,contentDetails,statistics,status"
+VIDEO_FIELDS = (
+    "items(id,snippet(publishedAt,channelId,title,description,thumbnails,tags,"
+    "liveBroadcastContent),contentDetails/duration,statistics/viewCount,"
+    "status(privacyStatus,embeddable,uploadStatus))"
+)
+
+QUOTA_REASONS = {"quotaExceeded", "dailyLimitExceeded"}
+RATE_LIMIT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "RATE_LIMIT_EXCEEDED"}
+KEY_REASONS = {
+    "keyInvalid",
+    "keyExpired",
+    "API_KEY_INVALID",
+    "API_KEY_EXPIRED",
+    "ipRefererBlocked",
+    "API_KEY_HTTP_REFERRER_BLOCKED",
+    "API_KEY_IP_ADDRESS_BLOCKED",
+    "API_KEY_SERVICE_BLOCKED",
+}
+NOT_FOUND_REASONS = {"playlistNotFound", "channelNotFound", "videoNotFound", "NOT_FOUND"}
+PERMISSION_REASONS = {"forbidden", "accessNotConfigured", "PERMISSION_DENIED"}
+
+_DURATION = re.compile(
+    r"P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?"
+)
+_TAG = re.compile(r"<[^>]+>")
+
+log = logging.getLogger(__name__)
+
+
+class _RedactingFilter(logging.Filter):
+    """Removes the key from googleapiclient's records should anyone lower their level again."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = None
+        return True
+
+
+def _quiet_client_loggers() -> None:
+    # googleapiclient.discovery logs "URL being requested: GET ...&key=..." at DEBUG, and
+    # googleapiclient.http warns about each 403 (and dumps non-JSON bodies) that this module
+    # already reports as one SourceError line.
+    levels = {
+        "googleapiclient.discovery": logging.WARNING,
+        "googleapiclient.model": logging.WARNING,
+        "googleapiclient.http": logging.ERROR,
+    }
+    for name, level in levels.items():
+        client_log = logging.getLogger(name)
+        client_log.setLevel(level)
+        if not any(isinstance(f, _RedactingFilter) for f in client_log.filters):
+            client_log.addFilter(_RedactingFilter())
+
+
+_quiet_client_loggers()
+
+
+# --- fetch: the source interface -------------------------------------------------------------
+
+
+def fetch(settings: YouTubeConfig, policy: RetryPolicy, usage: Usage) -> SourceResult:
+    """Read the channel's figures and all its uploads.
+
+    Raises SourceError when the channel itself cannot be read; a failure after that is
+    returned as `SourceResult(complete=False, error=...)` with what was read so far.
+    """
+    client = YouTubeClient(settings, policy, usage)
+    channel = client.channel(settings.channel)
+    result = SourceResult(
+        source=SOURCE, account=parse_account(channel), figures=parse_figures(channel)
+    )
+    try:
+        if not _has_no_videos(channel):
+            _read_uploads(client, uploads_playlist_id(channel), result)
+    except SourceError as error:
+        log.warning("%s (%d items read before)", error, len(result.items))
+        result.error = error
+        return result
+    result.complete = True
+    log.info("youtube: %d uploads read, %d quota units", len(result.items), usage.quota_units)
+    return result
+
+
+def _read_uploads(client: YouTubeClient, playlist_id: str, result: SourceResult) -> None:
+    for entries in _batches(client.upload_entries(playlist_id)):
+        videos = client.videos([upload_video_id(entry) for entry in entries])
+        result.items.extend(parse_uploads(entries, videos))
+
+
+def _has_no_videos(channel: Mapping[str, Any]) -> bool:
+    # The uploads playlist of a channel without videos answers 404 (playlistNotFound), and
+    # the call would push an empty channel past 1 + 2·⌈0/50⌉ = 1 unit.
+    return parse_count((channel.get("statistics") or {}).get("videoCount")) == 0
+
+
+def _batches(entries: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """Groups of PAGE_SIZE entries across page boundaries, so videos.list runs ⌈N/50⌉ times."""
+    batch: list[dict[str, Any]] = []
+    for entry in entries:
+        batch.append(entry)
+        if len(batch) == PAGE_SIZE:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+# --- HTTP ------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def discovery_document() -> str:
+    """The bundled discovery document: the client never fetches one."""
+    return resources.files("aggregator").joinpath("data/youtube.v3.json").read_text("utf-8")
+
+
+def normalized_endpoint(api_endpoint: str) -> str:
+    """The endpoint with one trailing slash, so that a path prefix survives urljoin."""
+    return api_endpoint.rstrip("/") + "/"
+
+
+def build_service(api_key: str | None, api_endpoint: str, timeout: float) -> Any:
+    return build_from_document(
+        discovery_document(),
+        developerKey=api_key,
+        client_options={"api_endpoint": normalized_endpoint(api_endpoint)},
+        http=httplib2.Http(timeout=timeout),
+    )
+
+
+class YouTubeClient:
+    """The three list calls, each retried through the policy and counted in `usage`."""
+
+    def __init__(self, settings: YouTubeConfig, policy: RetryPolicy, usage: Usage):
+        self.policy = policy
+        self.usage = usage
+        self.service = build_service(
+            settings.api_key, settings.api_endpoint, policy.request_timeout()
+        )
+
+    def channel(self, channel: str) -> dict[str, Any]:
+        """The channel resource, looked up by @handle or by id (UC...)."""
+        lookup = {"forHandle": channel} if channel.startswith("@") else {"id": channel}
+        request = self.service.channels().list(
+            part=CHANNEL_PARTS, fields=CHANNEL_FIELDS, prettyPrint=False, **lookup
+        )
+        response = self._execute(request, "channels.list")
+        items = parse_list_items(response, "channels.list")
+        if not items:
+            raise SourceError(SOURCE, "not found", f"channel {channel} not found")
+        return items[0]
+
+    def upload_entries(self, playlist_id: str) -> Iterator[dict[str, Any]]:
+        """Every entry of the uploads playlist, following nextPageToken page by page."""
+        page_token: str | None = None
+        while True:
+            request = self.service.playlistItems().list(
+                part=PLAYLIST_PARTS,
+                playlistId=playlist_id,
+                maxResults=PAGE_SIZE,
+                pageToken=page_token,
+                fields=PLAYLIST_FIELDS,
+                prettyPrint=False,
+            )
+            response = self._execute(request, "playlistItems.list")
+            yield from parse_list_items(response, "playlistItems.list")
+            page_token = response.get("nextPageToken")
+            if not page_token:
+                return
+
+    def videos(self, video_ids: list[str]) -> list[dict[str, Any]]:
+        """The video resources of up to 50 ids; private and deleted ones are absent."""
+        request = self.service.videos().list(
+            part=VIDEO_PARTS, id=",".join(video_ids), fields=VIDEO_FIELDS, prettyPrint=False
+        )
+        return parse_list_items(self._execute(request, "videos.list"), "videos.list")
+
+    def _execute(self, request: HttpRequest, what: str) -> dict[str, Any]:
+        def attempt_once() -> dict[str, Any]:
+            self.usage.requests += 1
+            self.usage.quota_units += 1  # every list call costs 1 unit, failed ones too
+            return _execute_once(request, what, self.policy.request_timeout())
+
+        return self.policy.call(SOURCE, attempt_once)
+
+
+def _execute_once(request: HttpRequest, what: str, timeout: float) -> dict[str, Any]:
+    """One HTTP request; every failure becomes a SourceError that never holds the URL."""
+    try:
+        # A fresh connection per attempt: a timed-out one may still hold half an answer.
+        response = request.execute(http=httplib2.Http(timeout=timeout))
+    except HttpError as error:
+        # str(error) and error.uri hold the request URL, key included: use status and body only.
+        raise error_from_response(
+            error.resp.status, error.content, error.resp.get("retry-after")
+        ) from None
+    except TimeoutError:
+        raise SourceError(
+            SOURCE, "timeout", f"{what}: no answer within {timeout:.0f}s", retryable=True
+        ) from None
+    except (httplib2.HttpLib2Error, http.client.HTTPException, OSError) as error:
+        raise SourceError(
+            SOURCE, "connection", f"{what}: {_describe_os_error(error)}", retryable=True
+        ) from None
+    if isinstance(response, str | bytes):
+        # googleapiclient hands back the body as text when a 200 answer is not JSON.
+        raise SourceError(SOURCE, "not JSON", f"{what} answered 200 with a body that is not JSON")
+    if not isinstance(response, dict):
+        raise SourceError(SOURCE, "unexpected response", f"{what} answered 200 without an object")
+    return response
+
+
+def _describe_os_error(error: Exception) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return type(error).__name__
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+def error_from_response(
+    status: int, content: bytes | str, retry_after: str | None = None
+) -> SourceError:
+    """Classify an error answer by its status and the reasons in its JSON body."""
+    body = _json_or_none(content)
+    error = body.get("error") if isinstance(body, dict) else None
+    error = error if isinstance(error, dict) else {}
+    reasons = error_reasons(error)
+    message = _clean_message(error.get("message"))
+    detail = f"{'/'.join(sorted(reasons))}: {message}" if reasons else message
+    detail = detail or f"HTTP {status}"
+
+    if reasons & QUOTA_REASONS:
+        return SourceError(SOURCE, "quota", detail)
+    if reasons & RATE_LIMIT_REASONS or status == 429:
+        return SourceError(
+            SOURCE, "rate limit", detail, retryable=True, retry_after=_seconds(retry_after)
+        )
+    if reasons & KEY_REASONS or (status in (400, 401, 403) and "api key" in message.lower()):
+        return SourceError(SOURCE, "key", detail)
+    if status == 404 or reasons & NOT_FOUND_REASONS:
+        return SourceError(SOURCE, "not found", detail)
+    if status == 403 or reasons & PERMISSION_REASONS:
+        return SourceError(SOURCE, "permission", detail)
+    if status >= 500:
+        return SourceError(
+            SOURCE, f"http {status}", detail, retryable=True, retry_after=_seconds(retry_after)
+        )
+    return SourceError(SOURCE, f"http {status}", detail)
+
+
+def error_reasons(error: Mapping[str, Any]) -> set[str]:
+    """errors[].reason (v3 style), details[].reason (ErrorInfo) and status (RPC code)."""
+    reasons: set[str] = set()
+    for key in ("errors", "details"):
+        entries = error.get(key)
+        if isinstance(entries, list):
+            reasons.update(
+                entry["reason"]
+                for entry in entries
+                if isinstance(entry, dict) and isinstance(entry.get("reason"), str)
+            )
+    if isinstance(error.get("status"), str):
+        reasons.add(error["status"])
+    return reasons
+
+
+def _json_or_none(content: bytes | str) -> Any:
+    try:
+        return json.loads(content)
+    except (ValueError, TypeError):
+        return None
+
+
+def _clean_message(message: Any) -> str:
+    """The API's message without its HTML (quotaExceeded links its docs), kept short."""
+    if not isinstance(message, str):
+        return ""
+    text = " ".join(_TAG.sub("", message).split())
+    return text[:200]
+
+
+def _seconds(retry_after: str | None) -> float | None:
+    try:
+        return float(retry_after) if retry_after else None
+    except ValueError:
+        return None  # an HTTP date: the policy's own backoff will do
+
+
+# --- parsing: JSON in, models out --------------------------------------------------------------
+
+
+def parse_list_items(response: Mapping[str, Any], what: str) -> list[dict[str, Any]]:
+    """The `items` of a list response (absent when there are none)."""
+    items = response.get("items", [])
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise SourceError(SOURCE, "unexpected response", f"{what}: items is not a list of objects")
+    return items
+
+
+def parse_account(channel: Mapping[str, Any]) -> Account:
+    channel_id = _required_str(channel, "id", "channel")
+    snippet = channel.get("snippet") or {}
+    custom_url = snippet.get("customUrl")
+    path = custom_url if custom_url else f"channel/{channel_id}"
+    return Account(
+        source=SOURCE,
+        platform_id=channel_id,
+        name=snippet.get("title") or channel_id,
+        url=CHANNEL_BASE_URL + path.lstrip("/"),
+        raw=dict(channel),
+    )
+
+
+def parse_figures(channel: Mapping[str, Any]) -> list[Figure]:
+    """Subscribers (rounded by YouTube, absent when hidden), views and videos."""
+    statistics = channel.get("statistics") or {}
+    figures: list[Figure] = []
+    subscribers = parse_count(statistics.get("subscriberCount"))
+    if subscribers is not None and not statistics.get("hiddenSubscriberCount"):
+        figures.append(Figure("youtube.subscribers", subscribers, rounded=True))
+    for key, field in (("youtube.views", "viewCount"), ("youtube.videos", "videoCount")):
+        value = parse_count(statistics.get(field))
+        if value is not None:
+            figures.append(Figure(key, value))
+    return figures
+
+
+def uploads_playlist_id(channel: Mapping[str, Any]) -> str:
+    uploads = (channel.get("contentDetails") or {}).get("relatedPlaylists", {}).get("uploads")
+    if not isinstance(uploads, str) or not uploads:
+        raise SourceError(SOURCE, "unexpected response", "channel has no uploads playlist")
+    return uploads
+
+
+def upload_video_id(entry: Mapping[str, Any]) -> str:
+    """The video id of an uploads-playlist entry (contentDetails or snippet.resourceId)."""
+    video_id = (entry.get("contentDetails") or {}).get("videoId") or (
+        (entry.get("snippet") or {}).get("resourceId", {}).get("videoId")
+    )
+    if not isinstance(video_id, str) or not video_id:
+        raise SourceError(SOURCE, "unexpected response", "playlist entry without a video id")
+    return video_id
+
+
+def parse_uploads(entries: list[dict[str, Any]], videos: list[dict[str, Any]]) -> list[Item]:
+    """Items in playlist order; an entry missing from videos.list is private or deleted."""
+    by_id = {_required_str(video, "id", "video"): video for video in videos}
+    return [
+        parse_video(by_id[video_id]) if video_id in by_id else parse_unavailable_entry(entry)
+        for entry in entries
+        for video_id in [upload_video_id(entry)]
+    ]
+
+
+def parse_video(video: Mapping[str, Any]) -> Item:
+    video_id = _required_str(video, "id", "video")
+    snippet = video.get("snippet") or {}
+    status = video.get("status") or {}
+    tags = snippet.get("tags")
+    return Item(
+        source=SOURCE,
+        platform_id=video_id,
+        kind="video",
+        title=snippet.get("title") or "",
+        description=snippet.get("description") or "",
+        url=WATCH_URL + video_id,
+        published_at=_required_time(snippet.get("publishedAt"), f"video {video_id}"),
+        thumbnail_url=best_thumbnail(snippet.get("thumbnails")),
+        duration_seconds=parse_duration((video.get("contentDetails") or {}).get("duration")),
+        views=parse_count((video.get("statistics") or {}).get("viewCount")),
+        tags=[tag for tag in tags if isinstance(tag, str)] if isinstance(tags, list) else [],
+        public=status.get("privacyStatus") == "public",
+        embeddable=status.get("embeddable", True) is not False,
+        raw=dict(video),
+    )
+
+
+def parse_unavailable_entry(entry: Mapping[str, Any]) -> Item:
+    """A private or deleted upload, from its playlist entry: never shown."""
+    video_id = upload_video_id(entry)
+    snippet = entry.get("snippet") or {}
+    published = (entry.get("contentDetails") or {}).get("videoPublishedAt") or snippet.get(
+        "publishedAt"
+    )
+    return Item(
+        source=SOURCE,
+        platform_id=video_id,
+        kind="video",
+        title=snippet.get("title") or "",
+        description="",
+        url=WATCH_URL + video_id,
+        published_at=_required_time(published, f"playlist entry {video_id}"),
+        public=False,
+        raw=dict(entry),
+    )
+
+
+def best_thumbnail(thumbnails: Any) -> str | None:
+    if not isinstance(thumbnails, dict):
+        return None
+    for size in THUMBNAIL_PREFERENCE:
+        url = (thumbnails.get(size) or {}).get("url")
+        if isinstance(url, str) and url:
+            return url
+    return None
+
+
+def parse_duration(text: Any) -> int | None:
+    """ISO 8601 durations as YouTube writes them: PT21M7S, PT1H, P1DT2H3M, P0D (live)."""
+    if not isinstance(text, str):
+        return None
+    match = _DURATION.fullmatch(text.strip())
+    if not match or not any(match.groupdict().values()):
+        return None
+    parts = {name: float(value) for name, value in match.groupdict().items() if value}
+    return round(
+        parts.get("weeks", 0) * 604800
+        + parts.get("days", 0) * 86400
+        + parts.get("hours", 0) * 3600
+        + parts.get("minutes", 0) * 60
+        + parts.get("seconds", 0)
+    )
+
+
+def parse_time(text: Any) -> datetime | None:
+    """RFC 3339 as YouTube writes it ("2019-03-21T20:37:49Z", "...49.000Z"), as aware UTC."""
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def parse_count(value: Any) -> int | None:
+    """Counts arrive as strings ("7920"); anything else unreadable counts as absent."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def _required_str(resource: Mapping[str, Any], key: str, what: str) -> str:
+    value = resource.get(key)
+    if not isinstance(value, str) or not value:
+        raise SourceError(SOURCE, "unexpected response", f"{what} without {key}")
+    return value
+
+
+def _required_time(text: Any, what: str) -> datetime:
+    moment = parse_time(text)
+    if moment is None:
+        raise SourceError(SOURCE, "unexpected response", f"{what} without a publication time")
+    return moment

@@ -1,0 +1,795 @@
+"""Tests for aggregator.render: the HTML pages, figures.json, feed.json and atomic writes.
+
+HTML is parsed (stdlib html.parser) and asserted on elements, not on whole strings. Time is
+frozen in the view models themselves (generated_at 2026-11-26T05:00Z, shown as 06:00 in
+Europe/Berlin), so nothing depends on the clock or on the machine's locale.
+
+Golden files: `test_output_matches_golden` renders a fixed showcase and compares every output
+file byte for byte with tests/golden/. After an intended change to the templates or the
+renderer, regenerate them and commit them together with the change:
+
+    SHOWCASE_REGENERATE_GOLDEN=1 .venv/bin/pytest tests/test_render.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jinja2 import Environment, TemplateError
+
+from aggregator import files
+from aggregator.render import (
+    format_duration,
+    iso_duration,
+    packaged_templates,
+    render_outputs,
+    render_showcase,
+    write_atomic,
+)
+from aggregator.view import FigureView, ItemView, Showcase
+
+GOLDEN_DIR = Path(__file__).parent / "golden"
+REGENERATE = os.environ.get("SHOWCASE_REGENERATE_GOLDEN") == "1"
+
+GENERATED_AT = datetime(2026, 11, 26, 5, 0, tzinfo=UTC)
+HOSTILE_TITLE = "<script>alert(1)</script>"
+LONG_WORD = "x" * 10_000
+RTL_TITLE = "Interview \u202eneglühcäfl#\u202c mit 🎬 und 🔥"
+YT_EMBED = "https://www.youtube-nocookie.com/embed/{}"
+FB_EMBED = "https://www.facebook.com/plugins/video.php?href=https%3A%2F%2Fwww.facebook.com%2F{}"
+
+
+# --- view models -------------------------------------------------------------------------
+
+
+def youtube_video(platform_id: str, **changes: object) -> ItemView:
+    item = ItemView(
+        source="youtube",
+        platform_id=platform_id,
+        kind="video",
+        title=f"Video {platform_id} #flächenglühen",
+        description="Ein Gespräch über Kunst in Sachsen. #flächenglühen",
+        url=f"https://www.youtube.com/watch?v={platform_id}",
+        published_at=datetime(2017, 6, 27, 10, 0, tzinfo=UTC),
+        duration_seconds=192,
+        views=1234,
+        thumbnail=f"thumbs/youtube-{platform_id}.jpg",
+        embeddable=True,
+        embed_url=YT_EMBED.format(platform_id),
+    )
+    return replace(item, **changes)
+
+
+def facebook_video(platform_id: str, **changes: object) -> ItemView:
+    item = ItemView(
+        source="facebook",
+        platform_id=platform_id,
+        kind="video",
+        title=f"Facebook-Video {platform_id}",
+        description="#flächenglühen live",
+        url=f"https://www.facebook.com/kreativessachsen/videos/{platform_id}/",
+        published_at=datetime(2020, 3, 1, 18, 30, tzinfo=UTC),
+        duration_seconds=3723,
+        views=None,
+        thumbnail=f"thumbs/facebook-{platform_id}.jpg",
+        embeddable=True,
+        embed_url=FB_EMBED.format(platform_id),
+    )
+    return replace(item, **changes)
+
+
+def facebook_post(platform_id: str, **changes: object) -> ItemView:
+    item = ItemView(
+        source="facebook",
+        platform_id=platform_id,
+        kind="post",
+        title="",
+        description="Neue Folge #flächenglühen",
+        url=f"https://www.facebook.com/1122334455/posts/{platform_id}",
+        published_at=datetime(2019, 1, 15, 9, 0, tzinfo=UTC),
+        thumbnail=None,
+        embeddable=False,
+        embed_url=None,
+    )
+    return replace(item, **changes)
+
+
+def figures() -> list[FigureView]:
+    return [
+        FigureView(
+            key="youtube.subscribers",
+            source="youtube",
+            label="YouTube-Abonnenten",
+            value=1310,
+            as_of=GENERATED_AT,
+            stale=False,
+            rounded=True,
+        ),
+        FigureView(
+            key="facebook.followers",
+            source="facebook",
+            label="Facebook-Abonnenten",
+            value=2048,
+            as_of=datetime(2026, 11, 20, 11, 15, tzinfo=UTC),
+            stale=True,
+        ),
+        FigureView(
+            key="manual.group_members",
+            source="manual",
+            label="Mitglieder der Facebook-Gruppe",
+            value=512,
+            as_of=None,
+            stale=False,
+        ),
+    ]
+
+
+def hostile_showcase() -> Showcase:
+    return Showcase(
+        title="#flächenglühen",
+        intro="Videos und Beiträge der Reihe.",
+        generated_at=GENERATED_AT,
+        locale="de_DE",
+        timezone="Europe/Berlin",
+        figures=figures(),
+        items=[
+            youtube_video("hostile01", title=HOSTILE_TITLE, description=HOSTILE_TITLE),
+            youtube_video("longword1", title=LONG_WORD, description=LONG_WORD),
+            youtube_video("rtlemoji1", title=RTL_TITLE, thumbnail=None, duration_seconds=None),
+            youtube_video("noembed01", embeddable=False),
+            youtube_video("noembedurl", embed_url=None),
+            facebook_video("998877"),
+            facebook_post("1122334455_42"),
+        ],
+        since=date(2017, 6, 27),
+        home_url="https://www.kreatives-sachsen.de/flaechengluehen/",
+    )
+
+
+def golden_showcase() -> Showcase:
+    return Showcase(
+        title="#flächenglühen",
+        intro="Künstlerinnen und Künstler aus Sachsen im Gespräch.\n"
+        "Eine Reihe von Kreatives Sachsen.",
+        generated_at=GENERATED_AT,
+        locale="de_DE",
+        timezone="Europe/Berlin",
+        figures=figures(),
+        items=[
+            youtube_video("dQw4w9WgXcQ", title="Folge 12 – Ateliers & Räume <live>", views=1),
+            facebook_video("10157000000000001"),
+            youtube_video("noembed01", embeddable=False, views=0, thumbnail=None),
+            facebook_post("1122334455_42"),
+            ItemView(
+                source="website",
+                platform_id="481",
+                kind="post",
+                title="Interview: „Fläche und Glut“",
+                description="Das ganze Gespräch zum Nachlesen.",
+                url="https://www.kreatives-sachsen.de/interview-flaeche-und-glut/",
+                published_at=datetime(2018, 12, 31, 23, 30, tzinfo=UTC),
+                thumbnail="thumbs/website-481.jpg",
+                embeddable=False,
+            ),
+        ],
+        since=date(2017, 6, 27),
+        home_url="https://www.kreatives-sachsen.de/flaechengluehen/",
+    )
+
+
+# --- a tiny DOM over html.parser -------------------------------------------------------------
+
+VOID_ELEMENTS = frozenset(
+    ("area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr")
+)
+
+
+@dataclass
+class Node:
+    tag: str
+    attrs: dict[str, str | None] = field(default_factory=dict)
+    children: list[Node | str] = field(default_factory=list)
+
+    def iter(self):
+        for child in self.children:
+            if isinstance(child, Node):
+                yield child
+                yield from child.iter()
+
+    def find_all(self, tag: str | None = None, **attrs: str) -> list[Node]:
+        return [
+            node
+            for node in self.iter()
+            if (tag is None or node.tag == tag)
+            and all(
+                node.attrs.get(name.replace("_", "-")) == value for name, value in attrs.items()
+            )
+        ]
+
+    def with_class(self, name: str) -> list[Node]:
+        return [node for node in self.iter() if name in node.classes]
+
+    @property
+    def classes(self) -> list[str]:
+        return (self.attrs.get("class") or "").split()
+
+    @property
+    def text(self) -> str:
+        parts = []
+        for child in self.children:
+            parts.append(child if isinstance(child, str) else child.text)
+        return "".join(parts)
+
+    @property
+    def normalized_text(self) -> str:
+        return " ".join(self.text.split())
+
+
+class TreeBuilder(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root = Node("#document")
+        self.stack = [self.root]
+        self.raw_tags: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        node = Node(tag, dict(attrs))
+        self.stack[-1].children.append(node)
+        self.raw_tags.append(tag)
+        if tag not in VOID_ELEMENTS:
+            self.stack.append(node)
+
+    def handle_startendtag(self, tag, attrs):
+        self.stack[-1].children.append(Node(tag, dict(attrs)))
+        self.raw_tags.append(tag)
+
+    def handle_endtag(self, tag):
+        assert self.stack[-1].tag == tag, f"</{tag}> closes <{self.stack[-1].tag}>"
+        self.stack.pop()
+
+    def handle_data(self, data):
+        self.stack[-1].children.append(data)
+
+
+def parse(html: str | bytes) -> Node:
+    builder = TreeBuilder()
+    builder.feed(html.decode("utf-8") if isinstance(html, bytes) else html)
+    builder.close()
+    assert builder.stack == [builder.root], "unclosed elements"
+    return builder.root
+
+
+def items_of(doc: Node) -> list[Node]:
+    return doc.with_class("showcase__item")
+
+
+def item_by_id(doc: Node, platform_id: str) -> Node:
+    (item,) = [node for node in items_of(doc) if node.attrs.get("data-id") == platform_id]
+    return item
+
+
+def css_selectors(css: str) -> list[str]:
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    selectors = []
+    for prelude in re.findall(r"([^{}]+)\{", css):
+        prelude = prelude.strip()
+        if not prelude.startswith("@"):
+            selectors.extend(part.strip() for part in prelude.split(","))
+    return selectors
+
+
+def is_scoped(selector: str) -> bool:
+    first = re.split(r"[\s>+~]", selector, maxsplit=1)[0]
+    return re.match(r"\.showcase(?![\w-])", first) is not None
+
+
+def is_loopback(url: str) -> bool:
+    return urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
+
+
+# --- fixtures ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def outputs() -> dict[str, bytes]:
+    return render_outputs(hostile_showcase())
+
+
+@pytest.fixture(scope="module")
+def index(outputs) -> Node:
+    return parse(outputs["index.html"])
+
+
+@pytest.fixture(scope="module")
+def fragment(outputs) -> Node:
+    return parse(outputs["fragment.html"])
+
+
+@pytest.fixture(params=["index.html", "fragment.html"])
+def page(request, outputs) -> Node:
+    return parse(outputs[request.param])
+
+
+# --- files -------------------------------------------------------------------------------------
+
+
+def test_render_writes_the_four_files_and_returns_their_paths(tmp_path):
+    output_dir = tmp_path / "public" / "nested"
+
+    written = render_showcase(golden_showcase(), output_dir)
+
+    names = ["index.html", "fragment.html", "figures.json", "feed.json"]
+    assert written == [output_dir / name for name in names]
+    assert sorted(p.name for p in output_dir.iterdir()) == sorted(names)
+
+
+def test_render_failure_keeps_the_previous_output(tmp_path):
+    output_dir = tmp_path / "public"
+    render_showcase(golden_showcase(), output_dir)
+    before = {p.name: p.read_bytes() for p in output_dir.iterdir()}
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "_figures.html").write_text("{{ no_such_variable }}", encoding="utf-8")
+
+    with pytest.raises(TemplateError):
+        render_showcase(replace(golden_showcase(), title="Neu"), output_dir, [site])
+
+    assert {p.name: p.read_bytes() for p in output_dir.iterdir()} == before
+
+
+# --- items -------------------------------------------------------------------------------------
+
+
+def test_every_item_carries_its_source_and_platform_id_in_the_given_order(page):
+    expected = [(i.source, i.platform_id) for i in hostile_showcase().items]
+
+    found = [(n.attrs["data-source"], n.attrs["data-id"]) for n in items_of(page)]
+
+    assert found == expected
+    assert all(node.tag == "article" for node in items_of(page))
+
+
+def test_an_embeddable_video_has_a_play_button_with_a_privacy_notice_and_a_link(page):
+    item = item_by_id(page, "hostile01")
+
+    (button,) = item.find_all("button")
+    (link,) = item.find_all("a")
+
+    assert button.attrs["type"] == "button"
+    assert button.attrs["data-embed-url"] == YT_EMBED.format("hostile01")
+    assert "Abspielen lädt das Video von YouTube; dabei werden Daten an Google übertragen." in (
+        button.normalized_text
+    )
+    assert link.attrs["href"] == "https://www.youtube.com/watch?v=hostile01"
+    assert link.normalized_text == "Auf YouTube ansehen"
+
+
+def test_a_facebook_player_notice_names_facebook_and_meta(page):
+    item = item_by_id(page, "998877")
+
+    (button,) = item.find_all("button")
+
+    assert button.attrs["data-embed-url"] == FB_EMBED.format("998877")
+    assert "lädt das Video von Facebook; dabei werden Daten an Meta übertragen." in (
+        button.normalized_text
+    )
+    assert item.find_all("a")[0].normalized_text == "Auf Facebook ansehen"
+
+
+@pytest.mark.parametrize("platform_id", ["noembed01", "noembedurl"])
+def test_a_video_that_cannot_be_embedded_gets_a_button_that_opens_its_platform(page, platform_id):
+    item = item_by_id(page, platform_id)
+
+    (button,) = item.find_all("button")
+
+    assert "data-embed-url" not in button.attrs
+    assert button.attrs["data-open-url"] == f"https://www.youtube.com/watch?v={platform_id}"
+    assert "nur auf YouTube abspielen" in button.normalized_text
+    assert item.find_all("a", href=f"https://www.youtube.com/watch?v={platform_id}")
+
+
+def test_a_post_has_a_link_but_no_player(page):
+    item = item_by_id(page, "1122334455_42")
+
+    assert item.find_all("button") == []
+    (link,) = item.find_all("a")
+    assert link.attrs["href"] == "https://www.facebook.com/1122334455/posts/1122334455_42"
+
+
+def test_a_post_without_title_or_thumbnail_shows_neither_heading_nor_placeholder(page):
+    item = item_by_id(page, "1122334455_42")
+
+    assert item.with_class("showcase__media") == []
+    assert item.find_all("h3") == item.find_all("h2") == []
+    assert item.with_class("showcase__description")[0].text == "Neue Folge #flächenglühen"
+
+
+def test_thumbnails_are_local_lazy_images_with_size_and_alt_text(page):
+    (img,) = item_by_id(page, "hostile01").find_all("img")
+
+    assert img.attrs["src"] == "thumbs/youtube-hostile01.jpg"
+    assert img.attrs["alt"] == f"Vorschaubild: {HOSTILE_TITLE}"
+    assert img.attrs["width"] and img.attrs["height"]
+    assert img.attrs["loading"] == "lazy"
+
+
+def test_an_item_without_thumbnail_shows_a_placeholder(page):
+    item = item_by_id(page, "rtlemoji1")
+
+    assert item.find_all("img") == []
+    assert item.with_class("showcase__thumb--placeholder")
+
+
+def test_a_remote_thumbnail_is_never_loaded():
+    remote = youtube_video("remote01", thumbnail="https://i.ytimg.com/vi/remote01/hqdefault.jpg")
+    showcase = replace(golden_showcase(), items=[remote])
+
+    outputs = render_outputs(showcase)
+
+    assert parse(outputs["index.html"]).find_all("img") == []
+    assert "image" not in json.loads(outputs["feed.json"])["items"][0]
+
+
+def test_javascript_urls_never_become_links_or_players():
+    evil = youtube_video("evil01", url="javascript:alert(1)", embed_url="javascript:alert(2)")
+    showcase = replace(golden_showcase(), items=[evil])
+
+    html = render_outputs(showcase)["index.html"].decode()
+
+    assert "javascript:" not in html
+    assert parse(html).find_all("a", href=None) == []
+
+
+def test_meta_shows_source_date_duration_and_views(page):
+    youtube = item_by_id(page, "hostile01").with_class("showcase__meta")[0].normalized_text
+    facebook = item_by_id(page, "998877").with_class("showcase__meta")[0].normalized_text
+
+    assert youtube == "YouTube 27.06.2017 Dauer: 3:12 1.234 Aufrufe"
+    assert facebook == "Facebook 01.03.2020 Dauer: 1:02:03"
+
+
+def test_dates_are_local_to_the_showcase_timezone():
+    late_evening_utc = datetime(2017, 6, 26, 23, 30, tzinfo=UTC)
+    showcase = replace(
+        golden_showcase(), items=[youtube_video("late01", published_at=late_evening_utc)]
+    )
+
+    doc = parse(render_outputs(showcase)["fragment.html"])
+
+    (published,) = item_by_id(doc, "late01").find_all("time", datetime="2017-06-26T23:30:00+00:00")
+    assert published.text == "27.06.2017"
+
+
+# --- figures -----------------------------------------------------------------------------------
+
+
+def test_every_figure_shows_label_value_and_as_of(page):
+    nodes = {node.attrs["data-key"]: node for node in page.with_class("showcase__figure")}
+
+    assert list(nodes) == ["youtube.subscribers", "facebook.followers", "manual.group_members"]
+    subscribers = nodes["youtube.subscribers"].normalized_text
+    assert subscribers.startswith("YouTube-Abonnenten 1.310 Stand: 26.11.2026, 06:00")
+    assert "Stand: 20.11.2026, 12:15" in nodes["facebook.followers"].normalized_text
+    assert "Stand: unbekannt" in nodes["manual.group_members"].normalized_text
+
+
+def test_stale_and_rounded_figures_are_marked(page):
+    nodes = {node.attrs["data-key"]: node for node in page.with_class("showcase__figure")}
+
+    assert "gerundet" in nodes["youtube.subscribers"].text
+    assert "veraltet" not in nodes["youtube.subscribers"].text
+    assert "veraltet" in nodes["facebook.followers"].text
+    assert "gerundet" not in nodes["facebook.followers"].text
+    assert "veraltet" not in nodes["manual.group_members"].text
+
+
+# --- untrusted text ----------------------------------------------------------------------------
+
+
+def test_hostile_text_is_escaped(outputs, page):
+    for name in ("index.html", "fragment.html"):
+        assert b"<script>alert" not in outputs[name]
+    (title,) = item_by_id(page, "hostile01").find_all("bdi")
+    assert title.text == HOSTILE_TITLE
+    (script,) = page.find_all("script")
+    assert "alert" not in script.text
+
+
+def test_titles_are_isolated_and_keep_rtl_overrides_and_emoji(page):
+    (title,) = item_by_id(page, "rtlemoji1").find_all("bdi")
+
+    assert title.text == RTL_TITLE
+
+
+def test_long_words_are_kept_in_titles_and_descriptions_are_shortened(page):
+    item = item_by_id(page, "longword1")
+
+    assert item.find_all("bdi")[0].text == LONG_WORD
+    (description,) = item.with_class("showcase__description")
+    assert len(description.text) <= 301
+    assert description.text.endswith("…")
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=60))
+def test_any_title_round_trips_as_text(title):
+    showcase = replace(golden_showcase(), items=[youtube_video("any01", title=title)])
+
+    doc = parse(render_outputs(showcase)["fragment.html"])
+
+    assert item_by_id(doc, "any01").find_all("bdi")[0].text == title
+
+
+# --- privacy and embedding -----------------------------------------------------------------
+
+LOADING_ATTRIBUTES = {
+    "img": ("src", "srcset"),
+    "script": ("src",),
+    "link": ("href",),
+    "iframe": ("src",),
+    "frame": ("src",),
+    "embed": ("src",),
+    "object": ("data",),
+    "source": ("src", "srcset"),
+    "video": ("src", "poster"),
+    "audio": ("src",),
+    "track": ("src",),
+    "input": ("src",),
+}
+
+
+def test_nothing_loads_from_a_third_party_host(outputs, page):
+    for node in page.iter():
+        for attribute in LOADING_ATTRIBUTES.get(node.tag, ()):
+            value = node.attrs.get(attribute) or ""
+            assert not re.match(r"(?i)(https?:)?//", value) or is_loopback(value), (node.tag, value)
+    assert page.find_all("iframe") == []
+    assert page.find_all("link") == []
+    for style in page.find_all("style"):
+        assert "url(" not in style.text and "@import" not in style.text
+
+
+def test_embed_urls_appear_only_in_data_embed_url(page):
+    embed_urls = {i.embed_url for i in hostile_showcase().items if i.embed_url}
+    for node in page.iter():
+        for name, value in node.attrs.items():
+            if value in embed_urls:
+                assert name == "data-embed-url", (node.tag, name)
+    text = page.text
+    assert not any(url in text for url in embed_urls)
+
+
+def test_the_fragment_is_one_scoped_root_without_page_shell_or_ids(outputs, fragment):
+    roots = [child for child in fragment.children if isinstance(child, Node)]
+    stray_text = [child for child in fragment.children if isinstance(child, str)]
+
+    assert [root.classes for root in roots] == [["showcase"]]
+    assert all(not text.strip() for text in stray_text)
+    assert not {"html", "head", "body"} & {node.tag for node in fragment.iter()}
+    assert all("id" not in node.attrs for node in fragment.iter())
+    (style,) = fragment.find_all("style")
+    selectors = css_selectors(style.text)
+    assert selectors
+    assert [s for s in selectors if not is_scoped(s)] == []
+
+
+def test_the_index_is_a_standalone_german_page_holding_the_same_showcase(index, fragment):
+    (html,) = index.find_all("html")
+    assert html.attrs["lang"] == "de"
+    assert index.find_all("meta", charset="utf-8")
+    assert index.find_all("meta", name="viewport")
+    assert index.find_all("title")[0].text == "#flächenglühen"
+    (root,) = index.with_class("showcase")
+    assert [n.attrs["data-id"] for n in items_of(root)] == [
+        n.attrs["data-id"] for n in items_of(fragment)
+    ]
+    assert index.find_all("h1")[0].normalized_text == "#flächenglühen"
+    assert all("id" not in node.attrs for node in index.iter())
+
+
+def test_the_player_script_is_inline_and_delegates_from_the_root(page):
+    (script,) = page.find_all("script")
+
+    assert "src" not in script.attrs
+    assert 'root.addEventListener("click"' in script.text
+    assert "data-embed-url" in script.text
+    assert "allowfullscreen" in script.text
+    assert "autoplay; encrypted-media; picture-in-picture" in script.text
+
+
+def test_an_empty_showcase_says_so():
+    showcase = replace(golden_showcase(), items=[], figures=[])
+
+    doc = parse(render_outputs(showcase)["fragment.html"])
+
+    assert doc.with_class("showcase__empty")
+    assert doc.find_all("dl") == []
+
+
+# --- JSON --------------------------------------------------------------------------------------
+
+
+def test_figures_json_has_exactly_the_contract_shape(outputs):
+    document = json.loads(outputs["figures.json"])
+
+    assert list(document) == ["generated_at", "figures"]
+    assert document["generated_at"] == "2026-11-26T05:00:00+00:00"
+    assert document["figures"] == [
+        {
+            "key": "youtube.subscribers",
+            "label": "YouTube-Abonnenten",
+            "value": 1310,
+            "as_of": "2026-11-26T05:00:00+00:00",
+            "stale": False,
+        },
+        {
+            "key": "facebook.followers",
+            "label": "Facebook-Abonnenten",
+            "value": 2048,
+            "as_of": "2026-11-20T11:15:00+00:00",
+            "stale": True,
+        },
+        {
+            "key": "manual.group_members",
+            "label": "Mitglieder der Facebook-Gruppe",
+            "value": 512,
+            "as_of": None,
+            "stale": False,
+        },
+    ]
+
+
+def test_feed_json_is_a_json_feed_with_showcase_extension(outputs):
+    feed = json.loads(outputs["feed.json"])
+
+    assert feed["version"] == "https://jsonfeed.org/version/1.1"
+    assert feed["title"] == "#flächenglühen"
+    assert feed["home_page_url"] == "https://www.kreatives-sachsen.de/flaechengluehen/"
+    assert feed["language"] == "de"
+    first = feed["items"][0]
+    assert first == {
+        "id": "youtube:hostile01",
+        "url": "https://www.youtube.com/watch?v=hostile01",
+        "title": HOSTILE_TITLE,
+        "content_text": HOSTILE_TITLE,
+        "date_published": "2017-06-27T10:00:00+00:00",
+        "image": "thumbs/youtube-hostile01.jpg",
+        "_showcase": {"source": "youtube", "id": "hostile01"},
+    }
+    assert [item["_showcase"] for item in feed["items"]] == [
+        {"source": i.source, "id": i.platform_id} for i in hostile_showcase().items
+    ]
+    assert "image" not in feed["items"][2]  # no thumbnail
+    assert "title" not in feed["items"][-1]  # a post without title
+
+
+def test_feed_json_omits_home_page_url_when_unknown():
+    feed = json.loads(render_outputs(replace(golden_showcase(), home_url=None))["feed.json"])
+
+    assert "home_page_url" not in feed
+
+
+def test_json_keeps_umlauts_readable(outputs):
+    assert "flächenglühen".encode() in outputs["feed.json"]
+
+
+# --- formatting --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown", "iso"),
+    [(0, "0:00", "PT0S"), (59, "0:59", "PT59S"), (192, "3:12", "PT3M12S"),
+     (600, "10:00", "PT10M"), (3600, "1:00:00", "PT1H"), (3723, "1:02:03", "PT1H2M3S")],
+)  # fmt: skip
+def test_durations(seconds, shown, iso):
+    assert format_duration(seconds) == shown
+    assert iso_duration(seconds) == iso
+
+
+# --- templates ---------------------------------------------------------------------------------
+
+
+def test_a_site_template_replaces_a_packaged_one(tmp_path):
+    (tmp_path / "_item.html").write_text(
+        '<article class="site-item" data-source="{{ item.source }}"'
+        ' data-id="{{ item.platform_id }}">{{ item.title }}</article>\n',
+        encoding="utf-8",
+    )
+
+    doc = parse(render_outputs(golden_showcase(), [tmp_path])["index.html"])
+
+    assert len(doc.with_class("site-item")) == len(golden_showcase().items)
+    assert items_of(doc) == []
+
+
+def test_a_site_template_can_extend_the_packaged_one(tmp_path):
+    (tmp_path / "_item.html").write_text(
+        '{% extends "default:_item.html" %}\n'
+        '{% block links %}<p class="site-links">{{ platform }}: {{ link }}</p>{% endblock %}\n',
+        encoding="utf-8",
+    )
+
+    doc = parse(render_outputs(golden_showcase(), [tmp_path])["fragment.html"])
+
+    item = item_by_id(doc, "dQw4w9WgXcQ")
+    assert item.with_class("site-links")[0].text == (
+        "YouTube: https://www.youtube.com/watch?v=dQw4w9WgXcQ"
+    )
+    assert item.find_all("button")  # the rest of the packaged item is kept
+
+
+def test_packaged_templates_are_found():
+    source, _, _ = packaged_templates().get_source(Environment(), "base.html")
+
+    assert "<!doctype html>" in source
+
+
+# --- atomic writes -----------------------------------------------------------------------------
+
+
+def test_write_atomic_replaces_the_file_and_leaves_no_temp_files(tmp_path):
+    target = tmp_path / "index.html"
+    target.write_bytes(b"old")
+    target.chmod(0o640)
+
+    write_atomic(target, b"new")
+
+    assert target.read_bytes() == b"new"
+    assert target.stat().st_mode & 0o777 == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["index.html"]
+
+
+def test_write_atomic_makes_new_files_world_readable(tmp_path):
+    target = tmp_path / "feed.json"
+
+    write_atomic(target, b"{}")
+
+    assert target.stat().st_mode & 0o777 == 0o644
+
+
+def test_write_atomic_cleans_up_when_the_rename_fails(tmp_path, monkeypatch):
+    target = tmp_path / "index.html"
+    target.write_bytes(b"old")
+
+    def failing_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(files.os, "replace", failing_replace)
+
+    with pytest.raises(OSError, match="disk full"):
+        write_atomic(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["index.html"]
+
+
+def test_render_leaves_no_temp_files(tmp_path):
+    render_showcase(golden_showcase(), tmp_path)
+    render_showcase(golden_showcase(), tmp_path)
+
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+# --- golden output -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["index.html", "fragment.html", "figures.json", "feed.json"])
+def test_output_matches_golden(tmp_path, name):
+    render_showcase(golden_showcase(), tmp_path)
+    rendered = (tmp_path / name).read_bytes()
+    golden = GOLDEN_DIR / name
+
+    if REGENERATE:
+        GOLDEN_DIR.mkdir(exist_ok=True)
+        golden.write_bytes(rendered)
+    assert golden.exists(), "run with SHOWCASE_REGENERATE_GOLDEN=1 to create the golden files"
+    assert rendered.decode() == golden.read_text(encoding="utf-8")
