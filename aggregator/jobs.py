@@ -195,6 +195,10 @@ def render_output(engine: Engine, config: Config, clock: Clock = utc_now) -> lis
     return written
 
 
+def default_policy() -> RetryPolicy:
+    return RetryPolicy()
+
+
 def update(
     config: Config,
     sources: Sequence[str] | None = None,
@@ -203,7 +207,7 @@ def update(
     render: bool = True,
 ) -> list[FetchOutcome]:
     """Fetch the sources under the database lock, then render from what the store holds."""
-    policy = (policy or RetryPolicy()).start()
+    policy = (policy or default_policy()).start()
     names = list(sources if sources is not None else fetchable_sources(config))
     engine = store.open_database(config.database_url)
     try:

@@ -31,10 +31,28 @@ def test_example_config_loads_and_documents_every_key(tmp_path):
     assert config.facebook is not None and config.facebook.api_version == "v25.0"
     assert config.output_dir == ROOT / "public"
     text = (ROOT / "config.example.toml").read_text()
-    for key in ["database", "directory", "templates", "title", "intro", "hashtags", "locale",
-                "timezone", "stale_after", "since", "every", "channel", "api_key_env",
-                "api_endpoint", "page", "access_token_env", "graph_url", "api_version", "url",
-                "tag"]:
+    for key in [
+        "database",
+        "directory",
+        "templates",
+        "title",
+        "intro",
+        "hashtags",
+        "locale",
+        "timezone",
+        "stale_after",
+        "since",
+        "every",
+        "channel",
+        "api_key_env",
+        "api_endpoint",
+        "page",
+        "access_token_env",
+        "graph_url",
+        "api_version",
+        "url",
+        "tag",
+    ]:
         assert f"{key} =" in text, key
 
 

@@ -103,8 +103,11 @@ def test_figure_history_gets_a_row_only_when_a_value_changes(engine):
     subscribers = [Figure("youtube.subscribers", 412, rounded=True), Figure("youtube.views", 5)]
     save(engine, result([], subscribers))
     save(engine, result([], subscribers), T0 + timedelta(hours=1))
-    save(engine, result([], [Figure("youtube.subscribers", 420, rounded=True)]),
-         T0 + timedelta(hours=2))
+    save(
+        engine,
+        result([], [Figure("youtube.subscribers", 420, rounded=True)]),
+        T0 + timedelta(hours=2),
+    )
     with store.session_scope(engine) as session:
         history = session.scalars(
             select(store.FigureHistoryRow).order_by(store.FigureHistoryRow.id)
@@ -122,10 +125,17 @@ def test_figure_history_gets_a_row_only_when_a_value_changes(engine):
 
 def test_fetch_runs_and_the_last_run_per_source(engine):
     with store.session_scope(engine) as session:
-        store.record_run(session, "youtube", T0, T0, Usage(quota_units=7, requests=7),
-                         outcome="ok")
-        store.record_run(session, "youtube", T0, T0, Usage(quota_units=1), outcome="error",
-                         error_cause="quota", error_message="youtube: quota")
+        store.record_run(session, "youtube", T0, T0, Usage(quota_units=7, requests=7), outcome="ok")
+        store.record_run(
+            session,
+            "youtube",
+            T0,
+            T0,
+            Usage(quota_units=1),
+            outcome="error",
+            error_cause="quota",
+            error_message="youtube: quota",
+        )
         store.record_run(session, "facebook", T0, T0, Usage(requests=3), outcome="ok")
     with store.session_scope(engine) as session:
         last = store.last_runs(session)

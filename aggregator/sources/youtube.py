@@ -135,7 +135,7 @@ def fetch(settings: YouTubeConfig, policy: RetryPolicy, usage: Usage) -> SourceR
         if not _has_no_videos(channel):
             _read_uploads(client, uploads_playlist_id(channel), result)
     except SourceError as error:
-        log.warning("%s (%d items read before)", error, len(result.items))
+        log.info("%s (%d items read before)", error, len(result.items))
         result.error = error
         return result
     result.complete = True

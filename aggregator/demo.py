@@ -1,0 +1,75 @@
+"""`showcase demo`: the real pipeline against the bundled sample world, on loopback.
+
+The fake API server that the tests use serves the sample data, so the demo runs the real API
+clients, real SQLite and the real renderer with no keys and no network.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aggregator import jobs
+from aggregator.config import config_from_dict
+from aggregator.errors import ShowcaseError
+from aggregator.fakeapi import FakeApiServer, World
+from aggregator.files import write_atomic
+
+DEMO_KEY = "demo-youtube-key"
+DEMO_TOKEN = "demo-facebook-token"
+_ENVIRON = {"YOUTUBE_API_KEY": DEMO_KEY, "FACEBOOK_ACCESS_TOKEN": DEMO_TOKEN}
+
+_SHOWCASE: dict[str, Any] = {
+    "title": "#flächenglühen",
+    "intro": (
+        "Kurze Porträts kreativer Menschen aus Sachsen: die Videoreihe von Kreatives Sachsen, "
+        "auf YouTube und Facebook."
+    ),
+    "hashtags": ["flächenglühen", "flaechengluehen"],
+    "locale": "de_DE",
+    "timezone": "Europe/Berlin",
+    "stale_after": "26h",
+    "since": "2017-06-27",
+}
+
+_RENDER_CONFIG = """\
+# Written by `showcase demo`: re-render the demo page with
+#   showcase --config showcase-demo/showcase.toml render
+[storage]
+database = "sqlite:///showcase.db"
+
+[output]
+directory = "public"
+
+[showcase]
+title = "#flächenglühen"
+hashtags = ["flächenglühen", "flaechengluehen"]
+locale = "de_DE"
+since = "2017-06-27"
+"""
+
+
+def demo_config_dict(api_url: str) -> dict[str, Any]:
+    return {
+        "storage": {"database": "sqlite:///showcase.db"},
+        "output": {"directory": "public"},
+        "showcase": dict(_SHOWCASE),
+        "youtube": {"channel": "@kreativessachsen", "api_endpoint": api_url},
+        "facebook": {"page": "kreativessachsen", "graph_url": api_url.rstrip("/")},
+    }
+
+
+def run_demo(directory: Path) -> Path:
+    """Run `update` on the sample world into `directory`; return the page's path."""
+    directory = directory.resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    with FakeApiServer(World.demo(), api_key=DEMO_KEY, access_token=DEMO_TOKEN) as server:
+        config = config_from_dict(
+            demo_config_dict(server.url), base_dir=directory, environ=_ENVIRON
+        )
+        outcomes = jobs.update(config)
+    failed = [outcome.error.line() for outcome in outcomes if outcome.error is not None]
+    if failed:
+        raise ShowcaseError("demo failed: " + "; ".join(failed))
+    write_atomic(directory / "showcase.toml", _RENDER_CONFIG.encode())
+    return config.output_dir / "index.html"

@@ -1,0 +1,51 @@
+"""Generated thumbnails: a JPEG whose colour and size follow from its name."""
+
+from __future__ import annotations
+
+import colorsys
+import hashlib
+import io
+import re
+from functools import lru_cache
+
+from PIL import Image, ImageDraw
+
+from aggregator.fakeapi.world import YOUTUBE_THUMBNAIL_SIZES
+
+_YOUTUBE_VARIANT = re.compile(r"-(?P<variant>default|mqdefault|hqdefault|sddefault|maxresdefault)$")
+_SQUARE = re.compile(r"-s(?P<px>\d{2,4})$")
+_VARIANT_SIZES = {variant: (w, h) for variant, w, h in YOUTUBE_THUMBNAIL_SIZES.values()}
+
+
+def thumbnail_size(name: str) -> tuple[int, int]:
+    """yt-ID-hqdefault → 480x360 (each i.ytimg.com variant its own size), ...-s88 → 88x88
+    (channel avatars), anything else 640x360."""
+    if match := _YOUTUBE_VARIANT.search(name):
+        return _VARIANT_SIZES[match["variant"]]
+    if match := _SQUARE.search(name):
+        px = min(int(match["px"]), 1024)
+        return px, px
+    return 640, 360
+
+
+@lru_cache(maxsize=512)
+def render_thumbnail(name: str) -> bytes:
+    width, height = thumbnail_size(name)
+    digest = hashlib.sha256(name.encode()).digest()
+    hue = digest[0] / 255
+    background = _rgb(hue, 0.45, 0.55)
+    image = Image.new("RGB", (width, height), background)
+    draw = ImageDraw.Draw(image)
+    # A lighter band and a play triangle, so neighbouring thumbnails are told apart at a glance.
+    band = int(height * (0.2 + digest[1] / 255 * 0.4))
+    draw.rectangle((0, band, width, band + height // 6), fill=_rgb(hue, 0.3, 0.75))
+    cx, cy, r = width // 2, height // 2, max(4, min(width, height) // 8)
+    draw.polygon([(cx - r, cy - r), (cx - r, cy + r), (cx + r, cy)], fill=(255, 255, 255))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def _rgb(hue: float, saturation: float, value: float) -> tuple[int, int, int]:
+    red, green, blue = colorsys.hsv_to_rgb(hue, saturation, value)
+    return int(red * 255), int(green * 255), int(blue * 255)

@@ -1,0 +1,184 @@
+"""The accounts the fake server serves: one dataclass of plain JSON-shaped dicts.
+
+Tests mutate it between runs, e.g. `world.youtube_videos[vid]["status"]["privacyStatus"] =
+"private"`. Thumbnail URLs are stored as "{base}/thumbs/..."; the server puts its own address in.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+BASE = "{base}"
+
+# i.ytimg.com's sizes, as the API reports them.
+YOUTUBE_THUMBNAIL_SIZES: dict[str, tuple[str, int, int]] = {
+    "default": ("default", 120, 90),
+    "medium": ("mqdefault", 320, 180),
+    "high": ("hqdefault", 480, 360),
+    "standard": ("sddefault", 640, 480),
+    "maxres": ("maxresdefault", 1280, 720),
+}
+CHANNEL_THUMBNAIL_SIZES = {"default": 88, "medium": 240, "high": 800}
+
+Resource = dict[str, Any]
+
+
+def youtube_thumbnails(video_id: str) -> Resource:
+    return {
+        size: {"url": f"{BASE}/thumbs/yt-{video_id}-{variant}.jpg", "width": w, "height": h}
+        for size, (variant, w, h) in YOUTUBE_THUMBNAIL_SIZES.items()
+    }
+
+
+def channel_thumbnails(channel_id: str) -> Resource:
+    return {
+        size: {"url": f"{BASE}/thumbs/ytc-{channel_id}-s{px}.jpg", "width": px, "height": px}
+        for size, px in CHANNEL_THUMBNAIL_SIZES.items()
+    }
+
+
+def uploads_playlist_id(channel_id: str) -> str:
+    return "UU" + channel_id[2:]
+
+
+def privacy_status(video: Resource) -> str:
+    """public, unlisted, private, or "deleted" (a fake-only marker: the video is gone)."""
+    return str(video.get("status", {}).get("privacyStatus", "public"))
+
+
+@dataclass
+class World:
+    """YouTube channels and videos, Facebook pages (each with `videos` and `posts` lists).
+
+    youtube_channels: channel id -> channel resource without kind/etag, plus `uploads`: the
+        video ids of its uploads playlist, newest first.
+    youtube_videos: video id -> video resource with every part (snippet, contentDetails,
+        statistics, status). A video absent from this dict, or with privacyStatus "deleted",
+        is deleted: it vanishes from the playlist and from videos.list.
+    facebook_pages: page id -> page node (id, name, username, link, followers_count,
+        fan_count, ...) plus `videos` and `posts`: lists of nodes.
+    youtube_quota_left: units left today; None is unlimited.
+    """
+
+    youtube_channels: dict[str, Resource] = field(default_factory=dict)
+    youtube_videos: dict[str, Resource] = field(default_factory=dict)
+    facebook_pages: dict[str, Resource] = field(default_factory=dict)
+    youtube_quota_left: int | None = None
+
+    # -- loading ----------------------------------------------------------------------------
+
+    @classmethod
+    def demo(cls) -> World:
+        """The bundled demo world (aggregator/data/demo/world.json), a fresh copy each call."""
+        return cls.from_dict(json.loads(_demo_text()))
+
+    @classmethod
+    def synthetic(
+        cls,
+        youtube_uploads: int = 5000,
+        facebook_videos: int = 1000,
+        facebook_posts: int = 5000,
+        tagged_every: int = 7,
+        seed: int = 1,
+    ) -> World:
+        """A large generated world: channel @kreativessachsen, page kreativessachsen."""
+        from aggregator.fakeapi.synthetic import build_synthetic
+
+        return cls.from_dict(
+            build_synthetic(youtube_uploads, facebook_videos, facebook_posts, tagged_every, seed)
+        )
+
+    build = synthetic
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> World:
+        """Read the world.json layout: {"youtube": {"channels", "videos", "quota_left"},
+        "facebook": {"pages"}}."""
+        youtube = data.get("youtube", {})
+        facebook = data.get("facebook", {})
+        return cls(
+            youtube_channels={channel["id"]: channel for channel in youtube.get("channels", [])},
+            youtube_videos={video["id"]: video for video in youtube.get("videos", [])},
+            facebook_pages={page["id"]: page for page in facebook.get("pages", [])},
+            youtube_quota_left=youtube.get("quota_left"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "youtube": {
+                "quota_left": self.youtube_quota_left,
+                "channels": list(self.youtube_channels.values()),
+                "videos": list(self.youtube_videos.values()),
+            },
+            "facebook": {"pages": list(self.facebook_pages.values())},
+        }
+
+    # -- lookups ----------------------------------------------------------------------------
+
+    def find_channel(self, ref: str) -> Resource | None:
+        """By channel id or by handle (with or without '@', any case)."""
+        if ref in self.youtube_channels:
+            return self.youtube_channels[ref]
+        handle = ref.removeprefix("@").casefold()
+        for channel in self.youtube_channels.values():
+            if (
+                channel.get("snippet", {}).get("customUrl", "").removeprefix("@").casefold()
+                == handle
+            ):
+                return channel
+        return None
+
+    def channel_for_playlist(self, playlist_id: str) -> Resource | None:
+        for channel_id, channel in self.youtube_channels.items():
+            if uploads_playlist_id(channel_id) == playlist_id:
+                return channel
+        return None
+
+    def find_page(self, ref: str) -> Resource | None:
+        """By page id or username (any case); "me" is the first page, as with a page token."""
+        if ref in self.facebook_pages:
+            return self.facebook_pages[ref]
+        if ref == "me" and self.facebook_pages:
+            return next(iter(self.facebook_pages.values()))
+        for page in self.facebook_pages.values():
+            if str(page.get("username", "")).casefold() == ref.casefold():
+                return page
+        return None
+
+    def playlist_video_ids(self, channel: Resource) -> list[str]:
+        """The uploads playlist as YouTube lists it: deleted videos are gone."""
+        return [
+            video_id
+            for video_id in channel.get("uploads", [])
+            if video_id in self.youtube_videos
+            and privacy_status(self.youtube_videos[video_id]) != "deleted"
+        ]
+
+    # -- changes tests make -----------------------------------------------------------------
+
+    def add_youtube_video(self, channel_id: str, video: Resource) -> None:
+        """A new upload: it becomes the newest entry of the channel's uploads playlist."""
+        self.youtube_videos[video["id"]] = video
+        self.youtube_channels[channel_id].setdefault("uploads", []).insert(0, video["id"])
+
+    def delete_youtube_video(self, video_id: str) -> None:
+        self.youtube_videos.pop(video_id, None)
+        for channel in self.youtube_channels.values():
+            if video_id in channel.get("uploads", []):
+                channel["uploads"].remove(video_id)
+
+    def set_youtube_privacy(self, video_id: str, privacy: str) -> None:
+        self.youtube_videos[video_id].setdefault("status", {})["privacyStatus"] = privacy
+
+
+@cache
+def _demo_text() -> str:
+    return (
+        resources.files("aggregator")
+        .joinpath("data", "demo", "world.json")
+        .read_text(encoding="utf-8")
+    )

@@ -1,0 +1,87 @@
+"""Shared fixtures: the fake API server and a site configured against it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from aggregator import jobs
+from aggregator.fakeapi import FakeApiServer, World
+from aggregator.retry import RetryPolicy
+
+API_KEY = "AIzaTestKey-0123456789"
+ACCESS_TOKEN = "EAATestToken0123456789abcdef"
+
+REAL_API = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real-api"
+
+
+@dataclass
+class Site:
+    folder: Path
+    config: Path
+    server: FakeApiServer
+    world: World
+
+    @property
+    def output(self) -> Path:
+        return self.folder / "public"
+
+    def read(self, name: str) -> str:
+        return (self.output / name).read_text(encoding="utf-8")
+
+
+def write_config(folder: Path, api_url: str, extra: str = "") -> Path:
+    path = folder / "showcase.toml"
+    path.write_text(
+        f"""
+[storage]
+database = "sqlite:///showcase.db"
+[output]
+directory = "public"
+[showcase]
+title = "#flächenglühen"
+hashtags = ["flächenglühen", "#flaechengluehen"]
+stale_after = "26h"
+[youtube]
+channel = "@kreativessachsen"
+api_endpoint = "{api_url}"
+[facebook]
+page = "kreativessachsen"
+graph_url = "{api_url.rstrip("/")}"
+{extra}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def fast_policy(monkeypatch):
+    """No real waiting in tests: retries sleep zero seconds, requests time out after 1 s."""
+    monkeypatch.setattr(
+        jobs, "default_policy", lambda: RetryPolicy(sleep=lambda s: None, timeout=1.0)
+    )
+
+
+@pytest.fixture
+def make_site(tmp_path, monkeypatch, fast_policy):
+    servers: list[FakeApiServer] = []
+    monkeypatch.setenv("YOUTUBE_API_KEY", API_KEY)
+    monkeypatch.setenv("FACEBOOK_ACCESS_TOKEN", ACCESS_TOKEN)
+
+    def make(world: World | None = None) -> Site:
+        world = world or World.demo()
+        server = FakeApiServer(world, api_key=API_KEY, access_token=ACCESS_TOKEN).start()
+        servers.append(server)
+        return Site(tmp_path, write_config(tmp_path, server.url), server, world)
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def site(make_site) -> Site:
+    return make_site()

@@ -1,0 +1,298 @@
+"""The whole command line against the fake YouTube and Graph APIs: exit codes, stderr, outputs."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import subprocess
+import sys
+from html.parser import HTMLParser
+
+import pytest
+from conftest import ACCESS_TOKEN, API_KEY
+
+from aggregator import jobs
+from aggregator.cli import main
+from aggregator.config import load_config
+from aggregator.fakeapi import World, graph_error, youtube_error
+
+DEMO_SHOWN_YOUTUBE = {
+    "A5bUqkYPIw8", "uhkCunQ240C", "6nJA4duDBfQ", "lUcVe1V0LF3", "MNkIbjpxGhV",
+    "3gWTn2L1xgu", "IM0bsMKVqEx", "25oi2fvtPNZ", "85CkrDbgXvI",
+}  # fmt: skip
+DEMO_HIDDEN_YOUTUBE = {"UXjwhkkFGsm", "MQ3PfAVe5Bj", "LESt7HrQi1s", "3r29g4PuQb6", "SlDgea4EHHm",
+                       "OkxdN1rG2TG"}  # fmt: skip
+
+
+class Items(HTMLParser):
+    """Collects (data-source, data-id) of every showcase item element."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        found = dict(attrs)
+        if "data-source" in found and "data-id" in found:
+            self.items.append((found["data-source"], found["data-id"]))
+
+
+def shown(site, name="index.html") -> list[tuple[str, str]]:
+    parser = Items()
+    parser.feed(site.read(name))
+    return parser.items
+
+
+def shown_ids(site, source) -> set[str]:
+    return {item_id for item_source, item_id in shown(site) if item_source == source}
+
+
+def figures(site) -> dict[str, dict]:
+    return {f["key"]: f for f in json.loads(site.read("figures.json"))["figures"]}
+
+
+def run(site, *args) -> int:
+    return main(["--config", str(site.config), *args])
+
+
+def one_line(stderr: str) -> str:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+def test_update_fetches_matches_and_renders_quietly(site, capsys):
+    assert run(site, "update") == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+    assert shown_ids(site, "youtube") == DEMO_SHOWN_YOUTUBE
+    assert shown_ids(site, "youtube") & DEMO_HIDDEN_YOUTUBE == set()
+    assert len(shown_ids(site, "facebook")) > 0
+    assert shown(site, "fragment.html") == shown(site)
+    values = {key: f["value"] for key, f in figures(site).items()}
+    assert values == {
+        "youtube.subscribers": 412,
+        "youtube.views": 58231,
+        "youtube.videos": 13,
+        "facebook.followers": 1310,
+        "facebook.likes": 1280,
+    }
+    assert not any(f["stale"] for f in figures(site).values())
+    assert "1.310" in site.read("index.html")
+    feed = json.loads(site.read("feed.json"))
+    assert {i["_showcase"]["id"] for i in feed["items"] if i["_showcase"]["source"] == "youtube"} \
+        == DEMO_SHOWN_YOUTUBE
+    thumbs = sorted(p.name for p in (site.output / "thumbs").iterdir())
+    assert len(thumbs) == len(shown(site))
+
+
+def test_update_respects_the_api_economy(site):
+    assert run(site, "update") == 0
+    uploads = len(site.world.playlist_video_ids(next(iter(site.world.youtube_channels.values()))))
+    assert site.server.stats.youtube_units <= 1 + 2 * -(-uploads // 50)
+    page = next(iter(site.world.facebook_pages.values()))
+    bound = 1 + -(-len(page["videos"]) // 100) + -(-len(page["posts"]) // 100)
+    assert site.server.stats.graph_requests <= bound
+
+
+def test_a_change_between_two_runs(site):
+    assert run(site, "update") == 0
+    world = site.world
+    channel_id = next(iter(world.youtube_channels))
+    world.set_youtube_privacy("A5bUqkYPIw8", "private")
+    world.delete_youtube_video("uhkCunQ240C")
+    new_video = json.loads(json.dumps(world.youtube_videos["6nJA4duDBfQ"]))
+    new_video["id"] = "NEWvideo001"
+    new_video["snippet"]["title"] = "Neu: Die Weberin aus Crimmitschau #Flächenglühen"
+    new_video["snippet"]["publishedAt"] = "2026-11-20T09:00:00Z"
+    world.add_youtube_video(channel_id, new_video)
+    world.youtube_channels[channel_id]["statistics"]["subscriberCount"] = "450"
+    page = next(iter(world.facebook_pages.values()))
+    page["followers_count"] = 1400
+
+    assert run(site, "update") == 0
+    youtube = shown_ids(site, "youtube")
+    assert "A5bUqkYPIw8" not in youtube
+    assert "uhkCunQ240C" not in youtube
+    assert "NEWvideo001" in youtube
+    assert shown(site)[0] == ("youtube", "NEWvideo001")
+    assert figures(site)["youtube.subscribers"]["value"] == 450
+    assert figures(site)["facebook.followers"]["value"] == 1400
+    with sqlite3.connect(site.folder / "showcase.db") as db:
+        history = db.execute(
+            "select value from figure_history where key = 'youtube.subscribers' order by id"
+        ).fetchall()
+        retired = db.execute(
+            "select platform_id from items where retired_at is not null"
+        ).fetchall()
+    assert history == [(412,), (450,)]
+    assert retired == [("uhkCunQ240C",)]
+
+
+@pytest.mark.parametrize(
+    ("route", "injection", "cause"),
+    [
+        ("youtube.channels", {"body": youtube_error(403, "quotaExceeded")}, "youtube: quota"),
+        ("youtube.channels", {"body": youtube_error(400, "keyInvalid")}, "youtube: key"),
+        ("youtube.playlistItems", {"status": 503, "times": 10}, "youtube: http 503"),
+        ("youtube.videos", {"status": 200, "body": "<html>Wartung</html>",
+                            "content_type": "text/html"}, "youtube: not JSON"),
+        ("youtube.channels", {"status": 200, "delay": 3, "times": 10}, "youtube: timeout"),
+        ("graph.page", {"body": graph_error(190, 463)}, "facebook: token"),
+        ("graph.page", {"body": graph_error(4), "times": 10}, "facebook: rate limit"),
+        ("graph.page", {"status": 500, "times": 10}, "facebook: http 500"),
+        ("graph.page", {"status": 200, "body": "<!DOCTYPE html><p>Sorry",
+                        "content_type": "text/html"}, "facebook: not JSON"),
+        ("graph.page", {"status": 200, "delay": 3, "times": 10}, "facebook: timeout"),
+    ],
+)  # fmt: skip
+def test_each_failure_is_one_line_exit_1_and_keeps_the_last_good_data(
+    site, capsys, route, injection, cause
+):
+    assert run(site, "update") == 0
+    before_youtube = shown_ids(site, "youtube")
+    before_facebook = shown_ids(site, "facebook")
+    capsys.readouterr()
+
+    site.server.inject(route, **injection)
+    assert run(site, "update") == 1
+    line = one_line(capsys.readouterr().err)
+    assert cause in line
+    assert API_KEY not in line and ACCESS_TOKEN not in line
+    assert shown_ids(site, "youtube") == before_youtube
+    assert shown_ids(site, "facebook") == before_facebook
+    failed_source = cause.split(":")[0]
+    for key, figure in figures(site).items():
+        assert figure["stale"] == key.startswith(failed_source), key
+
+
+def test_partial_listing_stores_what_came_and_retires_nothing(make_site, capsys):
+    site = make_site(World.synthetic(youtube_uploads=120, facebook_videos=5, facebook_posts=5))
+    assert run(site, "update") == 0
+    before = shown_ids(site, "youtube")
+    channel_id = next(iter(site.world.youtube_channels))
+    for video_id in list(site.world.youtube_channels[channel_id]["uploads"][:60]):
+        site.world.delete_youtube_video(video_id)
+    site.server.inject("youtube.playlistItems", status=500, skip=1, times=10)
+    assert run(site, "update") == 1
+    assert "youtube: http 500" in one_line(capsys.readouterr().err)
+    assert shown_ids(site, "youtube") == before
+
+
+def test_a_source_that_failed_before_shows_its_last_figures_marked_stale(site, capsys):
+    assert run(site, "update") == 0
+    site.server.inject("youtube.channels", body=youtube_error(403, "quotaExceeded"))
+    assert run(site, "update") == 1
+    assert figures(site)["youtube.subscribers"]["value"] == 412
+    assert figures(site)["youtube.subscribers"]["stale"] is True
+    assert run(site, "update") == 0
+    assert figures(site)["youtube.subscribers"]["stale"] is False
+
+
+def test_first_run_failing_still_renders_a_page(site, capsys):
+    site.server.inject("youtube.channels", body=youtube_error(403, "quotaExceeded"))
+    site.server.inject("graph.page", body=graph_error(190, 463))
+    assert run(site, "update") == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 2
+    assert (site.output / "index.html").is_file()
+    assert json.loads(site.read("figures.json"))["figures"] == []
+
+
+def test_secrets_never_reach_outputs_logs_or_database(site, capsys):
+    assert run(site, "-v", "update") == 0
+    site.server.inject("youtube.channels", body=youtube_error(400, "keyInvalid"))
+    site.server.inject("graph.page", body=graph_error(190, 463))
+    assert run(site, "--verbose", "update") == 1
+    captured = capsys.readouterr()
+    for secret in (API_KEY, ACCESS_TOKEN):
+        assert secret not in captured.out + captured.err
+        for path in site.folder.rglob("*"):
+            if path.is_file():
+                assert secret.encode() not in path.read_bytes(), path
+
+
+def test_progress_with_v(site, capsys):
+    assert run(site, "-v", "update") == 0
+    err = capsys.readouterr().err
+    assert re.search(r"youtube: ok; \d+ new.*\d+ quota units", err)
+    assert re.search(r"facebook: ok; .*\d+ requests", err)
+
+
+def test_fetch_only_named_sources_and_render_separately(site, capsys):
+    assert run(site, "fetch", "youtube") == 0
+    assert not (site.output / "index.html").exists()
+    assert site.server.stats.graph_requests == 0
+    assert run(site, "render") == 0
+    assert shown_ids(site, "youtube") == DEMO_SHOWN_YOUTUBE
+    assert shown_ids(site, "facebook") == set()
+    assert capsys.readouterr().err == ""
+
+
+def test_render_needs_no_secrets(site, monkeypatch, capsys):
+    assert run(site, "update") == 0
+    monkeypatch.delenv("YOUTUBE_API_KEY")
+    assert run(site, "render") == 0
+    assert run(site, "update") == 2
+    assert "YOUTUBE_API_KEY" in one_line(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["fetch", "twitter"], "unknown source"),
+        (["fetch", "website"], "website: not configured"),
+    ],
+)
+def test_usage_errors_exit_2(site, capsys, args, message):
+    assert run(site, *args) == 2
+    assert message in one_line(capsys.readouterr().err)
+
+
+def test_config_errors_exit_2_naming_the_key(site, capsys):
+    site.config.write_text(site.config.read_text() + "\n[storage2]\n")
+    assert run(site, "update") == 2
+    assert "storage2" in one_line(capsys.readouterr().err)
+    site.config.write_text('[showcase]\nhashtags = ["x"]\nstale_after = "soon"\n')
+    assert run(site, "render") == 2
+    assert "showcase.stale_after" in one_line(capsys.readouterr().err)
+    assert main(["--config", str(site.folder / "nope.toml"), "update"]) == 2
+
+
+def test_a_second_run_on_the_same_database_exits_75(site, capsys):
+    config = load_config(site.config)
+    with jobs.database_lock(config):
+        assert run(site, "update") == 75
+        assert run(site, "fetch") == 75
+    assert "another update or fetch is running" in capsys.readouterr().err
+    assert site.server.stats.youtube_units == 0
+    assert run(site, "update") == 0
+
+
+def test_console_script_and_module_entry_point(site):
+    env_cmd = [sys.executable, "-m", "aggregator", "--config", str(site.config), "update"]
+    done = subprocess.run(env_cmd, capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    site.server.inject("graph.page", body=graph_error(190, 463))
+    done = subprocess.run(env_cmd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert one_line(done.stderr).startswith("showcase: facebook: token")
+
+
+def test_demo_prints_the_page_path(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "aggregator", "demo", "--directory", str(tmp_path / "demo")],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    index = tmp_path / "demo" / "public" / "index.html"
+    assert done.stdout.strip() == str(index)
+    assert index.is_file() and done.stderr == ""
+    assert 'data-source="youtube"' in index.read_text(encoding="utf-8")
+    rerender = subprocess.run(
+        [sys.executable, "-m", "aggregator", "--config", str(tmp_path / "demo" / "showcase.toml"),
+         "render"], capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert rerender.returncode == 0, rerender.stderr
