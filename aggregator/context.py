@@ -62,11 +62,14 @@ def showcase_items(session: Session, config: Config) -> list[ItemView]:
 
 
 def showcase_rows(session: Session, config: Config) -> list[store.ItemRow]:
-    """Public, live items of the configured sources that carry a configured hashtag."""
+    """Public, live items that carry a configured hashtag, from every source the store holds.
+
+    A source taken out of the config is no longer fetched, but what it brought stays shown
+    until the database is cleared: `render` shows what the database holds."""
     hashtags = prepare_hashtags(config.showcase.hashtags)
     return [
         row
-        for row in store.live_items(session, config.configured_sources())
+        for row in store.live_items(session)
         if item_matches([row.title, row.description], row.tags, hashtags)
     ]
 

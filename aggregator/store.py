@@ -326,11 +326,11 @@ def last_runs(session: Session) -> dict[str, FetchRunRow]:
     return {row.source: row for row in rows}
 
 
-def live_items(session: Session, sources: Sequence[str]) -> list[ItemRow]:
-    """Public items not retired, of the given sources, newest first."""
+def live_items(session: Session) -> list[ItemRow]:
+    """Public items not retired, newest first."""
     query = (
         select(ItemRow)
-        .where(ItemRow.source.in_(sources), ItemRow.public.is_(True), ItemRow.retired_at.is_(None))
+        .where(ItemRow.public.is_(True), ItemRow.retired_at.is_(None))
         .order_by(ItemRow.published_at.desc(), ItemRow.id.desc())
     )
     return list(session.scalars(query))

@@ -296,3 +296,4 @@ def test_demo_prints_the_page_path(tmp_path):
          "render"], capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert rerender.returncode == 0, rerender.stderr
+    assert 'data-source="youtube"' in index.read_text(encoding="utf-8")

@@ -149,7 +149,7 @@ def test_live_items_are_public_and_not_retired_newest_first(engine):
     newer.published_at = older.published_at + timedelta(days=1)
     save(engine, result([older, newer, video("private", public=False)]))
     with store.session_scope(engine) as session:
-        live = [row.platform_id for row in store.live_items(session, ["youtube"])]
+        live = [row.platform_id for row in store.live_items(session)]
     assert live == ["new", "old"]
 
 
