@@ -7,6 +7,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import time
 from html.parser import HTMLParser
 
 import pytest
@@ -16,6 +17,7 @@ from aggregator import jobs
 from aggregator.cli import main
 from aggregator.config import load_config
 from aggregator.fakeapi import World, graph_error, youtube_error
+from aggregator.retry import RetryPolicy
 
 DEMO_SHOWN_YOUTUBE = {
     "A5bUqkYPIw8", "uhkCunQ240C", "6nJA4duDBfQ", "lUcVe1V0LF3", "MNkIbjpxGhV",
@@ -82,8 +84,9 @@ def test_update_fetches_matches_and_renders_quietly(site, capsys):
     assert not any(f["stale"] for f in figures(site).values())
     assert "1.310" in site.read("index.html")
     feed = json.loads(site.read("feed.json"))
-    assert {i["_showcase"]["id"] for i in feed["items"] if i["_showcase"]["source"] == "youtube"} \
-        == DEMO_SHOWN_YOUTUBE
+    assert {
+        i["_showcase"]["id"] for i in feed["items"] if i["_showcase"]["source"] == "youtube"
+    } == DEMO_SHOWN_YOUTUBE
     thumbs = sorted(p.name for p in (site.output / "thumbs").iterdir())
     assert len(thumbs) == len(shown(site))
 
@@ -297,3 +300,27 @@ def test_demo_prints_the_page_path(tmp_path):
     )  # fmt: skip
     assert rerender.returncode == 0, rerender.stderr
     assert 'data-source="youtube"' in index.read_text(encoding="utf-8")
+
+
+def test_update_gives_up_within_its_time_budget(site, monkeypatch, capsys):
+    """Every request hangs: the run stops when its budget is spent, not after every retry."""
+    monkeypatch.setattr(
+        jobs, "default_policy", lambda: RetryPolicy(sleep=time.sleep, timeout=1.0, budget=3.0)
+    )
+    site.server.inject("youtube.channels", status=200, delay=60, times=100)
+    site.server.inject("graph.page", status=200, delay=60, times=100)
+    started = time.monotonic()
+    assert run(site, "update") == 1
+    elapsed = time.monotonic() - started
+    assert elapsed < 3.0 + 1.0 + 1.5
+    err = capsys.readouterr().err
+    assert "youtube: timeout" in err and "facebook: timeout" in err
+    assert (site.output / "index.html").is_file()
+
+
+def test_the_default_budget_ends_update_within_two_minutes():
+    # No request outlives the deadline (request_timeout is clamped to what is left, at least
+    # 1 s), which leaves more than ten seconds for rendering.
+    policy = RetryPolicy().start()
+    assert policy.budget + 1.0 < 110
+    assert policy.request_timeout() <= policy.remaining()
