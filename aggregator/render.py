@@ -274,5 +274,3 @@ def feed_item(item: ItemView) -> dict[str, Any]:
 
 def json_bytes(document: dict[str, Any]) -> bytes:
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-
-
