@@ -31,6 +31,7 @@ def test_every_command_has_help_and_a_readme_section():
 def test_readme_shows_the_two_commands():
     assert "pip install . && .venv/bin/showcase demo" in README
     assert "pip install '.[test]' && .venv/bin/pytest" in README
-    assert ".venv-ci/bin/pip install --quiet '.[test]' && .venv-ci/bin/pytest" in (
-        ROOT / ".ci" / "run"
-    ).read_text()
+    assert (
+        ".venv-ci/bin/pip install --quiet '.[test]' && .venv-ci/bin/pytest"
+        in (ROOT / ".ci" / "run").read_text()
+    )
