@@ -15,6 +15,10 @@ class FigureView:
     as_of: datetime | None  # last successful fetch, UTC aware
     stale: bool
     rounded: bool = False  # YouTube rounds subscriber counts
+    manual: bool = False  # entered by hand with `showcase figures set` ("von Hand eingetragen")
+    since: date | None = None  # the configured `showcase.since`
+    change_since: int | None = None  # value now minus the value at `since`, when known
+    history: tuple[tuple[datetime, int], ...] = ()  # (taken_at, value), oldest first: sparkline
 
 
 @dataclass(frozen=True)
