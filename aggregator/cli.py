@@ -9,9 +9,9 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from aggregator import __version__, jobs
+from aggregator import __version__, cli_figures, cli_operations, jobs
 from aggregator.config import SOURCES, Config, default_config_path, load_config, require_secrets
-from aggregator.errors import ConfigError, LockedError, SourceError, redact
+from aggregator.errors import ConfigError, LockedError, SourceError, UsageError, redact
 
 EXIT_OK = 0
 EXIT_SOURCE_FAILED = 1
@@ -54,13 +54,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"showcase {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser(
+    update = commands.add_parser(
         "update",
         parents=[common],
         help="fetch every configured source, then render (the one line for cron)",
     )
     fetch = commands.add_parser("fetch", parents=[common], help="fetch only, no render")
     fetch.add_argument("sources", nargs="*", metavar="SOURCE", help=f"one of {', '.join(SOURCES)}")
+    for command in (update, fetch):
+        command.add_argument(
+            "--quick",
+            action="store_true",
+            help="a cheap refresh: figures, the newest items and the showcased videos' "
+            "statistics (3 YouTube units, 1 Graph request); retires nothing",
+        )
     commands.add_parser("render", parents=[common], help="render only, from the database")
     demo = commands.add_parser(
         "demo", parents=[common], help="the whole pipeline on bundled sample data, no keys"
@@ -71,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path("showcase-demo"),
         help="where the demo writes its database and page (default: ./showcase-demo)",
     )
+    cli_figures.add_parsers(commands, common)
+    cli_operations.add_parsers(commands, common)
     return parser
 
 
@@ -82,6 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args)
     except ConfigError as error:
         _say(f"config: {error}")
+        return EXIT_USAGE
+    except UsageError as error:
+        _say(str(error))
         return EXIT_USAGE
     except LockedError as error:
         _say(str(error))
@@ -104,12 +116,17 @@ def _run(args: argparse.Namespace) -> int:
         print(index)
         return EXIT_OK
     config = load_config(getattr(args, "config", None) or default_config_path())
+    if args.command in cli_figures.COMMANDS:
+        return cli_figures.run(args, config)
+    if args.command in cli_operations.COMMANDS:
+        return cli_operations.run(args, config)
     if args.command == "render":
         jobs.render_only(config)
         return EXIT_OK
     sources = _requested_sources(config, getattr(args, "sources", None))
     require_secrets(config, sources)
-    outcomes = jobs.update(config, sources, render=args.command == "update")
+    mode = jobs.QUICK if getattr(args, "quick", False) else jobs.FULL
+    outcomes = jobs.update(config, sources, render=args.command == "update", mode=mode)
     return _report(outcomes, getattr(args, "verbose", False))
 
 

@@ -30,6 +30,7 @@ class YouTubeConfig:
     api_key_env: str
     api_endpoint: str
     api_key: str | None = field(default=None, repr=False)
+    full_every: timedelta = timedelta(days=1)  # how often `schedule` reads the whole listing
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class FacebookConfig:
     graph_url: str
     api_version: str
     access_token: str | None = field(default=None, repr=False)
+    full_every: timedelta = timedelta(days=1)  # how often `schedule` reads the whole listing
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class ShowcaseConfig:
     stale_after: timedelta = timedelta(hours=26)
     since: date | None = None
     intro: str = ""
+    privacy_url: str | None = None  # the site's privacy notes; None: the page's own section
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class Config:
     output_dir: Path
     showcase: ShowcaseConfig
     template_dirs: tuple[Path, ...] = ()
+    base_url: str | None = None  # public URL of the output folder, ends with "/"
     youtube: YouTubeConfig | None = None
     facebook: FacebookConfig | None = None
     website: WebsiteConfig | None = None
@@ -115,7 +119,7 @@ def config_from_dict(
     storage = _table(data, "storage")
     output = _table(data, "output")
     _check_keys(storage, {"database"}, "storage")
-    _check_keys(output, {"directory", "templates"}, "output")
+    _check_keys(output, {"directory", "templates", "base_url"}, "output")
     return Config(
         path=path,
         database_url=_database_url(
@@ -124,6 +128,7 @@ def config_from_dict(
         output_dir=base_dir / _str(output, "directory", "output", "public"),
         showcase=_showcase(_table(data, "showcase")),
         template_dirs=_template_dirs(output, base_dir),
+        base_url=_base_url(output.get("base_url")),
         youtube=_youtube(data["youtube"], env) if "youtube" in data else None,
         facebook=_facebook(data["facebook"], env) if "facebook" in data else None,
         website=_website(data["website"]) if "website" in data else None,
@@ -144,7 +149,9 @@ def require_secrets(config: Config, sources: Iterable[str]) -> None:
 
 
 def _showcase(table: dict[str, Any]) -> ShowcaseConfig:
-    allowed = {"title", "hashtags", "locale", "timezone", "stale_after", "since", "intro"}
+    allowed = {
+        "title", "hashtags", "locale", "timezone", "stale_after", "since", "intro", "privacy_url"
+    }  # fmt: skip
     _check_keys(table, allowed, "showcase")
     hashtags = table.get("hashtags")
     if not isinstance(hashtags, list) or not hashtags:
@@ -170,12 +177,13 @@ def _showcase(table: dict[str, Any]) -> ShowcaseConfig:
         ),
         since=_date(table.get("since"), "showcase.since"),
         intro=_str(table, "intro", "showcase", ""),
+        privacy_url=_optional_url(table, "privacy_url", "showcase"),
     )
 
 
 def _youtube(table: Any, env: dict[str, str] | os._Environ[str]) -> YouTubeConfig:
     table = _as_table(table, "youtube")
-    _check_keys(table, {"every", "channel", "api_key_env", "api_endpoint"}, "youtube")
+    _check_keys(table, {"every", "full_every", "channel", "api_key_env", "api_endpoint"}, "youtube")
     key_env = _str(table, "api_key_env", "youtube", "YOUTUBE_API_KEY")
     api_key = env.get(key_env) or None
     register_secret(api_key)
@@ -188,12 +196,13 @@ def _youtube(table: Any, env: dict[str, str] | os._Environ[str]) -> YouTubeConfi
             "youtube.api_endpoint",
         ),
         api_key=api_key,
+        full_every=parse_duration(_str(table, "full_every", "youtube", "1d"), "youtube.full_every"),
     )
 
 
 def _facebook(table: Any, env: dict[str, str] | os._Environ[str]) -> FacebookConfig:
     table = _as_table(table, "facebook")
-    allowed = {"every", "page", "access_token_env", "graph_url", "api_version"}
+    allowed = {"every", "full_every", "page", "access_token_env", "graph_url", "api_version"}
     _check_keys(table, allowed, "facebook")
     token_env = _str(table, "access_token_env", "facebook", "FACEBOOK_ACCESS_TOKEN")
     token = env.get(token_env) or None
@@ -210,6 +219,9 @@ def _facebook(table: Any, env: dict[str, str] | os._Environ[str]) -> FacebookCon
         ),
         api_version=version,
         access_token=token,
+        full_every=parse_duration(
+            _str(table, "full_every", "facebook", "1d"), "facebook.full_every"
+        ),
     )
 
 
@@ -314,6 +326,21 @@ def _date(value: Any, key: str) -> date | None:
         except ValueError:
             pass
     raise ConfigError(f"{key}: {value!r} is not a date such as 2017-06-27")
+
+
+def _optional_url(table: dict[str, Any], key: str, prefix: str) -> str | None:
+    if key not in table:
+        return None
+    return _url(_str(table, key, prefix, ""), f"{prefix}.{key}")
+
+
+def _base_url(value: Any) -> str | None:
+    """The output folder's public URL, always ending in "/" so file names can be appended."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"output.base_url: must be a string, not {type(value).__name__}")
+    return _url(value, "output.base_url").rstrip("/") + "/"
 
 
 def _url(value: str, key: str) -> str:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from aggregator import store
+from aggregator import figures, store
 from aggregator.config import Config
 from aggregator.matching import item_matches, prepare_hashtags
+from aggregator.thumbnails import thumbnail_variants
 from aggregator.view import FigureView, ItemView, Showcase
 
 FIGURE_LABELS = {
@@ -33,28 +35,58 @@ def build_showcase(session: Session, config: Config, now: datetime) -> Showcase:
         figures=figure_views(session, config, now),
         items=showcase_items(session, config),
         since=config.showcase.since,
+        base_url=config.base_url,
+        privacy_url=config.showcase.privacy_url,
     )
 
 
 def figure_views(session: Session, config: Config, now: datetime) -> list[FigureView]:
+    """Fetched and hand-entered figures, each with its change since `showcase.since` and its
+    daily history from then on (see `figures.py` for the rules)."""
     last_runs = store.last_runs(session)
+    histories = store.figure_histories(session)
+    since = config.showcase.since
+    zone = ZoneInfo(config.showcase.timezone)
     views = []
     for row in store.current_figures(session):
-        last_run = last_runs.get(row.source)
-        failed = last_run is not None and last_run.outcome != "ok"
-        too_old = now - row.as_of > config.showcase.stale_after
+        points = histories.get(row.key, [])
         views.append(
             FigureView(
                 key=row.key,
                 source=row.source,
-                label=FIGURE_LABELS.get(row.key, row.key),
+                label=figure_label(row),
                 value=row.value,
                 as_of=row.as_of,
-                stale=failed or too_old,
+                stale=not row.manual and _is_stale(row, last_runs, config, now),
                 rounded=row.rounded,
+                manual=row.manual,
+                since=since,
+                change_since=figures.change_since(points, row.value, since, zone),
+                history=figures.points_since(points, since, zone, (row.as_of, row.value)),
             )
         )
-    return sorted(views, key=lambda view: (_FIGURE_ORDER.get(view.key, 99), view.key))
+    return sorted(views, key=lambda view: figure_order(view.key))
+
+
+def figure_label(row: store.FigureRow) -> str:
+    if row.manual and row.label:
+        return row.label
+    return FIGURE_LABELS.get(row.key, row.key)
+
+
+def figure_order(key: str) -> tuple[int, str]:
+    """Fetched figures in the contract's order, then hand-entered ones by key."""
+    return _FIGURE_ORDER.get(key, len(_FIGURE_ORDER)), key
+
+
+def _is_stale(
+    row: store.FigureRow, last_runs: dict[str, store.FetchRunRow], config: Config, now: datetime
+) -> bool:
+    """A fetched figure is stale when its source's last run failed or it is too old. A
+    hand-entered figure never is: it holds for the date it was entered for, shown beside it."""
+    last_run = last_runs.get(row.source)
+    failed = last_run is not None and not store.run_succeeded(last_run)
+    return failed or now - row.as_of > config.showcase.stale_after
 
 
 def showcase_items(session: Session, config: Config) -> list[ItemView]:
@@ -93,6 +125,7 @@ def item_view(row: store.ItemRow, output_dir: Path) -> ItemView:
         embed_url=embed_url(row.source, row.kind, row.platform_id, row.url)
         if row.embeddable
         else None,
+        thumbnail_variants=thumbnail_variants(output_dir, thumbnail) if thumbnail else (),
     )
 
 
@@ -104,7 +137,6 @@ def embed_url(source: str, kind: str, platform_id: str, url: str) -> str | None:
         return f"https://www.youtube-nocookie.com/embed/{quote(platform_id, safe='')}?autoplay=1"
     if source == "facebook":
         return (
-            "https://www.facebook.com/plugins/video.php?href="
-            f"{quote(url, safe='')}&show_text=false&autoplay=true"
+            f"https://www.facebook.com/plugins/video.php?href={quote(url, safe='')}&autoplay=true"
         )
     return None

@@ -56,6 +56,7 @@ def demo_config_dict(api_url: str) -> dict[str, Any]:
         "showcase": dict(_SHOWCASE),
         "youtube": {"channel": "@kreativessachsen", "api_endpoint": api_url},
         "facebook": {"page": "kreativessachsen", "graph_url": api_url.rstrip("/")},
+        "website": {"url": api_url.rstrip("/"), "tag": "flaechengluehen"},
     }
 
 

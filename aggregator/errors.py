@@ -36,6 +36,10 @@ class ConfigError(ShowcaseError):
     """The configuration is unusable; the message names the key. Exit code 2."""
 
 
+class UsageError(ShowcaseError):
+    """A command's argument is unusable (a bad date, a value that is not a number). Exit code 2."""
+
+
 class LockedError(ShowcaseError):
     """Another update or fetch holds the database's lock. Exit code 75."""
 

@@ -14,25 +14,33 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from aggregator import store
 from aggregator.config import Config
 from aggregator.context import build_showcase, showcase_rows
 from aggregator.errors import LockedError, SourceError, redact
-from aggregator.models import SourceResult, Usage
+from aggregator.models import KnownItems, SourceResult, Usage
 from aggregator.render import render_showcase
 from aggregator.retry import RetryPolicy
-from aggregator.sources import MODULES, fetcher
-from aggregator.thumbnails import ThumbnailWanted, download_thumbnails
+from aggregator.sources import MODULES, fetcher, quick_fetcher
+from aggregator.thumbnails import ThumbnailWanted, download_thumbnails, ensure_variants
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+# A full run reads every item and may retire what it no longer sees (`update`, and `schedule`
+# once every `full_every`); a quick run reads the figures and the newest items only.
+Mode = Literal["full", "quick"]
+FULL: Mode = "full"
+QUICK: Mode = "quick"
 
 
 def utc_now() -> datetime:
@@ -42,6 +50,7 @@ def utc_now() -> datetime:
 @dataclass
 class FetchOutcome:
     source: str
+    mode: Mode = FULL
     usage: Usage = field(default_factory=Usage)
     error: SourceError | None = None
     summary: store.SaveSummary | None = None
@@ -50,6 +59,12 @@ class FetchOutcome:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+def schedule_state_path(config: Config) -> Path:
+    """Where `schedule` says when it runs next: beside the lock (`showcase.db.schedule.json`)."""
+    lock = lock_path(config)
+    return lock.with_name(lock.name.removesuffix(".lock") + ".schedule.json")
 
 
 def lock_path(config: Config) -> Path:
@@ -87,19 +102,29 @@ def fetch_sources(
     sources: Sequence[str],
     policy: RetryPolicy,
     clock: Clock = utc_now,
+    mode: Mode = FULL,
 ) -> list[FetchOutcome]:
     """Fetch each source, store what came, and copy the showcase's new thumbnails."""
-    outcomes = [fetch_source(engine, config, name, policy, clock) for name in sources]
+    outcomes = [fetch_source(engine, config, name, policy, clock, mode) for name in sources]
     fetch_thumbnails(engine, config, policy)
     return outcomes
 
 
 def fetch_source(
-    engine: Engine, config: Config, name: str, policy: RetryPolicy, clock: Clock = utc_now
+    engine: Engine,
+    config: Config,
+    name: str,
+    policy: RetryPolicy,
+    clock: Clock = utc_now,
+    mode: Mode = FULL,
 ) -> FetchOutcome:
-    outcome = FetchOutcome(source=name)
+    """Fetch one source in `mode` and store what came. A quick run falls back to a full one
+    for a source that has no quick refresh, or that has never been read in full."""
     started_at, started = clock(), time.monotonic()
-    result = _call_source(config, name, policy, outcome)
+    with store.session_scope(engine) as session:
+        known = known_items(session, config, name) if _can_be_quick(session, name, mode) else None
+    outcome = FetchOutcome(source=name, mode=FULL if known is None else QUICK)
+    result = _call_source(config, name, policy, outcome, known)
     with store.session_scope(engine) as session:
         if result is not None:
             outcome.summary = store.save_result(session, result, started_at)
@@ -109,7 +134,7 @@ def fetch_source(
             started_at,
             clock(),
             outcome.usage,
-            outcome=_outcome_word(result, outcome.error),
+            outcome=_outcome_word(result, outcome.error, outcome.mode),
             error_cause=outcome.error.cause if outcome.error else None,
             error_message=outcome.error.line() if outcome.error else None,
             items_seen=len(result.items) if result else 0,
@@ -119,11 +144,49 @@ def fetch_source(
     return outcome
 
 
+def _can_be_quick(session: Session, name: str, mode: Mode) -> bool:
+    if mode != QUICK or quick_fetcher(name) is None:
+        return False
+    return store.latest_run(session, name, [store.OUTCOME_FULL]) is not None
+
+
+def known_items(session: Session, config: Config, name: str) -> KnownItems:
+    """What a quick refresh of `name` is told: its live public ids, its showcased ids."""
+    showcased = [row.platform_id for row in showcase_rows(session, config) if row.source == name]
+    return KnownItems(
+        public_ids=frozenset(store.public_platform_ids(session, name)),
+        showcased_ids=tuple(showcased),
+    )
+
+
+def next_mode(last_full_at: datetime | None, full_every: timedelta, at: datetime) -> Mode:
+    """The mode of a scheduled run at `at`: full when the last full run is `full_every` old."""
+    if last_full_at is None or at - last_full_at >= full_every:
+        return FULL
+    return QUICK
+
+
+def full_every(config: Config, name: str) -> timedelta | None:
+    """How often `schedule` reads the source in full; None: every run is full."""
+    settings = getattr(config, name, None)
+    every: timedelta | None = getattr(settings, "full_every", None)
+    return every
+
+
 def _call_source(
-    config: Config, name: str, policy: RetryPolicy, outcome: FetchOutcome
+    config: Config,
+    name: str,
+    policy: RetryPolicy,
+    outcome: FetchOutcome,
+    known: KnownItems | None = None,
 ) -> SourceResult | None:
+    settings = getattr(config, name)
+    quick = quick_fetcher(name) if known is not None else None
     try:
-        result = fetcher(name)(getattr(config, name), policy, outcome.usage)
+        if quick is not None and known is not None:
+            result = quick(settings, policy, outcome.usage, known)
+        else:
+            result = fetcher(name)(settings, policy, outcome.usage)
     except SourceError as error:
         outcome.error = error
         return None
@@ -145,39 +208,44 @@ def _unexpected(name: str, error: BaseException) -> SourceError:
     return wrapped
 
 
-def _outcome_word(result: SourceResult | None, error: SourceError | None) -> str:
+def _outcome_word(result: SourceResult | None, error: SourceError | None, mode: Mode) -> str:
     if error is None:
-        return "ok"
+        return store.OUTCOME_QUICK if mode == QUICK else store.OUTCOME_FULL
     return "partial" if result is not None else "error"
 
 
-def _log_outcome(outcome: FetchOutcome) -> None:
+def describe_outcome(outcome: FetchOutcome) -> str:
+    """One line: source, outcome, mode, what changed, what it cost."""
     summary = outcome.summary
     counts = (
         f"{summary.new} new, {summary.updated} updated, {summary.retired} retired"
         if summary
         else "nothing stored"
     )
-    log.info(
-        "%s: %s; %s; %d quota units, %d requests, %.1fs",
-        outcome.source,
-        "ok" if outcome.ok else "failed",
-        counts,
-        outcome.usage.quota_units,
-        outcome.usage.requests,
-        outcome.seconds,
+    state = "ok" if outcome.ok else f"failed ({outcome.error.line() if outcome.error else ''})"
+    return (
+        f"{outcome.source}: {state}; {counts}; {outcome.mode} run, "
+        f"{outcome.usage.quota_units} quota units, {outcome.usage.requests} requests, "
+        f"{outcome.seconds:.1f}s"
     )
+
+
+def _log_outcome(outcome: FetchOutcome) -> None:
+    log.info("%s", describe_outcome(outcome))
 
 
 def fetch_thumbnails(engine: Engine, config: Config, policy: RetryPolicy) -> int:
     """Copy the thumbnails of showcase items that have none in the output directory yet."""
     with store.session_scope(engine) as session:
+        rows = showcase_rows(session, config)
         wanted = [
             ThumbnailWanted(row.id, row.source, row.platform_id, row.thumbnail_url)
-            for row in showcase_rows(session, config)
+            for row in rows
             if row.thumbnail_url
             and not (row.thumbnail_file and (config.output_dir / row.thumbnail_file).is_file())
         ]
+        copied = [row.thumbnail_file for row in rows if row.thumbnail_file]
+    ensure_variants(config.output_dir, copied)  # the resized copies, when an older run lacks them
     stored = download_thumbnails(wanted, config.output_dir, policy)
     with store.session_scope(engine) as session:
         for item_id, filename in stored.items():
@@ -205,6 +273,7 @@ def update(
     policy: RetryPolicy | None = None,
     clock: Clock = utc_now,
     render: bool = True,
+    mode: Mode = FULL,
 ) -> list[FetchOutcome]:
     """Fetch the sources under the database lock, then render from what the store holds."""
     policy = (policy or default_policy()).start()
@@ -212,7 +281,7 @@ def update(
     engine = store.open_database(config.database_url)
     try:
         with database_lock(config):
-            outcomes = fetch_sources(engine, config, names, policy, clock)
+            outcomes = fetch_sources(engine, config, names, policy, clock, mode)
         if render:
             render_output(engine, config, clock)
     finally:

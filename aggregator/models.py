@@ -70,3 +70,18 @@ class SourceResult:
     items: list[Item] = field(default_factory=list)
     complete: bool = False
     error: Exception | None = None
+    # Ids the caller named (KnownItems.showcased_ids) that the platform no longer serves:
+    # positive evidence that they are private or deleted. The store hides them, retires nothing.
+    unavailable_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class KnownItems:
+    """What the store already holds of one source, handed to a quick refresh.
+
+    `public_ids`: every live public item; reading the newest uploads stops at the first of them.
+    `showcased_ids`: the showcase's items, newest first, whose statistics a quick refresh renews.
+    """
+
+    public_ids: frozenset[str] = frozenset()
+    showcased_ids: tuple[str, ...] = ()

@@ -1,47 +1,66 @@
 """Render a `Showcase` (see `view.py`) into the output directory.
 
-Four files come out, each written atomically: `index.html` (standalone page), `fragment.html`
-(the same showcase for embedding, styles scoped under `.showcase`), `figures.json` and
-`feed.json` (JSON Feed 1.1). Everything is rendered to bytes first and written afterwards, so a
-template error leaves the previous output untouched.
+Everything is rendered to bytes first and written afterwards, each file atomically, so a
+template error leaves the previous output untouched. What comes out:
+
+- `index.html`, `seite-2.html`, ...: the standalone page, `PAGE_SIZE` items a page, linked by
+  "Weitere Videos" (static pages: paging needs no script).
+- `fragment.html`: the first page for embedding: one root `<section class="showcase">`, its
+  styles and script inside it, no ids. `embed.html`: the same in a page of its own for an
+  iframe; it posts its height to the host page (`_embed_height.html`).
+- `figures.json`, `feed.json` (JSON Feed 1.1), `feed.xml` (Atom 1.0), `history.json`.
+- `badges/KEY.json` (a shields.io endpoint document) and `badges/KEY.svg` (the same badge,
+  drawn here: nothing is asked of shields.io) for every figure.
+
+Paths into the output folder (thumbnails, the other pages) are relative in the pages, and
+prefixed with `Showcase.base_url` (config `output.base_url`) in the fragment, embed.html and the
+feeds when it is set: those are read from somewhere else.
 
 Templates (package folder `templates/`, overridable per site, Datasette-style):
 
-- `base.html`: the page shell of `index.html` (blocks `title`, `head`, `content`).
-- `index.html`: extends `base.html` and includes `fragment.html`.
-- `fragment.html`: the showcase's one root element `<section class="showcase">`.
+- `base.html`: the page shell (blocks `title`, `head`, `body`, `content`).
+- `index.html` and `embed.html`: extend `base.html` and include `fragment.html`.
+- `fragment.html`: the showcase's one root element.
 - `_figures.html`, `_item.html` (blocks `media`, `heading`, `meta`, `description`, `links`;
   besides `item` it sets `platform`, `link`, `thumb` and `playable` for those blocks),
-  `_style.html` (the scoped stylesheet), `_script.html` (click-to-play, event delegation).
+  `_pager.html`, `_privacy.html`, `_style.html` (the scoped stylesheet), `_script.html`
+  (click-to-play, event delegation), `feed.xml`, `badge.svg`.
 
 A site's template folders come first; a site template can extend the packaged one it replaces
 with `{% extends "default:_item.html" %}`.
 
-Every template gets the same context:
+Every HTML template gets the same context:
 
 - `showcase`: the `Showcase` view model, items already in display order (pins first, then
   newest first) and never re-sorted here.
-- `page`: `"index"` or `"fragment"`.
-- `heading_level`: 1 in `index.html`, 2 in `fragment.html` (the host page has its own `<h1>`).
+- `page`: `"index"`, `"fragment"` or `"embed"`.
+- `pager`: the `Pager` of this page (`number`, `count`, `items`, `previous_file`, `next_file`).
+- `heading_level`: 1 in the pages, 2 in the fragment and embed.html (the host has its `<h1>`).
 - `language`: the locale's language, e.g. `"de"`.
+- `base`: "" or the base URL to put before a path into the output folder.
+- `privacy_href`: where each play button's "Datenschutz" link points.
 
 Filters: `count` (1.310), `local_date` (27.06.2017), `local_datetime` (26.11.2026, 06:00),
 `duration` (3:12, 1:02:03), `iso` (ISO-8601 UTC), `iso_duration` (PT3M12S), `web_url` (the URL
 when http(s), else None), `local_src` (the path when it points into the output directory, else
-None: nothing may load from a third-party host). Globals: `source_label("youtube")` ->
-"YouTube", `player_provider(embed_url)` -> (platform, company) named in the privacy notice.
+None: nothing may load from a third-party host), `compact_css`, `compact_js`, `xml_text`.
+Globals: `source_label("youtube")` -> "YouTube", `player_provider(embed_url)` -> (platform,
+company) named in the privacy notice.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -58,13 +77,25 @@ from jinja2 import (
     select_autoescape,
 )
 
+from . import figures
 from .files import write_atomic
-from .view import ItemView, Showcase
+from .history import HISTORY_FILE, history_json
+from .view import FigureView, ItemView, Showcase
 
 INDEX_FILE = "index.html"
 FRAGMENT_FILE = "fragment.html"
+EMBED_FILE = "embed.html"
 FIGURES_FILE = "figures.json"
 FEED_FILE = "feed.json"
+ATOM_FILE = "feed.xml"
+BADGES_DIR = "badges"
+PAGE_FILE = "seite-{}.html"  # page 2 on; page 1 is index.html
+_PAGE_FILE_PATTERN = re.compile(r"seite-\d+\.html")
+
+PAGE_SIZE = 24
+DESCRIPTION_CHARS = 120  # the card shows three lines; the rest would only weigh
+# The grid's card width, for the browser to pick a thumbnail from the srcset.
+THUMBNAIL_SIZES = "(min-width:40em) 20em,100vw"
 
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 DATE_PATTERN = "dd.MM.yyyy"
@@ -85,11 +116,43 @@ PLAYER_PROVIDERS = {
 _REPO_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
+@dataclass(frozen=True)
+class Pager:
+    """One static page of the grid: page `number` of `count`, with its items."""
+
+    number: int
+    count: int
+    items: Sequence[ItemView]
+
+    @property
+    def previous_file(self) -> str | None:
+        return page_file(self.number - 1) if self.number > 1 else None
+
+    @property
+    def next_file(self) -> str | None:
+        return page_file(self.number + 1) if self.number < self.count else None
+
+
+def page_file(number: int) -> str:
+    return INDEX_FILE if number == 1 else PAGE_FILE.format(number)
+
+
+def paginate(items: Sequence[ItemView], size: int = PAGE_SIZE) -> list[Pager]:
+    """At least one page, so an empty showcase still gets its index.html."""
+    count = max(1, -(-len(items) // size))
+    return [Pager(n + 1, count, items[n * size : (n + 1) * size]) for n in range(count)]
+
+
 def render_showcase(
-    showcase: Showcase, output_dir: Path, template_dirs: Sequence[Path] = ()
+    showcase: Showcase,
+    output_dir: Path,
+    template_dirs: Sequence[Path] = (),
+    page_size: int = PAGE_SIZE,
 ) -> list[Path]:
-    """Render all output files into `output_dir` (created if missing); return the paths written."""
-    outputs = render_outputs(showcase, template_dirs)
+    """Render all output files into `output_dir` (created if missing); return the paths written.
+
+    Pages and badges left from an earlier render (fewer items or figures now) are removed."""
+    outputs = render_outputs(showcase, template_dirs, page_size)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -97,23 +160,64 @@ def render_showcase(
         path = output_dir / name
         write_atomic(path, data)
         written.append(path)
+    remove_stale_outputs(output_dir, set(outputs))
     return written
 
 
-def render_outputs(showcase: Showcase, template_dirs: Sequence[Path] = ()) -> dict[str, bytes]:
-    """Every output file's name and content, without touching the disk."""
-    env = make_environment(template_dirs, Formats.for_showcase(showcase))
-    language = Locale.parse(showcase.locale).language
-    pages = {INDEX_FILE: ("index", 1), FRAGMENT_FILE: ("fragment", 2)}
-    outputs: dict[str, bytes] = {}
-    for name, (page, heading_level) in pages.items():
-        html = env.get_template(name).render(
-            showcase=showcase, page=page, heading_level=heading_level, language=language
-        )
-        outputs[name] = html.encode("utf-8")
+def remove_stale_outputs(output_dir: Path, current: set[str]) -> None:
+    stale = [p for p in output_dir.glob("seite-*.html") if _PAGE_FILE_PATTERN.fullmatch(p.name)]
+    stale += [p for p in (output_dir / BADGES_DIR).glob("*") if p.suffix in (".json", ".svg")]
+    for path in stale:
+        if path.relative_to(output_dir).as_posix() not in current:
+            path.unlink(missing_ok=True)
+
+
+def render_outputs(
+    showcase: Showcase, template_dirs: Sequence[Path] = (), page_size: int = PAGE_SIZE
+) -> dict[str, bytes]:
+    """Every output file's name (relative to the output directory) and content."""
+    formats = Formats.for_showcase(showcase)
+    env = make_environment(template_dirs, formats)
+    language = formats.locale.language
+    outputs = html_outputs(env, showcase, paginate(showcase.items, page_size), language)
     outputs[FIGURES_FILE] = json_bytes(figures_document(showcase))
     outputs[FEED_FILE] = json_bytes(feed_document(showcase, language))
+    outputs[ATOM_FILE] = (
+        env.get_template(ATOM_FILE).render(atom_context(showcase, language)).encode()
+    )
+    outputs[HISTORY_FILE] = history_json(showcase)
+    outputs.update(badge_outputs(env, showcase, formats))
     return outputs
+
+
+def html_outputs(
+    env: Environment, showcase: Showcase, pagers: list[Pager], language: str
+) -> dict[str, bytes]:
+    def render(template: str, page: str, pager: Pager, heading_level: int, base: str) -> bytes:
+        html = env.get_template(template).render(
+            showcase=showcase,
+            page=page,
+            pager=pager,
+            heading_level=heading_level,
+            language=language,
+            base=base,
+            privacy_href=privacy_href(showcase, page, base),
+        )
+        return html.encode("utf-8")
+
+    outside = showcase.base_url or ""  # read from another page: absolute when known
+    outputs = {page_file(p.number): render(INDEX_FILE, "index", p, 1, "") for p in pagers}
+    outputs[FRAGMENT_FILE] = render(FRAGMENT_FILE, "fragment", pagers[0], 2, outside)
+    outputs[EMBED_FILE] = render(EMBED_FILE, "embed", pagers[0], 2, outside)
+    return outputs
+
+
+def privacy_href(showcase: Showcase, page: str, base: str) -> str:
+    """The site's privacy notes when configured, else the page's own section (the fragment
+    has no ids, which could clash in the host page: it links to the full page's section)."""
+    if showcase.privacy_url:
+        return showcase.privacy_url
+    return "#datenschutz" if page == "index" else f"{base}{INDEX_FILE}#datenschutz"
 
 
 def packaged_templates() -> BaseLoader:
@@ -128,7 +232,9 @@ def make_environment(template_dirs: Sequence[Path], formats: Formats) -> Environ
     site = [FileSystemLoader([str(d) for d in template_dirs])] if template_dirs else []
     env = Environment(
         loader=ChoiceLoader([*site, defaults, PrefixLoader({"default": defaults}, delimiter=":")]),
-        autoescape=select_autoescape(("html", "htm", "xml"), default_for_string=True, default=True),
+        autoescape=select_autoescape(
+            ("html", "htm", "xml", "svg"), default_for_string=True, default=True
+        ),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -138,13 +244,24 @@ def make_environment(template_dirs: Sequence[Path], formats: Formats) -> Environ
         count=formats.count,
         local_date=formats.local_date,
         local_datetime=formats.local_datetime,
+        local_iso_date=formats.local_iso_date,
         duration=format_duration,
         iso=iso_utc,
         iso_duration=iso_duration,
         web_url=web_url,
         local_src=local_src,
+        compact_css=compact_css,
+        compact_js=compact_js,
+        xml_text=xml_text,
     )
-    env.globals.update(source_label=source_label, player_provider=player_provider)
+    env.globals.update(
+        source_label=source_label,
+        player_provider=player_provider,
+        entry_id=entry_id,
+        DESCRIPTION_CHARS=DESCRIPTION_CHARS,
+        thumbnail_sizes=THUMBNAIL_SIZES,
+    )
+    figures.install(env, formats.locale)  # filter signed_count, global sparkline_points
     return env
 
 
@@ -166,6 +283,10 @@ class Formats:
         if isinstance(value, datetime):
             value = as_utc(value).astimezone(self.timezone).date()
         return format_date(value, DATE_PATTERN, locale=self.locale)
+
+    def local_iso_date(self, value: datetime) -> str:
+        """The local calendar date as `<time datetime>` wants it: 2017-06-27."""
+        return as_utc(value).astimezone(self.timezone).date().isoformat()
 
     def local_datetime(self, value: datetime) -> str:
         local = as_utc(value).astimezone(self.timezone)
@@ -246,18 +367,20 @@ def figures_document(showcase: Showcase) -> dict[str, Any]:
 
 def feed_document(showcase: Showcase, language: str) -> dict[str, Any]:
     """JSON Feed 1.1. `image` is the thumbnail's path relative to the feed (the output
-    directory): the renderer does not know the public URL the folder is served under."""
+    directory), or its absolute URL when the base URL is configured."""
     feed: dict[str, Any] = {"version": JSON_FEED_VERSION, "title": showcase.title}
     if showcase.home_url:
         feed["home_page_url"] = showcase.home_url
+    if showcase.base_url:
+        feed["feed_url"] = showcase.base_url + FEED_FILE
     if showcase.intro:
         feed["description"] = showcase.intro
     feed["language"] = language
-    feed["items"] = [feed_item(item) for item in showcase.items]
+    feed["items"] = [feed_item(item, showcase.base_url or "") for item in showcase.items]
     return feed
 
 
-def feed_item(item: ItemView) -> dict[str, Any]:
+def feed_item(item: ItemView, base: str = "") -> dict[str, Any]:
     entry: dict[str, Any] = {"id": f"{item.source}:{item.platform_id}"}
     if web_url(item.url):
         entry["url"] = item.url
@@ -267,9 +390,142 @@ def feed_item(item: ItemView) -> dict[str, Any]:
     entry["date_published"] = iso_utc(item.published_at)
     thumbnail = local_src(item.thumbnail)
     if thumbnail:
-        entry["image"] = thumbnail
+        entry["image"] = base + thumbnail
     entry["_showcase"] = {"source": item.source, "id": item.platform_id}
     return entry
+
+
+def atom_context(showcase: Showcase, language: str) -> dict[str, Any]:
+    """What `feed.xml` needs besides the showcase: a stable feed id and its links."""
+    base = showcase.base_url or ""
+    alternate = f"{base}{INDEX_FILE}" if base else showcase.home_url
+    feed_id = f"{base}{ATOM_FILE}" if base else showcase.home_url
+    return {
+        "showcase": showcase,
+        "language": language,
+        "base": base,
+        "feed_id": feed_id or f"urn:showcase:{quote(showcase.title, safe='')}",
+        "alternate_url": alternate,
+        "self_url": f"{base}{ATOM_FILE}" if base else None,
+    }
+
+
+def entry_id(item: ItemView) -> str:
+    return f"urn:showcase:{item.source}:{quote(item.platform_id, safe='')}"
+
+
+# --- badges ------------------------------------------------------------------------------------
+
+BADGE_COLORS = {"youtube": "c4302b", "facebook": "1877f2"}
+BADGE_DEFAULT_COLOR = "c2410c"
+BADGE_STALE_COLOR = "9f9f9f"
+BADGE_CACHE_SECONDS = 3600
+_BADGE_PADDING = 6  # px each side of a text
+
+
+def badge_outputs(env: Environment, showcase: Showcase, formats: Formats) -> dict[str, bytes]:
+    """`badges/KEY.json` (shields.io endpoint) and `badges/KEY.svg` for every figure."""
+    outputs = {}
+    for figure in showcase.figures:
+        document = badge_document(figure, formats)
+        name = f"{BADGES_DIR}/{badge_stem(figure.key)}"
+        outputs[f"{name}.json"] = json_bytes(document)
+        svg = env.get_template("badge.svg").render(badge=BadgeLayout.of(document))
+        outputs[f"{name}.svg"] = svg.encode("utf-8")
+    return outputs
+
+
+def badge_stem(key: str) -> str:
+    """A figure key as a file name: `youtube.subscribers`; a hand-entered key is cleaned."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", key).lstrip(".") or "figure"
+
+
+def badge_document(figure: FigureView, formats: Formats) -> dict[str, Any]:
+    """A shields.io endpoint document: https://shields.io/badges/endpoint-badge."""
+    message = formats.count(figure.value) + (" veraltet" if figure.stale else "")
+    color = BADGE_COLORS.get(figure.source, BADGE_DEFAULT_COLOR)
+    return {
+        "schemaVersion": 1,
+        "label": figure.label,
+        "message": message,
+        "color": BADGE_STALE_COLOR if figure.stale else color,
+        "cacheSeconds": BADGE_CACHE_SECONDS,
+    }
+
+
+@dataclass(frozen=True)
+class BadgeLayout:
+    """Sizes of a flat two-part badge, estimated from Verdana 11 px widths (as shields.io
+    draws them); `textLength` in the SVG makes any fallback font fit the estimate."""
+
+    label: str
+    message: str
+    color: str
+    label_width: int
+    message_width: int
+    label_text: float
+    message_text: float
+
+    @classmethod
+    def of(cls, document: dict[str, Any]) -> BadgeLayout:
+        label_text = text_width(document["label"])
+        message_text = text_width(document["message"])
+        return cls(
+            label=document["label"],
+            message=document["message"],
+            color=document["color"],
+            label_width=math.ceil(label_text) + 2 * _BADGE_PADDING,
+            message_width=math.ceil(message_text) + 2 * _BADGE_PADDING,
+            label_text=round(label_text, 1),
+            message_text=round(message_text, 1),
+        )
+
+    @property
+    def width(self) -> int:
+        return self.label_width + self.message_width
+
+
+_NARROW = dict.fromkeys("ijl.,:;'|!", 3.3) | dict.fromkeys("frt()-/ ", 4.5)
+_WIDE = dict.fromkeys("mwMW", 10.0) | dict.fromkeys("ABCDEGHKNOPQRUVXY", 7.8)
+_CHAR_WIDTHS = _NARROW | _WIDE | dict.fromkeys("0123456789abcdeghknopqsuvxyz", 6.8)
+
+
+def text_width(text: str) -> float:
+    """Estimated width in px of `text` in Verdana 11 px; accents count as their base letter."""
+    total = 0.0
+    for char in text:
+        base = unicodedata.normalize("NFD", char)[0]
+        wide = unicodedata.east_asian_width(char) in ("W", "F")
+        total += 11.0 if wide else _CHAR_WIDTHS.get(base, 7.2)
+    return total
+
+
+# --- compacting our own inline CSS and JS ------------------------------------------------------
+
+
+def compact_css(css: str) -> str:
+    """Our stylesheet without comments, indentation and optional spaces: it is sent with every
+    embedded fragment. Only safe for CSS without strings holding `{`, `;` or comments."""
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    css = "".join(line.strip() for line in css.splitlines())
+    css = re.sub(r"\s*([{};,>])\s*", r"\1", css)
+    css = re.sub(r"([{;][-a-z]+):\s+", r"\1:", css)  # "color: red" -> "color:red"
+    css = re.sub(r"(?<=[:\s,(])0\.(?=\d)", ".", css)  # 0.5em -> .5em
+    return css.replace(";}", "}")
+
+
+def compact_js(js: str) -> str:
+    """Our script without whole-line comments and indentation; line breaks stay (ASI)."""
+    lines = (line.strip() for line in js.splitlines())
+    return "\n".join(line for line in lines if line and not line.startswith("//"))
+
+
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """Text an XML 1.0 document may hold: control characters from an API are dropped."""
+    return _XML_INVALID.sub("", text)
 
 
 def json_bytes(document: dict[str, Any]) -> bytes:

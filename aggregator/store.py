@@ -25,6 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    false,
     func,
     select,
 )
@@ -96,7 +97,10 @@ class ItemRow(Base):
 
 
 class FigureRow(Base):
-    """A figure's current value; `as_of` is its last successful fetch."""
+    """A figure's current value; `as_of` is its last successful fetch.
+
+    A figure entered by hand (`manual`, source "manual") carries its own `label`, and its
+    `as_of` is noon UTC of the date it was entered for (see `figures.entry_moment`)."""
 
     __tablename__ = "figures"
 
@@ -105,6 +109,8 @@ class FigureRow(Base):
     value: Mapped[int]
     rounded: Mapped[bool] = mapped_column(Boolean, default=False)
     as_of: Mapped[datetime]
+    manual: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    label: Mapped[str | None] = mapped_column(Text)
 
 
 class FigureHistoryRow(Base):
@@ -126,7 +132,8 @@ class FetchRunRow(Base):
     source: Mapped[str] = mapped_column(String(32), index=True)
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime]
-    outcome: Mapped[str] = mapped_column(String(16))  # "ok", "partial", "error"
+    # "ok" (a full listing), "ok-quick" (a quick refresh), "partial", "error"
+    outcome: Mapped[str] = mapped_column(String(16))
     error_cause: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(Text)
     quota_units: Mapped[int] = mapped_column(Integer, default=0)
@@ -181,6 +188,7 @@ def save_result(session: Session, result: SourceResult, now: datetime) -> SaveSu
     account = _upsert_account(session, result, now)
     new, updated = _upsert_items(session, account.id, result.items, now)
     _save_figures(session, result.source, result.figures, now)
+    _hide_unavailable(session, result.source, result.unavailable_ids)
     retired = 0
     if result.complete and result.error is None:
         retired = _retire_unseen(
@@ -273,6 +281,13 @@ def _retire_unseen(session: Session, account_id: int, seen: set[str], now: datet
     return retired
 
 
+def _hide_unavailable(session: Session, source: str, platform_ids: Sequence[str]) -> None:
+    """Items the platform said it no longer serves: hidden, not retired (a later run that sees
+    them public again shows them again)."""
+    for row in items_by_platform_id(session, source, platform_ids).values():
+        row.public = False
+
+
 def _save_figures(session: Session, source: str, figures: Sequence[Figure], now: datetime) -> None:
     for figure in figures:
         row = session.get(FigureRow, figure.key)
@@ -315,6 +330,15 @@ def record_run(
     return row
 
 
+OUTCOME_FULL = "ok"  # a complete listing: the only run that may retire items
+OUTCOME_QUICK = "ok-quick"  # a quick refresh: figures, newest items, showcased statistics
+SUCCESS_OUTCOMES = frozenset({OUTCOME_FULL, OUTCOME_QUICK})
+
+
+def run_succeeded(run: FetchRunRow) -> bool:
+    return run.outcome in SUCCESS_OUTCOMES
+
+
 def current_figures(session: Session) -> list[FigureRow]:
     return list(session.scalars(select(FigureRow).order_by(FigureRow.key)))
 
@@ -340,3 +364,123 @@ def set_thumbnail_file(session: Session, item_id: int, filename: str | None) -> 
     row = session.get(ItemRow, item_id)
     if row is not None:
         row.thumbnail_file = filename
+
+
+MANUAL_SOURCE = "manual"
+
+Point = tuple[datetime, int]
+
+
+def figure_histories(session: Session) -> dict[str, list[Point]]:
+    """Every figure's recorded values as (taken_at, value), oldest first.
+
+    Two entries at the same moment (a hand-entered value corrected) keep their entry order,
+    so the later one is the one in force."""
+    query = select(
+        FigureHistoryRow.key, FigureHistoryRow.taken_at, FigureHistoryRow.value
+    ).order_by(FigureHistoryRow.key, FigureHistoryRow.taken_at, FigureHistoryRow.id)
+    histories: dict[str, list[Point]] = {}
+    for key, taken_at, value in session.execute(query):
+        histories.setdefault(key, []).append((taken_at, value))
+    return histories
+
+
+def figure_history_rows(session: Session) -> list[FigureHistoryRow]:
+    """The whole history, by key, then time, then entry order."""
+    query = select(FigureHistoryRow).order_by(
+        FigureHistoryRow.key, FigureHistoryRow.taken_at, FigureHistoryRow.id
+    )
+    return list(session.scalars(query))
+
+
+def value_in_force(session: Session, key: str, moment: datetime) -> int | None:
+    """The last value recorded for `key` at or before `moment`."""
+    query = (
+        select(FigureHistoryRow.value)
+        .where(FigureHistoryRow.key == key, FigureHistoryRow.taken_at <= moment)
+        .order_by(FigureHistoryRow.taken_at.desc(), FigureHistoryRow.id.desc())
+        .limit(1)
+    )
+    return session.scalar(query)
+
+
+def set_manual_figure(
+    session: Session, key: str, value: int, taken_at: datetime, label: str | None = None
+) -> FigureRow:
+    """Record a hand-entered value that holds from `taken_at` on.
+
+    History gets a row unless the value already in force at `taken_at` is this one. The
+    current value follows only an entry at least as new as it: an older date fills in history.
+    """
+    row = session.get(FigureRow, key)
+    if row is not None and not row.manual:
+        raise ValueError(f"{key} is a fetched figure")
+    if value_in_force(session, key, taken_at) != value:
+        session.add(FigureHistoryRow(source=MANUAL_SOURCE, key=key, taken_at=taken_at, value=value))
+    if row is None:
+        row = FigureRow(key=key, source=MANUAL_SOURCE, manual=True, rounded=False)
+        row.value, row.as_of, row.label = value, taken_at, label or key
+        session.add(row)
+    elif taken_at >= row.as_of:
+        row.value, row.as_of = value, taken_at
+    if label:
+        row.label = label
+    session.flush()
+    return row
+
+
+def unset_manual_figure(session: Session, key: str) -> None:
+    """Take a hand-entered figure off the current figures; its history stays."""
+    row = session.get(FigureRow, key)
+    if row is None or not row.manual:
+        raise LookupError(key)
+    session.delete(row)
+
+
+# --- fetch runs and known items: for quick refreshes, the scheduler and `status` -----------
+
+
+@dataclass(frozen=True)
+class RunUsage:
+    quota_units: int = 0
+    requests: int = 0
+    runs: int = 0
+
+
+def public_platform_ids(session: Session, source: str) -> set[str]:
+    """Every live public item of a source: what a quick refresh need not look up again."""
+    query = select(ItemRow.platform_id).where(
+        ItemRow.source == source, ItemRow.public.is_(True), ItemRow.retired_at.is_(None)
+    )
+    return set(session.scalars(query))
+
+
+def latest_run(
+    session: Session, source: str, outcomes: Iterable[str] | None = None, *, failed: bool = False
+) -> FetchRunRow | None:
+    """The newest run of a source, optionally only one with these outcomes, or only a failed
+    one (`failed`: any outcome that is not a success)."""
+    query = select(FetchRunRow).where(FetchRunRow.source == source)
+    if outcomes is not None:
+        query = query.where(FetchRunRow.outcome.in_(list(outcomes)))
+    if failed:
+        query = query.where(FetchRunRow.outcome.not_in(list(SUCCESS_OUTCOMES)))
+    return session.scalar(query.order_by(FetchRunRow.id.desc()).limit(1))
+
+
+def usage_since(session: Session, since: datetime) -> dict[str, RunUsage]:
+    """Quota units, requests and runs of each source since `since`."""
+    query = (
+        select(
+            FetchRunRow.source,
+            func.sum(FetchRunRow.quota_units),
+            func.sum(FetchRunRow.requests),
+            func.count(FetchRunRow.id),
+        )
+        .where(FetchRunRow.started_at >= since)
+        .group_by(FetchRunRow.source)
+    )
+    return {
+        source: RunUsage(int(units or 0), int(requests or 0), int(runs))
+        for source, units, requests, runs in session.execute(query)
+    }

@@ -1,6 +1,9 @@
 """Copy thumbnails into the output directory, so the page never hotlinks Google or Meta.
 
 Facebook's picture URLs are signed and expire; a copy taken at fetch time keeps working.
+Beside each copy go the sizes the grid shows, cropped to 16:9 (YouTube's 4:3 images carry
+black bars that the crop removes): `thumbs/youtube-ID.w320.webp`, `.w640.webp` (when the
+original is wide enough) and `.w320.jpg`, the fallback for browsers without WebP.
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from aggregator.errors import redact
 from aggregator.files import write_atomic
 from aggregator.retry import RetryPolicy
+from aggregator.view import ThumbnailVariant
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +28,12 @@ THUMBS_DIR = "thumbs"
 MAX_BYTES = 8 * 1024 * 1024
 _EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 _MIN_SECONDS_LEFT = 5.0
+
+SMALL_WIDTH, LARGE_WIDTH = 320, 640
+# Below this width a 640 px copy would only be blown up; the browser can do that itself.
+_LARGE_FROM_WIDTH = 480
+_WEBP, _JPEG = ("webp", "image/webp"), ("jpg", "image/jpeg")
+_VARIANTS = ((SMALL_WIDTH, _WEBP), (LARGE_WIDTH, _WEBP), (SMALL_WIDTH, _JPEG))
 
 
 @dataclass(frozen=True)
@@ -65,8 +75,64 @@ def download_thumbnails(
             continue
         name = f"{THUMBS_DIR}/{thumbnail_stem(thumb.source, thumb.platform_id)}.{extension}"
         write_atomic(output_dir / name, data)
+        make_variants(output_dir, name)
         stored[thumb.item_id] = name
     return stored
+
+
+def variant_path(original: str, width: int, extension: str) -> str:
+    """thumbs/youtube-ID.jpg -> thumbs/youtube-ID.w320.webp (a stem never holds a dot)."""
+    return f"{original.rsplit('.', 1)[0]}.w{width}.{extension}"
+
+
+def thumbnail_variants(output_dir: Path, original: str) -> tuple[ThumbnailVariant, ...]:
+    """The resized copies of `original` that exist in `output_dir`."""
+    found = []
+    for width, (extension, mime) in _VARIANTS:
+        path = variant_path(original, width, extension)
+        if (output_dir / path).is_file():
+            found.append(ThumbnailVariant(path, width, width * 9 // 16, mime))
+    return tuple(found)
+
+
+def ensure_variants(output_dir: Path, originals: list[str]) -> int:
+    """Make the resized copies that are missing (thumbnails copied by an older version);
+    return how many originals needed them. Cheap when all are there: two stat calls each."""
+    made = 0
+    for original in originals:
+        needed = [variant_path(original, SMALL_WIDTH, ext) for ext, _ in (_WEBP, _JPEG)]
+        if all((output_dir / path).is_file() for path in needed):
+            continue
+        if (output_dir / original).is_file() and make_variants(output_dir, original):
+            made += 1
+    return made
+
+
+def make_variants(output_dir: Path, original: str) -> bool:
+    """Write the missing 16:9 copies of `original`; False when it cannot be read as an image."""
+    try:
+        with Image.open(output_dir / original) as image:
+            image.load()
+            source = image.convert("RGB")
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        log.info("thumbnail %s: cannot resize: %s", original, type(error).__name__)
+        return False
+    for width, (extension, _) in _VARIANTS:
+        path = output_dir / variant_path(original, width, extension)
+        if path.exists() or (width == LARGE_WIDTH and source.width < _LARGE_FROM_WIDTH):
+            continue
+        write_atomic(path, _encode(source, width, extension))
+    return True
+
+
+def _encode(source: Image.Image, width: int, extension: str) -> bytes:
+    resized = ImageOps.fit(source, (width, width * 9 // 16), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    if extension == "webp":
+        resized.save(out, "WEBP", quality=78, method=4)
+    else:
+        resized.save(out, "JPEG", quality=82, optimize=True, progressive=True)
+    return out.getvalue()
 
 
 def _download_image(http: requests.Session, url: str, timeout: float) -> tuple[bytes, str]:

@@ -22,6 +22,16 @@ class FigureView:
 
 
 @dataclass(frozen=True)
+class ThumbnailVariant:
+    """A resized copy of an item's thumbnail, cropped to 16:9, for <picture>/srcset."""
+
+    path: str  # relative to the output directory, e.g. "thumbs/youtube-ID-320.webp"
+    width: int
+    height: int
+    mime: str  # "image/webp" | "image/jpeg"
+
+
+@dataclass(frozen=True)
 class ItemView:
     source: str  # "youtube" | "facebook" | "website"
     platform_id: str
@@ -37,6 +47,7 @@ class ItemView:
     )
     embeddable: bool = True
     embed_url: str | None = None  # player URL inserted only after a click
+    thumbnail_variants: tuple[ThumbnailVariant, ...] = ()  # smallest first, those on disk
 
 
 @dataclass(frozen=True)
@@ -50,3 +61,5 @@ class Showcase:
     items: list[ItemView] = field(default_factory=list)  # newest first, already filtered
     since: date | None = None
     home_url: str | None = None  # where feed.json's home_page_url points, when known
+    base_url: str | None = None  # public URL of the output folder ("https://…/showcase/")
+    privacy_url: str | None = None  # the site's privacy notes; None: the page's own section

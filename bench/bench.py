@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench.py [--uploads 5000] [--fb-videos 1000] [--fb-posts 5000]
                                     [--render-items 10000]
+    .venv/bin/python bench/bench.py --page     # the page's weight in Debian's chromium
 
 Each command runs as its own process (the real CLI), so wall time and peak memory (max RSS)
 are the command's own; the fake server runs in this process and counts quota units and requests.
@@ -17,6 +18,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from aggregator import store
 from aggregator.fakeapi import FakeApiServer, World
@@ -76,6 +78,29 @@ def bench_update(uploads: int, fb_videos: int, fb_posts: int) -> None:
             )
 
 
+def bench_quick_refresh(uploads: int, fb_videos: int, fb_posts: int) -> None:
+    """`update --quick` with nothing new, after a full `update`: what a frequent run costs."""
+    world = World.synthetic(
+        youtube_uploads=uploads, facebook_videos=fb_videos, facebook_posts=fb_posts
+    )
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        FakeApiServer(world, api_key=KEY, access_token=TOKEN) as server,
+    ):
+        config = write_config(Path(folder), server.url)
+        run_cli(config, "update")
+        server.reset_stats()
+        code, seconds, rss = run_cli(config, "update", "--quick")
+        stats = server.stats
+        print(
+            f"update --quick (nothing new; {uploads} uploads, {fb_videos} FB videos, "
+            f"{fb_posts} posts): exit {code}, {seconds:.1f} s, peak RSS {rss:.0f} MB, "
+            f"YouTube quota {stats.youtube_units} units (full: {1 + 2 * -(-uploads // 50)}), "
+            f"Graph requests {stats.graph_requests} "
+            f"(full: {1 + -(-fb_videos // 100) + -(-fb_posts // 100)})"
+        )
+
+
 def bench_render(count: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         config = write_config(Path(folder), None)
@@ -110,14 +135,63 @@ def bench_render(count: int) -> None:
         )
 
 
+def bench_page() -> None:
+    """Fragment bytes for 24 items, and bytes and requests of index.html's first load.
+
+    A synthetic channel and page go through the real `update` (thumbnails and their resized
+    copies included); Debian's chromium then loads index.html from a loopback server at 375
+    and 1280 px without scrolling. Every request is checked to stay on loopback."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from browser_support import chromium, chromium_path, serve_directory
+
+    executable = chromium_path()
+    if executable is None:
+        print("page: skipped, chromium is not installed (apt-get install chromium)")
+        return
+    world = World.synthetic(youtube_uploads=210, facebook_videos=60, facebook_posts=140)
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        FakeApiServer(world, api_key=KEY, access_token=TOKEN) as server,
+    ):
+        config = write_config(Path(folder), server.url)
+        run_cli(config, "update")
+        public = Path(folder) / "public"
+        items = (public / "fragment.html").read_text(encoding="utf-8").count("data-source=")
+        fragment = (public / "fragment.html").stat().st_size
+        print(f"page: fragment.html {fragment / 1000:.1f} kB for {items} items (images aside)")
+        with serve_directory(public) as base, chromium(executable) as browser:
+            for width in (375, 1280):
+                print(f"page: first load at {width} px: " + first_load(browser, base, width))
+
+
+def first_load(browser: Any, base: str, width: int) -> str:
+    from browser_support import Watch
+
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    watch = Watch().attach(context)
+    sizes: list[int] = []
+    page = context.new_page()
+    page.on("response", lambda response: sizes.append(len(response.body())))
+    page.goto(f"{base}index.html")
+    page.wait_for_load_state("networkidle")
+    context.close()
+    leaving = f", {len(watch.outside)} NOT on loopback" if watch.outside else ", all loopback"
+    return f"{sum(sizes) / 1000:.1f} kB in {len(watch.inside)} requests{leaving}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--uploads", type=int, default=5000)
     parser.add_argument("--fb-videos", type=int, default=1000)
     parser.add_argument("--fb-posts", type=int, default=5000)
     parser.add_argument("--render-items", type=int, default=10000)
+    parser.add_argument("--page", action="store_true", help="only the page weight (chromium)")
     args = parser.parse_args()
+    if args.page:
+        bench_page()
+        return
     bench_update(args.uploads, args.fb_videos, args.fb_posts)
+    bench_quick_refresh(args.uploads, args.fb_videos, args.fb_posts)
     bench_render(args.render_items)
 
 

@@ -50,6 +50,9 @@ api_endpoint = "{api_url}"
 [facebook]
 page = "kreativessachsen"
 graph_url = "{api_url.rstrip("/")}"
+[website]
+url = "{api_url.rstrip("/")}"
+tag = "flaechengluehen"
 {extra}
 """,
         encoding="utf-8",

@@ -35,6 +35,7 @@ def test_example_config_loads_and_documents_every_key(tmp_path):
         "database",
         "directory",
         "templates",
+        "base_url",
         "title",
         "intro",
         "hashtags",
@@ -42,6 +43,7 @@ def test_example_config_loads_and_documents_every_key(tmp_path):
         "timezone",
         "stale_after",
         "since",
+        "privacy_url",
         "every",
         "channel",
         "api_key_env",
@@ -148,3 +150,24 @@ def test_redact_removes_keys_and_tokens_from_urls():
     url = "https://x/youtube/v3/videos?part=id&key=AIzaXYZ&alt=json"
     assert "AIzaXYZ" not in redact(url)
     assert "tok123" not in redact("https://graph/v25.0/p/videos?access_token=tok123&after=a")
+
+
+def test_base_url_and_privacy_url_are_optional_urls(tmp_path):
+    config = config_from_dict(
+        minimal(
+            output={"base_url": "https://www.kreatives-sachsen.de/showcase"},
+            showcase={"hashtags": ["x"], "privacy_url": "https://www.example.org/datenschutz/"},
+        ),
+        base_dir=tmp_path,
+    )
+    assert config.base_url == "https://www.kreatives-sachsen.de/showcase/"
+    assert config.showcase.privacy_url == "https://www.example.org/datenschutz/"
+    plain = config_from_dict(minimal(), base_dir=tmp_path)
+    assert plain.base_url is None and plain.showcase.privacy_url is None
+    for data, key in [
+        (minimal(output={"base_url": "showcase/"}), "output.base_url"),
+        (minimal(output={"base_url": 3}), "output.base_url"),
+        (minimal(showcase={"hashtags": ["x"], "privacy_url": "javascript:x"}), "privacy_url"),
+    ]:
+        with pytest.raises(ConfigError, match=key):
+            config_from_dict(data, base_dir=tmp_path)

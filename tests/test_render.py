@@ -17,10 +17,11 @@ import json
 import os
 import re
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
+from xml.etree import ElementTree
 
 import pytest
 from hypothesis import given, settings
@@ -29,6 +30,7 @@ from jinja2 import Environment, TemplateError
 
 from aggregator import files
 from aggregator.render import (
+    DESCRIPTION_CHARS,
     format_duration,
     iso_duration,
     packaged_templates,
@@ -36,12 +38,14 @@ from aggregator.render import (
     render_showcase,
     write_atomic,
 )
-from aggregator.view import FigureView, ItemView, Showcase
+from aggregator.view import FigureView, ItemView, Showcase, ThumbnailVariant
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 REGENERATE = os.environ.get("SHOWCASE_REGENERATE_GOLDEN") == "1"
 
 GENERATED_AT = datetime(2026, 11, 26, 5, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+BASE_URL = "https://www.kreatives-sachsen.de/showcase/"
 HOSTILE_TITLE = "<script>alert(1)</script>"
 LONG_WORD = "x" * 10_000
 RTL_TITLE = "Interview \u202eneglühcäfl#\u202c mit 🎬 und 🔥"
@@ -104,6 +108,22 @@ def facebook_post(platform_id: str, **changes: object) -> ItemView:
     return replace(item, **changes)
 
 
+def variants_of(original: str) -> tuple[ThumbnailVariant, ...]:
+    stem = original.rsplit(".", 1)[0]
+    return (
+        ThumbnailVariant(f"{stem}.w320.webp", 320, 180, "image/webp"),
+        ThumbnailVariant(f"{stem}.w640.webp", 640, 360, "image/webp"),
+        ThumbnailVariant(f"{stem}.w320.jpg", 320, 180, "image/jpeg"),
+    )
+
+
+def many_videos(count: int) -> list[ItemView]:
+    return [
+        youtube_video(f"v{n:03d}", published_at=datetime(2026, 1, 1, tzinfo=UTC) - n * DAY)
+        for n in range(count)
+    ]
+
+
 def figures() -> list[FigureView]:
     return [
         FigureView(
@@ -114,6 +134,8 @@ def figures() -> list[FigureView]:
             as_of=GENERATED_AT,
             stale=False,
             rounded=True,
+            since=date(2017, 6, 27),
+            change_since=312,
         ),
         FigureView(
             key="facebook.followers",
@@ -130,6 +152,7 @@ def figures() -> list[FigureView]:
             value=512,
             as_of=None,
             stale=False,
+            manual=True,
         ),
     ]
 
@@ -166,7 +189,12 @@ def golden_showcase() -> Showcase:
         timezone="Europe/Berlin",
         figures=figures(),
         items=[
-            youtube_video("dQw4w9WgXcQ", title="Folge 12 – Ateliers & Räume <live>", views=1),
+            youtube_video(
+                "dQw4w9WgXcQ",
+                title="Folge 12 – Ateliers & Räume <live>",
+                views=1,
+                thumbnail_variants=variants_of("thumbs/youtube-dQw4w9WgXcQ.jpg"),
+            ),
             facebook_video("10157000000000001"),
             youtube_video("noembed01", embeddable=False, views=0, thumbnail=None),
             facebook_post("1122334455_42"),
@@ -323,20 +351,36 @@ def page(request, outputs) -> Node:
 # --- files -------------------------------------------------------------------------------------
 
 
-def test_render_writes_the_four_files_and_returns_their_paths(tmp_path):
+OUTPUT_NAMES = [
+    "index.html",
+    "fragment.html",
+    "embed.html",
+    "figures.json",
+    "feed.json",
+    "feed.xml",
+    "history.json",
+]
+BADGE_NAMES = [
+    f"badges/{key}.{ext}"
+    for key in ("youtube.subscribers", "facebook.followers", "manual.group_members")
+    for ext in ("json", "svg")
+]
+
+
+def test_render_writes_every_file_and_returns_their_paths(tmp_path):
     output_dir = tmp_path / "public" / "nested"
 
     written = render_showcase(golden_showcase(), output_dir)
 
-    names = ["index.html", "fragment.html", "figures.json", "feed.json"]
-    assert written == [output_dir / name for name in names]
-    assert sorted(p.name for p in output_dir.iterdir()) == sorted(names)
+    assert written == [output_dir / name for name in OUTPUT_NAMES + BADGE_NAMES]
+    files = {p.relative_to(output_dir).as_posix() for p in output_dir.rglob("*") if p.is_file()}
+    assert files == set(OUTPUT_NAMES + BADGE_NAMES)
 
 
 def test_render_failure_keeps_the_previous_output(tmp_path):
     output_dir = tmp_path / "public"
     render_showcase(golden_showcase(), output_dir)
-    before = {p.name: p.read_bytes() for p in output_dir.iterdir()}
+    before = {p.name: p.read_bytes() for p in output_dir.rglob("*") if p.is_file()}
     site = tmp_path / "site"
     site.mkdir()
     (site / "_figures.html").write_text("{{ no_such_variable }}", encoding="utf-8")
@@ -344,7 +388,7 @@ def test_render_failure_keeps_the_previous_output(tmp_path):
     with pytest.raises(TemplateError):
         render_showcase(replace(golden_showcase(), title="Neu"), output_dir, [site])
 
-    assert {p.name: p.read_bytes() for p in output_dir.iterdir()} == before
+    assert {p.name: p.read_bytes() for p in output_dir.rglob("*") if p.is_file()} == before
 
 
 # --- items -------------------------------------------------------------------------------------
@@ -363,13 +407,18 @@ def test_an_embeddable_video_has_a_play_button_with_a_privacy_notice_and_a_link(
     item = item_by_id(page, "hostile01")
 
     (button,) = item.find_all("button")
-    (link,) = item.find_all("a")
+    (link,) = item.with_class("showcase__links")[0].find_all("a")
 
     assert button.attrs["type"] == "button"
     assert button.attrs["data-embed-url"] == YT_EMBED.format("hostile01")
-    assert "Abspielen lädt das Video von YouTube; dabei werden Daten an Google übertragen." in (
-        button.normalized_text
-    )
+    assert "Lädt YouTube und sendet Daten an Google." in button.normalized_text
+    assert button.normalized_text.startswith("Video abspielen")
+    # The title comes right before the button, so a screen reader knows which video it plays.
+    tags = [child.tag for child in item.children if isinstance(child, Node)]
+    assert tags[:2] in (["h2", "div"], ["h3", "div"])
+    assert button.find_all("img")  # the local thumbnail
+    (privacy,) = item.with_class("showcase__privacy-link")
+    assert privacy.tag == "a" and privacy.normalized_text == "Datenschutz"
     assert link.attrs["href"] == "https://www.youtube.com/watch?v=hostile01"
     assert link.normalized_text == "Auf YouTube ansehen"
 
@@ -380,10 +429,8 @@ def test_a_facebook_player_notice_names_facebook_and_meta(page):
     (button,) = item.find_all("button")
 
     assert button.attrs["data-embed-url"] == FB_EMBED.format("998877")
-    assert "lädt das Video von Facebook; dabei werden Daten an Meta übertragen." in (
-        button.normalized_text
-    )
-    assert item.find_all("a")[0].normalized_text == "Auf Facebook ansehen"
+    assert "Lädt Facebook und sendet Daten an Meta." in button.normalized_text
+    assert item.find_all("a")[-1].normalized_text == "Auf Facebook ansehen"
 
 
 @pytest.mark.parametrize("platform_id", ["noembed01", "noembedurl"])
@@ -394,8 +441,10 @@ def test_a_video_that_cannot_be_embedded_gets_a_button_that_opens_its_platform(p
 
     assert "data-embed-url" not in button.attrs
     assert button.attrs["data-open-url"] == f"https://www.youtube.com/watch?v={platform_id}"
-    assert "nur auf YouTube abspielen" in button.normalized_text
+    assert "Auf YouTube abspielen" in button.normalized_text
+    assert "Nur dort abspielbar; öffnet ein neues Fenster." in button.normalized_text
     assert item.find_all("a", href=f"https://www.youtube.com/watch?v={platform_id}")
+    assert item.with_class("showcase__privacy-link") == []  # nothing is played here
 
 
 def test_a_post_has_a_link_but_no_player(page):
@@ -411,23 +460,45 @@ def test_a_post_without_title_or_thumbnail_shows_neither_heading_nor_placeholder
 
     assert item.with_class("showcase__media") == []
     assert item.find_all("h3") == item.find_all("h2") == []
-    assert item.with_class("showcase__description")[0].text == "Neue Folge #flächenglühen"
+    assert item.with_class("showcase__text")[0].text == "Neue Folge #flächenglühen"
 
 
-def test_thumbnails_are_local_lazy_images_with_size_and_alt_text(page):
+def test_thumbnails_are_local_lazy_images_with_size_and_empty_alt_text(page):
     (img,) = item_by_id(page, "hostile01").find_all("img")
 
     assert img.attrs["src"] == "thumbs/youtube-hostile01.jpg"
-    assert img.attrs["alt"] == f"Vorschaubild: {HOSTILE_TITLE}"
-    assert img.attrs["width"] and img.attrs["height"]
+    assert img.attrs["alt"] == ""  # the button's text names the video; the image adds nothing
+    assert (img.attrs["width"], img.attrs["height"]) == ("320", "180")
     assert img.attrs["loading"] == "lazy"
+
+
+def test_resized_thumbnails_come_as_webp_srcset_with_a_jpeg_fallback():
+    variants = (
+        ThumbnailVariant("thumbs/youtube-v01.w320.webp", 320, 180, "image/webp"),
+        ThumbnailVariant("thumbs/youtube-v01.w640.webp", 640, 360, "image/webp"),
+        ThumbnailVariant("thumbs/youtube-v01.w320.jpg", 320, 180, "image/jpeg"),
+    )
+    item = youtube_video("v01", thumbnail_variants=variants)
+
+    doc = parse(render_outputs(replace(golden_showcase(), items=[item]))["index.html"])
+
+    (picture,) = item_by_id(doc, "v01").find_all("picture")
+    (source,) = picture.find_all("source")
+    (img,) = picture.find_all("img")
+    assert source.attrs["type"] == "image/webp"
+    assert source.attrs["srcset"] == (
+        "thumbs/youtube-v01.w320.webp 320w, thumbs/youtube-v01.w640.webp 640w"
+    )
+    assert source.attrs["sizes"]
+    assert img.attrs["src"] == "thumbs/youtube-v01.w320.jpg"
+    assert (img.attrs["width"], img.attrs["height"]) == ("320", "180")
 
 
 def test_an_item_without_thumbnail_shows_a_placeholder(page):
     item = item_by_id(page, "rtlemoji1")
 
     assert item.find_all("img") == []
-    assert item.with_class("showcase__thumb--placeholder")
+    assert item.with_class("showcase__placeholder")
 
 
 def test_a_remote_thumbnail_is_never_loaded():
@@ -454,8 +525,8 @@ def test_meta_shows_source_date_duration_and_views(page):
     youtube = item_by_id(page, "hostile01").with_class("showcase__meta")[0].normalized_text
     facebook = item_by_id(page, "998877").with_class("showcase__meta")[0].normalized_text
 
-    assert youtube == "YouTube 27.06.2017 Dauer: 3:12 1.234 Aufrufe"
-    assert facebook == "Facebook 01.03.2020 Dauer: 1:02:03"
+    assert youtube == "YouTube 27.06.2017 3:12 1.234 Aufrufe"
+    assert facebook == "Facebook 01.03.2020 1:02:03"
 
 
 def test_dates_are_local_to_the_showcase_timezone():
@@ -466,7 +537,7 @@ def test_dates_are_local_to_the_showcase_timezone():
 
     doc = parse(render_outputs(showcase)["fragment.html"])
 
-    (published,) = item_by_id(doc, "late01").find_all("time", datetime="2017-06-26T23:30:00+00:00")
+    (published,) = item_by_id(doc, "late01").find_all("time", datetime="2017-06-27")
     assert published.text == "27.06.2017"
 
 
@@ -481,6 +552,26 @@ def test_every_figure_shows_label_value_and_as_of(page):
     assert subscribers.startswith("YouTube-Abonnenten 1.310 Stand: 26.11.2026, 06:00")
     assert "Stand: 20.11.2026, 12:15" in nodes["facebook.followers"].normalized_text
     assert "Stand: unbekannt" in nodes["manual.group_members"].normalized_text
+
+
+def test_figures_show_their_change_and_whether_they_were_entered_by_hand(page):
+    nodes = {node.attrs["data-key"]: node for node in page.with_class("showcase__figure")}
+
+    (change,) = nodes["youtube.subscribers"].with_class("showcase__figure-change")
+    assert change.text == "+312 seit 27.06.2017"
+    assert "von Hand eingetragen" in nodes["manual.group_members"].text
+    assert "von Hand eingetragen" not in nodes["youtube.subscribers"].text
+    assert not nodes["facebook.followers"].with_class("showcase__figure-change")
+
+
+def test_a_figure_with_history_gets_a_sparkline():
+    moments = (datetime(2017, 6, 27, tzinfo=UTC), GENERATED_AT)
+    figure = replace(figures()[0], history=((moments[0], 998), (moments[1], 1310)))
+
+    doc = parse(render_outputs(replace(golden_showcase(), figures=[figure]))["fragment.html"])
+
+    (trend,) = doc.with_class("showcase__figure-trend")
+    assert trend.find_all("svg")
 
 
 def test_stale_and_rounded_figures_are_marked(page):
@@ -499,24 +590,24 @@ def test_stale_and_rounded_figures_are_marked(page):
 def test_hostile_text_is_escaped(outputs, page):
     for name in ("index.html", "fragment.html"):
         assert b"<script>alert" not in outputs[name]
-    (title,) = item_by_id(page, "hostile01").find_all("bdi")
+    (title,) = item_by_id(page, "hostile01").with_class("showcase__title")
     assert title.text == HOSTILE_TITLE
     (script,) = page.find_all("script")
     assert "alert" not in script.text
 
 
 def test_titles_are_isolated_and_keep_rtl_overrides_and_emoji(page):
-    (title,) = item_by_id(page, "rtlemoji1").find_all("bdi")
+    (title,) = item_by_id(page, "rtlemoji1").with_class("showcase__title")
 
-    assert title.text == RTL_TITLE
+    assert title.find_all("bdi")[0].text == RTL_TITLE
 
 
 def test_long_words_are_kept_in_titles_and_descriptions_are_shortened(page):
     item = item_by_id(page, "longword1")
 
-    assert item.find_all("bdi")[0].text == LONG_WORD
-    (description,) = item.with_class("showcase__description")
-    assert len(description.text) <= 301
+    assert item.with_class("showcase__title")[0].text == LONG_WORD
+    (description,) = item.with_class("showcase__text")
+    assert len(description.text) <= DESCRIPTION_CHARS + 1
     assert description.text.endswith("…")
 
 
@@ -527,7 +618,7 @@ def test_any_title_round_trips_as_text(title):
 
     doc = parse(render_outputs(showcase)["fragment.html"])
 
-    assert item_by_id(doc, "any01").find_all("bdi")[0].text == title
+    assert item_by_id(doc, "any01").with_class("showcase__title")[0].text == title
 
 
 # --- privacy and embedding -----------------------------------------------------------------
@@ -554,7 +645,9 @@ def test_nothing_loads_from_a_third_party_host(outputs, page):
             value = node.attrs.get(attribute) or ""
             assert not re.match(r"(?i)(https?:)?//", value) or is_loopback(value), (node.tag, value)
     assert page.find_all("iframe") == []
-    assert page.find_all("link") == []
+    for link in page.find_all("link"):  # feed discovery and an empty icon: nothing is fetched
+        assert link.attrs["rel"] in ("alternate", "icon"), link.attrs
+        assert not re.match(r"(?i)(https?:)?//", link.attrs["href"]), link.attrs
     for style in page.find_all("style"):
         assert "url(" not in style.text and "@import" not in style.text
 
@@ -594,7 +687,8 @@ def test_the_index_is_a_standalone_german_page_holding_the_same_showcase(index, 
         n.attrs["data-id"] for n in items_of(fragment)
     ]
     assert index.find_all("h1")[0].normalized_text == "#flächenglühen"
-    assert all("id" not in node.attrs for node in index.iter())
+    # The page's own privacy section is the one id, and only in the standalone page.
+    assert [node.attrs["id"] for node in index.iter() if "id" in node.attrs] == ["datenschutz"]
 
 
 def test_the_player_script_is_inline_and_delegates_from_the_root(page):
@@ -603,7 +697,7 @@ def test_the_player_script_is_inline_and_delegates_from_the_root(page):
     assert "src" not in script.attrs
     assert 'root.addEventListener("click"' in script.text
     assert "data-embed-url" in script.text
-    assert "allowfullscreen" in script.text
+    assert "allowFullscreen = true" in script.text
     assert "autoplay; encrypted-media; picture-in-picture" in script.text
 
 
@@ -779,17 +873,301 @@ def test_render_leaves_no_temp_files(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
+# --- paging ------------------------------------------------------------------------------------
+
+
+def ids_of(doc: Node) -> list[str]:
+    return [node.attrs["data-id"] for node in items_of(doc)]
+
+
+def pager_links(doc: Node) -> dict[str, tuple[str, str]]:
+    """rel -> (href, text) of the pager's links; "fragment" for the one without rel."""
+    (nav,) = doc.with_class("showcase__pages")
+    return {
+        a.attrs.get("rel", "fragment"): (a.attrs["href"], a.normalized_text)
+        for a in nav.find_all("a")
+    }
+
+
+def test_many_items_are_paged_into_static_pages_linked_by_weitere_videos():
+    items = many_videos(30)
+    outputs = render_outputs(replace(golden_showcase(), items=items), page_size=12)
+
+    pages = [parse(outputs[name]) for name in ("index.html", "seite-2.html", "seite-3.html")]
+
+    assert "seite-4.html" not in outputs
+    assert [ids_of(page) for page in pages] == [
+        [item.platform_id for item in items[start : start + 12]] for start in (0, 12, 24)
+    ]
+    assert pager_links(pages[0]) == {"next": ("seite-2.html", "Weitere Videos →")}
+    assert pager_links(pages[1]) == {
+        "prev": ("index.html", "← Neuere Videos"),
+        "next": ("seite-3.html", "Weitere Videos →"),
+    }
+    assert pager_links(pages[2]) == {"prev": ("seite-2.html", "← Neuere Videos")}
+    assert pages[1].with_class("showcase__page-number")[0].text == "Seite 2 von 3"
+    assert pages[1].find_all("title")[0].text == "#flächenglühen – Seite 2"
+    assert pages[0].with_class("showcase__figures") and not pages[1].with_class("showcase__figures")
+
+
+def test_the_fragment_and_embed_show_the_first_page_and_link_to_the_rest():
+    showcase = replace(golden_showcase(), items=many_videos(30), base_url=BASE_URL)
+    outputs = render_outputs(showcase, page_size=12)
+
+    for name in ("fragment.html", "embed.html"):
+        doc = parse(outputs[name])
+        assert ids_of(doc) == ids_of(parse(outputs["index.html"]))
+        assert pager_links(doc) == {"fragment": (f"{BASE_URL}seite-2.html", "Weitere Videos →")}
+
+
+def test_one_page_needs_no_pager(page):
+    assert page.with_class("showcase__pages") == []
+
+
+def test_the_default_page_size_is_24():
+    outputs = render_outputs(replace(golden_showcase(), items=many_videos(25)))
+
+    assert len(items_of(parse(outputs["fragment.html"]))) == 24
+    assert ids_of(parse(outputs["seite-2.html"])) == ["v024"]
+
+
+def test_pages_and_badges_left_from_an_earlier_render_are_removed(tmp_path):
+    render_showcase(replace(golden_showcase(), items=many_videos(30)), tmp_path, page_size=12)
+    assert (tmp_path / "seite-3.html").exists()
+    (tmp_path / "seite-notes.html").write_text("not ours")
+
+    render_showcase(replace(golden_showcase(), figures=figures()[:1]), tmp_path, page_size=12)
+
+    assert not (tmp_path / "seite-2.html").exists() and not (tmp_path / "seite-3.html").exists()
+    assert (tmp_path / "seite-notes.html").exists()
+    badges = sorted(p.name for p in (tmp_path / "badges").iterdir())
+    assert badges == ["youtube.subscribers.json", "youtube.subscribers.svg"]
+
+
+# --- base URL, privacy notes, embed.html ---------------------------------------------------------
+
+
+def loaded_urls(doc: Node) -> list[str]:
+    """Every URL an img or source element loads (srcset split into its URLs)."""
+    urls = []
+    for node in doc.iter():
+        for attribute in ("src", "srcset") if node.tag in ("img", "source") else ():
+            value = node.attrs.get(attribute)
+            if value:
+                urls.extend(part.strip().split(" ")[0] for part in value.split(","))
+    return urls
+
+
+def test_the_base_url_makes_paths_absolute_where_they_are_read_from_elsewhere():
+    showcase = replace(golden_showcase(), base_url=BASE_URL)
+    outputs = render_outputs(showcase)
+
+    index_urls = loaded_urls(parse(outputs["index.html"]))
+    assert index_urls and all(url.startswith("thumbs/") for url in index_urls)
+    for name in ("fragment.html", "embed.html"):
+        urls = loaded_urls(parse(outputs[name]))
+        assert urls and all(url.startswith(f"{BASE_URL}thumbs/") for url in urls), name
+    feed = json.loads(outputs["feed.json"])
+    assert feed["items"][0]["image"] == f"{BASE_URL}thumbs/youtube-dQw4w9WgXcQ.jpg"
+    assert feed["feed_url"] == f"{BASE_URL}feed.json"
+
+
+def test_without_base_url_every_path_is_relative(outputs):
+    for name in ("index.html", "fragment.html", "embed.html"):
+        assert all(url.startswith("thumbs/") for url in loaded_urls(parse(outputs[name])))
+
+
+def privacy_links(doc: Node) -> set[str]:
+    return {a.attrs["href"] for a in doc.with_class("showcase__privacy-link")}
+
+
+def test_the_privacy_link_goes_to_the_page_section_unless_privacy_notes_are_configured():
+    outputs = render_outputs(golden_showcase())
+    assert privacy_links(parse(outputs["index.html"])) == {"#datenschutz"}
+    assert privacy_links(parse(outputs["fragment.html"])) == {"index.html#datenschutz"}
+    assert privacy_links(parse(outputs["embed.html"])) == {"index.html#datenschutz"}
+    (section,) = parse(outputs["index.html"]).with_class("showcase__privacy")
+    assert section.attrs["id"] == "datenschutz"
+    assert "youtube-nocookie.com" in section.text and "IP-Adresse" in section.text
+
+    notes = "https://www.kreatives-sachsen.de/datenschutz/"
+    outputs = render_outputs(replace(golden_showcase(), privacy_url=notes))
+    for name in ("index.html", "fragment.html", "embed.html"):
+        doc = parse(outputs[name])
+        assert privacy_links(doc) == {notes}
+        assert doc.with_class("showcase__privacy")[0].find_all("a", href=notes)
+
+
+def test_embed_html_opens_links_outside_the_frame_and_reports_its_height(outputs, fragment):
+    embed = parse(outputs["embed.html"])
+
+    (base,) = embed.find_all("base")
+    assert base.attrs == {"target": "_blank"}
+    assert ids_of(embed) == ids_of(fragment)
+    assert all("id" not in node.attrs for node in embed.iter())
+    scripts = [script.text for script in embed.find_all("script")]
+    assert len(scripts) == 2
+    assert "postMessage" in scripts[1] and 'showcase: "height"' in scripts[1]
+    assert embed.find_all("h2")[0].normalized_text == "#flächenglühen"
+
+
+# --- Atom feed -----------------------------------------------------------------------------------
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+MEDIA = "{http://search.yahoo.com/mrss/}"
+
+
+def test_feed_xml_is_an_atom_feed_of_the_showcase_items(outputs):
+    feed = ElementTree.fromstring(outputs["feed.xml"])
+
+    assert feed.tag == f"{ATOM}feed"
+    assert feed.findtext(f"{ATOM}title") == "#flächenglühen"
+    assert feed.findtext(f"{ATOM}updated") == "2026-11-26T05:00:00+00:00"
+    assert feed.findtext(f"{ATOM}id") == "https://www.kreatives-sachsen.de/flaechengluehen/"
+    (alternate,) = feed.findall(f"{ATOM}link[@rel='alternate']")
+    assert alternate.get("href") == "https://www.kreatives-sachsen.de/flaechengluehen/"
+    assert feed.find(f"{ATOM}author/{ATOM}name") is not None
+    entries = feed.findall(f"{ATOM}entry")
+    assert [e.findtext(f"{ATOM}id") for e in entries] == [
+        f"urn:showcase:{i.source}:{i.platform_id}" for i in hostile_showcase().items
+    ]
+    first = entries[0]
+    assert first.findtext(f"{ATOM}title") == HOSTILE_TITLE
+    assert first.findtext(f"{ATOM}summary") == HOSTILE_TITLE
+    assert first.findtext(f"{ATOM}published") == "2017-06-27T10:00:00+00:00"
+    assert first.findtext(f"{ATOM}updated") == "2017-06-27T10:00:00+00:00"
+    assert first.find(f"{ATOM}link[@rel='alternate']").get("href") == (
+        "https://www.youtube.com/watch?v=hostile01"
+    )
+    assert first.find(f"{MEDIA}thumbnail").get("url") == "thumbs/youtube-hostile01.jpg"
+    assert first.find(f"{ATOM}category").get("term") == "youtube"
+    assert entries[-1].findtext(f"{ATOM}title") == "Neue Folge #flächenglühen"  # untitled post
+
+
+def test_feed_xml_with_base_url_links_itself_and_the_page():
+    feed = ElementTree.fromstring(
+        render_outputs(replace(golden_showcase(), base_url=BASE_URL))["feed.xml"]
+    )
+
+    assert feed.findtext(f"{ATOM}id") == f"{BASE_URL}feed.xml"
+    assert feed.find(f"{ATOM}link[@rel='self']").get("href") == f"{BASE_URL}feed.xml"
+    assert feed.find(f"{ATOM}link[@rel='alternate']").get("href") == f"{BASE_URL}index.html"
+    thumbnail = feed.find(f"{ATOM}entry/{MEDIA}thumbnail").get("url")
+    assert thumbnail == f"{BASE_URL}thumbs/youtube-dQw4w9WgXcQ.jpg"
+
+
+def test_feed_xml_stays_well_formed_with_control_characters():
+    item = youtube_video("ctl01", title="Folge\x00 1\x1b", description="a\x0bb & <c>")
+
+    feed = ElementTree.fromstring(
+        render_outputs(replace(golden_showcase(), items=[item]))["feed.xml"]
+    )
+
+    assert feed.findtext(f"{ATOM}entry/{ATOM}title") == "Folge 1"
+    assert feed.findtext(f"{ATOM}entry/{ATOM}summary") == "ab & <c>"
+
+
+# --- badges --------------------------------------------------------------------------------------
+
+
+def test_badges_are_shields_endpoint_documents_in_german_format(outputs):
+    subscribers = json.loads(outputs["badges/youtube.subscribers.json"])
+    followers = json.loads(outputs["badges/facebook.followers.json"])
+
+    assert subscribers == {
+        "schemaVersion": 1,
+        "label": "YouTube-Abonnenten",
+        "message": "1.310",
+        "color": "c4302b",
+        "cacheSeconds": 3600,
+    }
+    assert followers["message"] == "2.048 veraltet"
+    assert followers["color"] == "9f9f9f"
+
+
+def test_badges_are_drawn_locally_as_self_contained_svg(outputs):
+    svg = ElementTree.fromstring(outputs["badges/youtube.subscribers.svg"])
+
+    ns = "{http://www.w3.org/2000/svg}"
+    assert svg.tag == f"{ns}svg"
+    assert svg.get("aria-label") == "YouTube-Abonnenten: 1.310"
+    texts = [text.text for text in svg.iter(f"{ns}text")]
+    assert texts == ["YouTube-Abonnenten"] * 2 + ["1.310"] * 2
+    rects = svg.findall(f"{ns}rect")
+    label_width = int(rects[1].get("width"))
+    assert int(svg.get("width")) > label_width > 100  # wide enough for its 18 characters
+    assert b"http" not in outputs["badges/youtube.subscribers.svg"].replace(
+        b"http://www.w3.org/2000/svg", b""
+    )
+
+
+def test_a_hand_entered_key_becomes_a_safe_badge_file_name():
+    figure = replace(figures()[2], key="../../etc/passwd")
+
+    outputs = render_outputs(replace(golden_showcase(), figures=[figure]))
+
+    assert sorted(name for name in outputs if name.startswith("badges/")) == [
+        "badges/_.._etc_passwd.json",
+        "badges/_.._etc_passwd.svg",
+    ]
+
+
+# --- weight --------------------------------------------------------------------------------------
+
+
+def test_the_fragment_of_24_items_stays_under_40_kb_whatever_their_descriptions():
+    items = [
+        replace(
+            youtube_video(f"yt{n:09d}") if n % 2 else facebook_video(f"{n:017d}"),
+            title=f"Flächenglühen: Die Illustratorin aus Dresden, Folge {n}",
+            description="Ein langes Gespräch über Kunst in Sachsen. " * 300,  # 12 kB
+        )
+        for n in range(24)
+    ]
+    items = [
+        replace(i, thumbnail_variants=variants_of(f"thumbs/{i.source}-{i.platform_id}.jpg"))
+        for i in items
+    ]
+
+    size = len(render_outputs(replace(golden_showcase(), items=items))["fragment.html"])
+
+    assert size < 40_000, size
+
+
+# --- documentation ------------------------------------------------------------------------------
+
+
+def test_the_readme_shows_the_iframe_snippet_the_browser_tests_use():
+    root = Path(__file__).resolve().parents[1]
+    snippet = (root / "docs" / "iframe-snippet.html").read_text(encoding="utf-8").strip()
+
+    assert snippet in (root / "README.md").read_text(encoding="utf-8")
+    assert 'data.showcase !== "height"' in snippet
+
+
 # --- golden output -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["index.html", "fragment.html", "figures.json", "feed.json"])
+GOLDEN_NAMES = [
+    "index.html",
+    "fragment.html",
+    "embed.html",
+    "figures.json",
+    "feed.json",
+    "feed.xml",
+    "badges/youtube.subscribers.json",
+    "badges/facebook.followers.svg",
+]
+
+
+@pytest.mark.parametrize("name", GOLDEN_NAMES)
 def test_output_matches_golden(tmp_path, name):
     render_showcase(golden_showcase(), tmp_path)
     rendered = (tmp_path / name).read_bytes()
     golden = GOLDEN_DIR / name
 
     if REGENERATE:
-        GOLDEN_DIR.mkdir(exist_ok=True)
+        golden.parent.mkdir(parents=True, exist_ok=True)
         golden.write_bytes(rendered)
     assert golden.exists(), "run with SHOWCASE_REGENERATE_GOLDEN=1 to create the golden files"
     assert rendered.decode() == golden.read_text(encoding="utf-8")

@@ -156,3 +156,97 @@ def test_live_items_are_public_and_not_retired_newest_first(engine):
 def test_naive_datetimes_are_refused(engine):
     with pytest.raises(Exception, match="naive"):
         save(engine, result([video("a")]), datetime(2026, 1, 1))
+
+
+def test_a_database_at_0001_upgrades_and_keeps_its_figures(tmp_path):
+    from importlib import resources
+
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+    from sqlalchemy import create_engine, text
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = create_engine(url)
+    alembic_config = AlembicConfig()
+    alembic_config.set_main_option(
+        "script_location", str(resources.files("aggregator") / "migrations")
+    )
+    with old.begin() as connection:
+        alembic_config.attributes["connection"] = connection
+        command.upgrade(alembic_config, "0001")
+        connection.execute(
+            text(
+                "INSERT INTO figures (key, source, value, rounded, as_of) "
+                "VALUES ('youtube.subscribers', 'youtube', 412, 1, '2026-11-26 05:00:00')"
+            )
+        )
+    old.dispose()
+    engine = store.open_database(url)
+    with store.session_scope(engine) as session:
+        (row,) = store.current_figures(session)
+    engine.dispose()
+    assert (row.key, row.value, row.manual, row.label) == ("youtube.subscribers", 412, False, None)
+
+
+def manual(engine, key, value, day, label=None):
+    with store.session_scope(engine) as session:
+        store.set_manual_figure(session, key, value, datetime(*day, 12, tzinfo=UTC), label)
+
+
+def manual_state(engine, key):
+    with store.session_scope(engine) as session:
+        row = session.get(store.FigureRow, key)
+        history = store.figure_histories(session).get(key, [])
+    current = None if row is None else (row.value, row.as_of.date(), row.label, row.manual)
+    return current, [(taken_at.date().isoformat(), value) for taken_at, value in history]
+
+
+def test_a_hand_entered_figure_lives_beside_the_fetched_ones_with_history(engine):
+    save(engine, result([], [Figure("youtube.subscribers", 412)]))
+    manual(engine, "facebook_group.members", 400, (2017, 8, 1), "Gruppenmitglieder")
+    manual(engine, "facebook_group.members", 450, (2017, 10, 5))
+    current, history = manual_state(engine, "facebook_group.members")
+    assert current == (450, datetime(2017, 10, 5).date(), "Gruppenmitglieder", True)
+    assert history == [("2017-08-01", 400), ("2017-10-05", 450)]
+    with store.session_scope(engine) as session:
+        rows = {row.key: (row.source, row.manual) for row in store.current_figures(session)}
+    assert rows == {
+        "facebook_group.members": ("manual", True),
+        "youtube.subscribers": ("youtube", False),
+    }
+
+
+def test_an_older_date_fills_in_history_and_a_same_day_entry_corrects(engine):
+    manual(engine, "agency.events", 80, (2017, 10, 5), "Veranstaltungen")
+    manual(engine, "agency.events", 0, (2017, 6, 27))  # backfill: the current value stays
+    manual(engine, "agency.events", 800, (2017, 10, 5))  # a typo ...
+    manual(engine, "agency.events", 80, (2017, 10, 5))  # ... corrected the same day
+    manual(engine, "agency.events", 80, (2017, 11, 1))  # unchanged: no history row, newer date
+    current, history = manual_state(engine, "agency.events")
+    assert current == (80, datetime(2017, 11, 1).date(), "Veranstaltungen", True)
+    assert history == [
+        ("2017-06-27", 0),
+        ("2017-10-05", 80),
+        ("2017-10-05", 800),
+        ("2017-10-05", 80),
+    ]
+    with store.session_scope(engine) as session:
+        at = datetime(2017, 10, 5, 12, tzinfo=UTC)
+        assert store.value_in_force(session, "agency.events", at) == 80
+
+
+def test_unset_removes_the_current_figure_and_keeps_its_history(engine):
+    manual(engine, "agency.events", 80, (2017, 10, 5), "Veranstaltungen")
+    with store.session_scope(engine) as session:
+        store.unset_manual_figure(session, "agency.events")
+    assert manual_state(engine, "agency.events") == (None, [("2017-10-05", 80)])
+    with store.session_scope(engine) as session, pytest.raises(LookupError):
+        store.unset_manual_figure(session, "agency.events")
+
+
+def test_a_fetched_figure_is_neither_overwritten_nor_unset_by_hand(engine):
+    save(engine, result([], [Figure("youtube.subscribers", 412)]))
+    with store.session_scope(engine) as session, pytest.raises(ValueError):
+        store.set_manual_figure(session, "youtube.subscribers", 1, T0)
+    with store.session_scope(engine) as session, pytest.raises(LookupError):
+        store.unset_manual_figure(session, "youtube.subscribers")

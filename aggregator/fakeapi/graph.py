@@ -180,6 +180,8 @@ def serve(
 def _route(segments: list[str], world: World, context: _Context) -> dict[str, Any]:
     if not segments:
         raise GraphApiError(graph_error(100, message="(#100) Missing 'ids' parameter"))
+    if segments == ["debug_token"]:
+        return debug_token(context.request.one("input_token"), world, context.token)
     page = world.find_page(segments[0])
     if page is None:
         raise GraphApiError(unknown_object_error(segments[0]))
@@ -198,6 +200,32 @@ def _route(segments: list[str], world: World, context: _Context) -> dict[str, An
     raise GraphApiError(
         graph_error(2500, message=f"Unknown path components: /{'/'.join(segments[1:])}")
     )
+
+
+def debug_token(input_token: str | None, world: World, token: str) -> dict[str, Any]:
+    """GET /debug_token: the access token's metadata; a different input token is invalid."""
+    if not input_token:
+        raise GraphApiError(
+            graph_error(100, message="(#100) The parameter input_token is required")
+        )
+    if input_token != token:
+        error = {"code": 190, "message": "Invalid OAuth access token - Cannot parse access token"}
+        return {"data": {"error": error, "is_valid": False, "scopes": []}}
+    page_id = next(iter(world.facebook_pages), "")
+    data = {
+        "app_id": "100000000000001",
+        "type": "PAGE",
+        "application": "showcase",
+        "data_access_expires_at": 0,
+        "expires_at": 0,
+        "is_valid": True,
+        "issued_at": 1700000000,
+        "profile_id": page_id,
+        "scopes": ["pages_show_list", "pages_read_engagement", "pages_read_user_content"],
+        "user_id": "100000000000002",
+    }
+    data.update(world.facebook_token)
+    return {"data": data}
 
 
 def _parse(text: str | None) -> list[GraphField]:

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from aggregator.errors import redact
-from aggregator.fakeapi import graph, youtube
+from aggregator.fakeapi import graph, wordpress, youtube
 from aggregator.fakeapi.bodies import graph_error, graph_status, youtube_error
 from aggregator.fakeapi.thumbs import render_thumbnail
 from aggregator.fakeapi.wire import ApiRequest, Reply, graph_json, youtube_json
@@ -31,6 +31,9 @@ ROUTES = (
     "graph.page",
     "graph.videos",
     "graph.posts",
+    "wordpress.tags",
+    "wordpress.posts",
+    "wordpress.media",
     "thumbs",
 )
 _SECRET_PARAMS = {
@@ -58,13 +61,14 @@ class ServerStats:
     youtube_units: int = 0
     youtube_requests: int = 0
     graph_requests: int = 0
+    wordpress_requests: int = 0
     thumb_requests: int = 0
     requests: list[tuple[str, str]] = field(default_factory=list)
     by_route: dict[str, int] = field(default_factory=dict)
 
     def reset(self) -> None:
         self.youtube_units = self.youtube_requests = self.graph_requests = 0
-        self.thumb_requests = 0
+        self.wordpress_requests = self.thumb_requests = 0
         self.requests.clear()
         self.by_route.clear()
 
@@ -263,6 +267,8 @@ class FakeApiServer:
                 self.stats.youtube_requests += 1
             elif route.startswith("graph."):
                 self.stats.graph_requests += 1
+            elif route.startswith("wordpress."):
+                self.stats.wordpress_requests += 1
             elif route == "thumbs":
                 self.stats.thumb_requests += 1
 
@@ -276,6 +282,11 @@ class FakeApiServer:
             return self._serve_youtube(route.removeprefix("youtube."), request)
         if route.startswith("graph."):
             return self._serve_graph(request)
+        if route.startswith("wordpress."):
+            status, body, headers = wordpress.serve(
+                route.removeprefix("wordpress."), request, self.world
+            )
+            return Reply(status, wordpress.wordpress_json(body, self.base_url), headers=headers)
         if route == "thumbs":
             return self._serve_thumbnail(request)
         return Reply(404, b"Not Found", "text/plain; charset=utf-8")
@@ -351,9 +362,13 @@ class FakeApiServer:
 
 
 def classify(path: str) -> str:
-    """The route a path belongs to: one of ROUTES, or "youtube.other", "graph.other"."""
+    """The route a path belongs to: one of ROUTES, or "youtube.other", "graph.other",
+    "wordpress.other"."""
     if path.startswith("/thumbs/"):
         return "thumbs"
+    if path == "/wp-json" or path.startswith("/wp-json/"):
+        resource = path.removeprefix(wordpress.API_PATH + "/").strip("/")
+        return f"wordpress.{resource}" if resource in wordpress.RESOURCES else "wordpress.other"
     if path.startswith("/youtube/v3/"):
         resource = path.removeprefix("/youtube/v3/").strip("/")
         return f"youtube.{resource}" if resource in youtube.RESOURCES else "youtube.other"
@@ -378,6 +393,9 @@ def _param(pair: str) -> str:
 
 
 def _implied_status(route: str, body: object) -> int:
+    if route.startswith("wordpress.") and isinstance(body, dict):
+        status = (body.get("data") or {}).get("status")
+        return status if isinstance(status, int) else 500
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         if route.startswith("graph."):
             return graph_status(body)
@@ -394,6 +412,8 @@ def _default_error(route: str, status: int) -> tuple[bytes, str]:
     if route.startswith("graph."):
         code = 2 if status >= 500 else 4 if status in (403, 429) else 190 if status == 401 else 100
         return graph_json(graph_error(code), ""), json_type
+    if route.startswith("wordpress."):
+        return wordpress.wordpress_json(wordpress.error_body(status), ""), json_type
     return f"{status} error".encode(), "text/plain; charset=utf-8"
 
 

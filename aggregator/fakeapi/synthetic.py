@@ -6,7 +6,14 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aggregator.fakeapi.world import BASE, channel_thumbnails, youtube_thumbnails
+from aggregator.fakeapi.world import (
+    BASE,
+    WORDPRESS_SERIES_TAG,
+    WORDPRESS_SITE,
+    channel_thumbnails,
+    wordpress_media,
+    youtube_thumbnails,
+)
 
 _ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _FIRST = datetime(2017, 6, 27, 9, 0, tzinfo=UTC)
@@ -18,7 +25,12 @@ _TAG_FORMS = ("description", "title", "tag", "ascii", "decomposed")
 
 
 def build_synthetic(
-    youtube_uploads: int, facebook_videos: int, facebook_posts: int, tagged_every: int, seed: int
+    youtube_uploads: int,
+    facebook_videos: int,
+    facebook_posts: int,
+    tagged_every: int,
+    seed: int,
+    wordpress_posts: int = 0,
 ) -> dict[str, Any]:
     rng = random.Random(seed)
     channel_id = "UC" + _random_id(rng, 22)
@@ -64,6 +76,7 @@ def build_synthetic(
     return {
         "youtube": {"channels": [channel], "videos": videos},
         "facebook": {"pages": [page]},
+        "wordpress": _wordpress(rng, wordpress_posts),
     }
 
 
@@ -210,3 +223,48 @@ def _facebook_post(
     if index % 3 == 0:
         post["full_picture"] = f"{BASE}/thumbs/fbp-{post_id}.jpg"
     return post
+
+
+def _wordpress(rng: random.Random, tagged: int) -> dict[str, Any]:
+    """`tagged` interviews in the series' tag, a tenth as many other posts, newest first.
+
+    Titles and excerpts carry the HTML entities WordPress writes; about every fourth interview
+    has no featured image.
+    """
+    kinds = [True] * tagged + [False] * (tagged // 10)
+    rng.shuffle(kinds)
+    posts: list[dict[str, Any]] = []
+    media: list[dict[str, Any]] = []
+    for index, in_series in enumerate(kinds):
+        # WordPress hands ids out in order: the newest post has the highest.
+        post_id = 100 + 2 * (len(kinds) - index)
+        moment = _moment(index, len(kinds))
+        date_gmt = moment.strftime("%Y-%m-%dT%H:%M:%S")
+        craft, town = rng.choice(_CRAFTS), rng.choice(_TOWNS)
+        slug = f"beitrag-{post_id}"
+        post: dict[str, Any] = {
+            "id": post_id,
+            "date_gmt": date_gmt,
+            "slug": slug,
+            "status": "publish",
+            "link": f"{WORDPRESS_SITE}/{moment:%Y/%m/%d}/{slug}/",
+            "title": {"rendered": f"{craft} aus {town} &#8211; Interview Nr.&nbsp;{post_id}"},
+            "excerpt": {
+                "rendered": f"<p>Wie arbeitet man als {craft} in {town}? "
+                "Ein Gespräch über Werkstatt &amp; Alltag [&hellip;]</p>\n"
+            },
+            "content": {"rendered": f"<p>Ein Besuch in {town}.</p>\n"},
+            "featured_media": 0,
+            "categories": [3 if in_series else 1],
+            "tags": [WORDPRESS_SERIES_TAG["id"], 7] if in_series else [5],
+        }
+        if not in_series or index % 4 != 3:
+            post["featured_media"] = post_id + 1
+            media.append(wordpress_media(post_id + 1, post_id, f"bild-{post_id}", date_gmt))
+        posts.append(post)
+    tags = [
+        WORDPRESS_SERIES_TAG,
+        {"id": 7, "name": "Porträt", "slug": "portraet"},
+        {"id": 5, "name": "Veranstaltung", "slug": "veranstaltung"},
+    ]
+    return {"tags": [dict(tag) for tag in tags], "posts": posts, "media": media}

@@ -41,6 +41,61 @@ def channel_thumbnails(channel_id: str) -> Resource:
     }
 
 
+# The demo and synthetic websites: their posts link here; their images come from the server.
+WORDPRESS_SITE = "https://www.example.org"
+WORDPRESS_SERIES_TAG = {"id": 12, "name": "Flächenglühen", "slug": "flaechengluehen"}
+# WordPress's intermediate image sizes: name -> (width, height) of a 16:9 upload.
+WORDPRESS_IMAGE_SIZES = {
+    "thumbnail": (150, 150),
+    "medium": (300, 169),
+    "medium_large": (768, 432),
+    "large": (1024, 576),
+}
+
+
+def wordpress_media(media_id: int, post_id: int, slug: str, date_gmt: str) -> Resource:
+    """An image attachment of 1920x1080 with WordPress's intermediate sizes."""
+    folder = f"{date_gmt[:4]}/{date_gmt[5:7]}"
+    base_name = f"{BASE}/thumbs/wp-{media_id}"
+    sizes: dict[str, Any] = {
+        name: {
+            "file": f"{slug}-{width}x{height}.jpg",
+            "width": width,
+            "height": height,
+            "filesize": width * height // 8,
+            "mime_type": "image/jpeg",
+            "source_url": f"{base_name}-{width}x{height}.jpg",
+        }
+        for name, (width, height) in WORDPRESS_IMAGE_SIZES.items()
+    }
+    sizes["full"] = {
+        "file": f"{slug}.jpg",
+        "width": 1920,
+        "height": 1080,
+        "mime_type": "image/jpeg",
+        "source_url": f"{base_name}.jpg",
+    }
+    return {
+        "id": media_id,
+        "date_gmt": date_gmt,
+        "slug": slug,
+        "title": {"rendered": slug},
+        "alt_text": "",
+        "media_type": "image",
+        "mime_type": "image/jpeg",
+        "media_details": {
+            "width": 1920,
+            "height": 1080,
+            "file": f"{folder}/{slug}.jpg",
+            "filesize": 259200,
+            "sizes": sizes,
+            "image_meta": {"caption": "", "copyright": "", "title": "", "orientation": "0"},
+        },
+        "post": post_id,
+        "source_url": f"{base_name}.jpg",
+    }
+
+
 def uploads_playlist_id(channel_id: str) -> str:
     return "UU" + channel_id[2:]
 
@@ -52,7 +107,8 @@ def privacy_status(video: Resource) -> str:
 
 @dataclass
 class World:
-    """YouTube channels and videos, Facebook pages (each with `videos` and `posts` lists).
+    """YouTube channels and videos, Facebook pages (each with `videos` and `posts` lists), and
+    one WordPress site's posts, tags and media.
 
     youtube_channels: channel id -> channel resource without kind/etag, plus `uploads`: the
         video ids of its uploads playlist, newest first.
@@ -62,12 +118,25 @@ class World:
     facebook_pages: page id -> page node (id, name, username, link, followers_count,
         fan_count, ...) plus `videos` and `posts`: lists of nodes.
     youtube_quota_left: units left today; None is unlimited.
+    facebook_token: what GET /debug_token says of the server's access token (expires_at,
+        data_access_expires_at: Unix times, 0 for never; is_valid; type; scopes); unset keys
+        take a never-expiring valid page token's values.
+    wordpress_posts: post objects as /wp/v2/posts gives them (title, excerpt and content as
+        {"rendered": html}, date_gmt, link, featured_media, tags: tag ids, status); the server
+        fills in what a post leaves out. Only status "publish" is listed; a post with a
+        `password` is listed with its content and excerpt withheld.
+    wordpress_tags: term objects (id, name, slug, ...); `count` is computed.
+    wordpress_media: attachment objects (id, source_url, media_details.sizes, ...).
     """
 
     youtube_channels: dict[str, Resource] = field(default_factory=dict)
     youtube_videos: dict[str, Resource] = field(default_factory=dict)
     facebook_pages: dict[str, Resource] = field(default_factory=dict)
     youtube_quota_left: int | None = None
+    facebook_token: Resource = field(default_factory=dict)
+    wordpress_posts: list[Resource] = field(default_factory=list)
+    wordpress_tags: list[Resource] = field(default_factory=list)
+    wordpress_media: list[Resource] = field(default_factory=list)
 
     # -- loading ----------------------------------------------------------------------------
 
@@ -84,27 +153,32 @@ class World:
         facebook_posts: int = 5000,
         tagged_every: int = 7,
         seed: int = 1,
+        wordpress_posts: int = 0,
     ) -> World:
-        """A large generated world: channel @kreativessachsen, page kreativessachsen."""
+        """A large generated world: channel @kreativessachsen, page kreativessachsen, and a
+        website whose tag `flaechengluehen` holds `wordpress_posts` posts."""
         from aggregator.fakeapi.synthetic import build_synthetic
 
-        return cls.from_dict(
-            build_synthetic(youtube_uploads, facebook_videos, facebook_posts, tagged_every, seed)
-        )
+        sizes = (youtube_uploads, facebook_videos, facebook_posts)
+        return cls.from_dict(build_synthetic(*sizes, tagged_every, seed, wordpress_posts))
 
     build = synthetic
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> World:
         """Read the world.json layout: {"youtube": {"channels", "videos", "quota_left"},
-        "facebook": {"pages"}}."""
+        "facebook": {"pages"}, "wordpress": {"tags", "posts", "media"}}."""
         youtube = data.get("youtube", {})
         facebook = data.get("facebook", {})
+        wordpress = data.get("wordpress", {})
         return cls(
             youtube_channels={channel["id"]: channel for channel in youtube.get("channels", [])},
             youtube_videos={video["id"]: video for video in youtube.get("videos", [])},
             facebook_pages={page["id"]: page for page in facebook.get("pages", [])},
             youtube_quota_left=youtube.get("quota_left"),
+            wordpress_posts=list(wordpress.get("posts", [])),
+            wordpress_tags=list(wordpress.get("tags", [])),
+            wordpress_media=list(wordpress.get("media", [])),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -115,6 +189,11 @@ class World:
                 "videos": list(self.youtube_videos.values()),
             },
             "facebook": {"pages": list(self.facebook_pages.values())},
+            "wordpress": {
+                "tags": self.wordpress_tags,
+                "posts": self.wordpress_posts,
+                "media": self.wordpress_media,
+            },
         }
 
     # -- lookups ----------------------------------------------------------------------------
@@ -148,6 +227,12 @@ class World:
             if str(page.get("username", "")).casefold() == ref.casefold():
                 return page
         return None
+
+    def find_wordpress_tag(self, slug: str) -> Resource | None:
+        return next((tag for tag in self.wordpress_tags if tag.get("slug") == slug), None)
+
+    def find_wordpress_media(self, media_id: int) -> Resource | None:
+        return next((media for media in self.wordpress_media if media.get("id") == media_id), None)
 
     def playlist_video_ids(self, channel: Resource) -> list[str]:
         """The uploads playlist as YouTube lists it: deleted videos are gone."""

@@ -1,6 +1,8 @@
 """The sources: each module turns one platform's API into a plain `SourceResult`.
 
 A source is one module with `fetch(settings, policy, usage) -> SourceResult` and one line here.
+A source that can refresh cheaply also has `fetch_quick(settings, policy, usage, known)`: the
+figures and the newest items only, never a complete listing (see `KnownItems`).
 Modules are imported on first use, so `render` never loads an API client.
 """
 
@@ -9,12 +11,13 @@ from __future__ import annotations
 import importlib
 from typing import Any, Protocol
 
-from aggregator.models import SourceResult, Usage
+from aggregator.models import KnownItems, SourceResult, Usage
 from aggregator.retry import RetryPolicy
 
 MODULES = {
     "youtube": "aggregator.sources.youtube",
     "facebook": "aggregator.sources.facebook",
+    "website": "aggregator.sources.website",
 }
 
 
@@ -26,3 +29,16 @@ def fetcher(name: str) -> Fetch:
     module = importlib.import_module(MODULES[name])
     fetch: Fetch = module.fetch
     return fetch
+
+
+class QuickFetch(Protocol):
+    def __call__(
+        self, settings: Any, policy: RetryPolicy, usage: Usage, known: KnownItems
+    ) -> SourceResult: ...
+
+
+def quick_fetcher(name: str) -> QuickFetch | None:
+    """The source's quick refresh, or None when it has none (its every run is a full one)."""
+    module = importlib.import_module(MODULES[name])
+    quick: QuickFetch | None = getattr(module, "fetch_quick", None)
+    return quick

@@ -7,10 +7,10 @@ and P posts therefore costs at most 1 + ⌈V/100⌉ + ⌈P/100⌉ requests.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
@@ -19,8 +19,9 @@ import requests
 
 from aggregator.config import FacebookConfig
 from aggregator.errors import SourceError, register_secret
-from aggregator.models import Account, Figure, Item, SourceResult, Usage
+from aggregator.models import Account, Figure, Item, KnownItems, SourceResult, Usage
 from aggregator.retry import RetryPolicy
+from aggregator.sources.http import header, http_get, json_or_none, retry_after_seconds, where
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,27 @@ def fetch(
         return result
 
 
+def fetch_quick(
+    settings: FacebookConfig,
+    policy: RetryPolicy,
+    usage: Usage,
+    known: KnownItems,
+    session: requests.Session | None = None,
+) -> SourceResult:
+    """The quick refresh: the page's figures and its newest 100 videos and 100 posts, all in
+    the one first request (field expansion), no paging. Never complete: it retires nothing.
+    `known` is not needed: the one request costs the same whatever the store holds."""
+    token = _require_token(settings)
+    scope = nullcontext(session) if session is not None else requests.Session()
+    with scope as http:
+        page = GraphClient(settings, token, policy, usage, http).get_page()
+        result = SourceResult(
+            source=SOURCE, account=parse_account(page), figures=parse_figures(page)
+        )
+        result.error = read_items(page, None, result.items)
+        return result
+
+
 def _require_token(settings: FacebookConfig) -> str:
     if not settings.access_token:
         raise SourceError(
@@ -83,6 +105,59 @@ def _require_token(settings: FacebookConfig) -> str:
         )
     register_secret(settings.access_token)
     return settings.access_token
+
+
+# --- the token's validity and expiry (`showcase status --check-token`) ----------------------
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """What Graph's debug_token says of a token. A `None` expiry means it never expires."""
+
+    valid: bool
+    expires_at: datetime | None = None
+    data_access_expires_at: datetime | None = None
+    token_type: str = ""
+    scopes: tuple[str, ...] = ()
+    problem: str = ""  # Graph's message when the token is not valid
+
+
+def check_token(
+    settings: FacebookConfig,
+    policy: RetryPolicy,
+    usage: Usage,
+    session: requests.Session | None = None,
+) -> TokenInfo:
+    """Ask Graph's debug_token about the configured token, authenticated by the token itself:
+    one request. The token has to go in the query as `input_token` (redacted everywhere)."""
+    token = _require_token(settings)
+    scope = nullcontext(session) if session is not None else requests.Session()
+    with scope as http:
+        graph = GraphClient(settings, token, policy, usage, http)
+        answer = graph.get(f"{graph.base_url}/debug_token?{urlencode({'input_token': token})}")
+    return parse_token_info(answer)
+
+
+def parse_token_info(answer: Mapping[str, Any]) -> TokenInfo:
+    data = answer.get("data")
+    if not isinstance(data, dict):
+        raise SourceError(SOURCE, "unexpected response", "debug_token answered without data")
+    error = data.get("error") if isinstance(data.get("error"), dict) else {}
+    scopes = data.get("scopes") if isinstance(data.get("scopes"), list) else []
+    return TokenInfo(
+        valid=data.get("is_valid") is True,
+        expires_at=_epoch(data.get("expires_at")),
+        data_access_expires_at=_epoch(data.get("data_access_expires_at")),
+        token_type=_text(data.get("type")),
+        scopes=tuple(scope for scope in scopes if isinstance(scope, str)),
+        problem=_text(error.get("message")),
+    )
+
+
+def _epoch(value: Any) -> datetime | None:
+    """Graph's Unix times; 0 (or nothing) means never."""
+    seconds = _count(value)
+    return datetime.fromtimestamp(seconds, UTC) if seconds else None
 
 
 class GraphClient:
@@ -130,18 +205,7 @@ class GraphClient:
         self.usage.requests += 1
         timeout = self.policy.request_timeout()
         log.debug("%s", where(url))
-        # `from None`: requests' own exceptions would carry the whole URL along.
-        try:
-            response = self.session.get(url, headers=self.headers, timeout=timeout)
-        except requests.Timeout:
-            detail = f"{where(url)}: no answer within {timeout:g}s"
-            raise SourceError(SOURCE, "timeout", detail, retryable=True) from None
-        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
-            detail = f"{where(url)}: {type(error).__name__}"
-            raise SourceError(SOURCE, "connection", detail, retryable=True) from None
-        except requests.RequestException as error:
-            detail = f"{where(url)}: {type(error).__name__}"
-            raise SourceError(SOURCE, "connection", detail) from None
+        response = http_get(self.session, url, SOURCE, timeout, self.headers)
         return parse_response(response.status_code, response.content, response.headers, url)
 
 
@@ -156,12 +220,6 @@ def without_token(url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(kept)))
 
 
-def where(url: str) -> str:
-    """Host and path of a request, for messages: the query (and its token) left out."""
-    parts = urlsplit(url)
-    return f"GET {parts.netloc}{parts.path}"
-
-
 def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
     default_port = {"http": 80, "https": 443}.get(parts.scheme.lower())
@@ -173,13 +231,14 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 
 def read_items(
     page: Mapping[str, Any],
-    get_next: Callable[[str], dict[str, Any]],
+    get_next: Callable[[str], dict[str, Any]] | None,
     items: list[Item],
 ) -> SourceError | None:
     """Append the page's videos, then its posts, to `items`; return the failure that stopped it.
 
     After a failure no further page is requested, but the posts that came with the first
-    answer are still taken: they cost nothing more.
+    answer are still taken: they cost nothing more. Without `get_next` (a quick refresh) only
+    the nodes of the first answer are taken.
     """
     error: SourceError | None = None
     for edge in EDGES:
@@ -362,13 +421,13 @@ def parse_response(
     status: int, body: bytes, headers: Mapping[str, str], url: str
 ) -> dict[str, Any]:
     """The JSON object of a Graph answer, or the SourceError it amounts to."""
-    payload = _json_or_none(body)
+    payload = json_or_none(body)
     if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
         raise graph_error(status, payload["error"], headers, where(url))
     if status >= 400:
         raise http_error(status, headers, where(url))
     if payload is None:
-        content_type = _header(headers, "content-type") or "no content type"
+        content_type = header(headers, "content-type") or "no content type"
         detail = f"{where(url)}: HTTP {status} answer ({content_type}) is not JSON"
         raise SourceError(SOURCE, "not JSON", detail)
     if not isinstance(payload, dict):
@@ -393,7 +452,7 @@ def graph_error(
         return SourceError(SOURCE, _invalid_parameter_cause(subcode, message), detail)
     throttle = read_throttle(headers)
     if code in RATE_LIMIT_CODES or throttle.exhausted:
-        return rate_limit_error(detail, throttle, _retry_after_header(headers))
+        return rate_limit_error(detail, throttle, retry_after_seconds(headers))
     if code in TEMPORARY_CODES or error.get("is_transient") is True:
         cause = f"http {status}" if status >= 500 else "temporary"
         return SourceError(SOURCE, cause, detail, retryable=True)
@@ -406,7 +465,7 @@ def http_error(status: int, headers: Mapping[str, str], request: str = "") -> So
     detail = f"HTTP {status} ({request})" if request else f"HTTP {status}"
     throttle = read_throttle(headers)
     if status == 429 or throttle.exhausted:
-        return rate_limit_error(detail, throttle, _retry_after_header(headers))
+        return rate_limit_error(detail, throttle, retry_after_seconds(headers))
     if status == 404:
         return SourceError(SOURCE, "not found", detail)
     return SourceError(SOURCE, f"http {status}", detail, retryable=status >= 500)
@@ -428,7 +487,7 @@ def read_throttle(headers: Mapping[str, str]) -> Throttle:
     percent = 0.0
     regain: float | None = None
     for name in USAGE_HEADERS:
-        for entry in _usage_entries(_header(headers, name)):
+        for entry in _usage_entries(header(headers, name)):
             percent = max(percent, *(_number(entry.get(key)) for key in USAGE_PERCENT_KEYS))
             minutes = _number(entry.get("estimated_time_to_regain_access"))
             if minutes > 0:
@@ -438,7 +497,7 @@ def read_throttle(headers: Mapping[str, str]) -> Throttle:
 
 def _usage_entries(text: str | None) -> list[Mapping[str, Any]]:
     """App and page usage are one object; business use case usage maps ids to lists of them."""
-    parsed = _json_or_none(text.encode()) if text else None
+    parsed = json_or_none(text.encode()) if text else None
     if not isinstance(parsed, dict):
         return []
     if any(key in parsed for key in USAGE_PERCENT_KEYS):
@@ -469,21 +528,6 @@ def _describe(code: int | None, subcode: int | None, status: int, trace: Any, re
     return ", ".join(parts)
 
 
-def _retry_after_header(headers: Mapping[str, str]) -> float | None:
-    value = _header(headers, "retry-after")
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None  # an HTTP date: rare enough to fall back on the policy's backoff
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    for key, value in headers.items():
-        if key.lower() == name:
-            return value
-    return None
-
-
 def _number(value: Any) -> float:
     if isinstance(value, bool):
         return 0.0
@@ -493,10 +537,3 @@ def _number(value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         return 0.0
-
-
-def _json_or_none(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return None

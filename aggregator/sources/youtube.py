@@ -39,7 +39,7 @@ from googleapiclient.http import HttpRequest
 
 from aggregator.config import YouTubeConfig
 from aggregator.errors import SourceError, redact
-from aggregator.models import Account, Figure, Item, SourceResult, Usage
+from aggregator.models import Account, Figure, Item, KnownItems, SourceResult, Usage
 from aggregator.retry import RetryPolicy
 
 SOURCE = "youtube"
@@ -167,6 +167,87 @@ def _batches(entries: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]
         yield batch
 
 
+# --- fetch_quick: the cheap refresh -----------------------------------------------------------
+
+
+def fetch_quick(
+    settings: YouTubeConfig, policy: RetryPolicy, usage: Usage, known: KnownItems
+) -> SourceResult:
+    """The channel's figures, its newest uploads and the showcased videos' statistics.
+
+    Reads the uploads playlist page by page only until a page holds a video the store already
+    has as public (usually the first page), then calls videos.list for the entries read that
+    are new or not yet public, filling the batch up to 50 ids with the showcased videos, newest
+    first. With nothing new that is 3 quota units (channels, one playlist page, one videos.list).
+
+    Never complete, so the store retires nothing. A showcased video that videos.list leaves out
+    is private or deleted: positive evidence, so its id goes to `unavailable_ids` and the store
+    hides it now rather than at the next full run.
+    """
+    client = YouTubeClient(settings, policy, usage)
+    channel = client.channel(settings.channel)
+    result = SourceResult(
+        source=SOURCE, account=parse_account(channel), figures=parse_figures(channel)
+    )
+    try:
+        entries: list[dict[str, Any]] = []
+        if not _has_no_videos(channel):
+            pages = client.upload_pages(uploads_playlist_id(channel))
+            entries = newest_entries(pages, known.public_ids)
+        _look_up(client, entries, known, result)
+    except SourceError as error:
+        log.info("%s (quick refresh, %d items read before)", error, len(result.items))
+        result.error = error
+    log.info(
+        "youtube: quick refresh, %d videos read, %d quota units",
+        len(result.items),
+        usage.quota_units,
+    )
+    return result
+
+
+def newest_entries(
+    pages: Iterator[list[dict[str, Any]]], public_ids: frozenset[str]
+) -> list[dict[str, Any]]:
+    """Playlist entries up to and including the first page that holds a known public video."""
+    entries: list[dict[str, Any]] = []
+    for page in pages:
+        entries.extend(page)
+        if any(upload_video_id(entry) in public_ids for entry in page):
+            break
+    return entries
+
+
+def quick_lookup_ids(wanted: list[str], showcased: tuple[str, ...]) -> list[str]:
+    """The ids for videos.list: every wanted one, then showcased ones while the last batch of
+    50 has room (so the showcased videos never cost a call of their own beyond the first)."""
+    ids = list(dict.fromkeys(wanted))
+    room = -len(ids) % PAGE_SIZE if ids else PAGE_SIZE
+    taken = set(ids)
+    return ids + [video_id for video_id in showcased if video_id not in taken][:room]
+
+
+def _look_up(
+    client: YouTubeClient,
+    entries: list[dict[str, Any]],
+    known: KnownItems,
+    result: SourceResult,
+) -> None:
+    entry_by_id = {upload_video_id(entry): entry for entry in entries}
+    wanted = [video_id for video_id in entry_by_id if video_id not in known.public_ids]
+    ids = quick_lookup_ids(wanted, known.showcased_ids)
+    for start in range(0, len(ids), PAGE_SIZE):
+        batch = ids[start : start + PAGE_SIZE]
+        videos = {video["id"]: video for video in client.videos(batch) if video.get("id")}
+        for video_id in batch:
+            if video_id in videos:
+                result.items.append(parse_video(videos[video_id]))
+            elif video_id in entry_by_id:
+                result.items.append(parse_unavailable_entry(entry_by_id[video_id]))
+            else:
+                result.unavailable_ids.append(video_id)
+
+
 # --- HTTP ------------------------------------------------------------------------------------
 
 
@@ -214,6 +295,11 @@ class YouTubeClient:
 
     def upload_entries(self, playlist_id: str) -> Iterator[dict[str, Any]]:
         """Every entry of the uploads playlist, following nextPageToken page by page."""
+        for page in self.upload_pages(playlist_id):
+            yield from page
+
+    def upload_pages(self, playlist_id: str) -> Iterator[list[dict[str, Any]]]:
+        """The uploads playlist one page (up to 50 entries, 1 quota unit) at a time."""
         page_token: str | None = None
         while True:
             request = self.service.playlistItems().list(
@@ -225,7 +311,7 @@ class YouTubeClient:
                 prettyPrint=False,
             )
             response = self._execute(request, "playlistItems.list")
-            yield from parse_list_items(response, "playlistItems.list")
+            yield parse_list_items(response, "playlistItems.list")
             page_token = response.get("nextPageToken")
             if not page_token:
                 return

@@ -1,0 +1,174 @@
+"""The `figures` and `report` subcommands: arguments in, one store call, text out.
+
+Usage errors (a bad key, a value that is not a count, a bad date) raise `UsageError`, which
+the main command line turns into one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import logging
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from sqlalchemy.orm import Session
+
+from aggregator import figures, store
+from aggregator.config import Config
+from aggregator.context import figure_label, figure_views
+from aggregator.errors import UsageError
+from aggregator.files import write_atomic
+from aggregator.render import Formats, source_label
+from aggregator.report import FORMATS, build_report, render_report
+
+COMMANDS = ("figures", "report")
+EXPORT_COLUMNS = ("key", "label", "source", "taken_at", "value")
+
+log = logging.getLogger(__name__)
+
+
+def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    _add_figures_parser(commands, common)
+    report = commands.add_parser(
+        "report",
+        parents=[common],
+        help="what happened in a period, in German: figures and their change, the new videos",
+    )
+    report.add_argument("--since", required=True, metavar="DATE", help="2017-06-27 or 27.06.2017")
+    report.add_argument("--until", metavar="DATE", help="last day of the period (default: today)")
+    report.add_argument("--format", default="md", metavar="|".join(FORMATS), help="default: md")
+    report.add_argument("--output", type=Path, metavar="FILE", help="write here, not to stdout")
+
+
+def _add_figures_parser(
+    commands: argparse._SubParsersAction, common: argparse.ArgumentParser
+) -> None:
+    parser = commands.add_parser(
+        "figures",
+        parents=[common],
+        help="figures entered by hand (set, list, unset) and the history export",
+    )
+    actions = parser.add_subparsers(dest="figures_command", required=True, metavar="ACTION")
+    entered = actions.add_parser(
+        "set", parents=[common], help="enter a figure no API serves, e.g. group members"
+    )
+    entered.add_argument("key", metavar="KEY", help="e.g. facebook_group.members")
+    entered.add_argument("value", metavar="VALUE", help="a whole number: 450, 3000 or 3.000")
+    entered.add_argument("--label", help="shown before the value, e.g. 'Gruppenmitglieder'")
+    entered.add_argument("--as-of", metavar="DATE", help="the day it holds for (default: today)")
+    actions.add_parser("list", parents=[common], help="every figure, fetched and entered by hand")
+    unset = actions.add_parser(
+        "unset", parents=[common], help="take a hand-entered figure off (its history stays)"
+    )
+    unset.add_argument("key", metavar="KEY")
+    export = actions.add_parser("export", parents=[common], help="the whole figure history as CSV")
+    export.add_argument("--csv", action="store_true", help="CSV (the only format, the default)")
+    export.add_argument("--output", type=Path, metavar="FILE", help="write here, not to stdout")
+
+
+def run(args: argparse.Namespace, config: Config, now: datetime | None = None) -> int:
+    now = now or datetime.now(UTC)
+    engine = store.open_database(config.database_url)
+    try:
+        with store.session_scope(engine) as session:
+            if args.command == "report":
+                return _report(session, config, args, now)
+            action: Callable[[Session, Config, argparse.Namespace, datetime], None] = {
+                "set": _set,
+                "list": _list,
+                "unset": _unset,
+                "export": _export,
+            }[args.figures_command]
+            action(session, config, args, now)
+            return 0
+    finally:
+        engine.dispose()
+
+
+def _set(session: Session, config: Config, args: argparse.Namespace, now: datetime) -> None:
+    key = figures.check_key(args.key)
+    value = figures.parse_count(args.value)
+    today = _today(config, now)
+    day = figures.parse_day(args.as_of, "--as-of") if args.as_of else today
+    if day > today:
+        raise UsageError(f"--as-of {day.isoformat()} lies in the future")
+    label = args.label.strip() if args.label else None
+    if args.label is not None and not label:
+        raise UsageError("--label must not be empty")
+    row = store.set_manual_figure(session, key, value, figures.entry_moment(day), label)
+    log.info("figures: %s = %d as of %s (current: %d)", key, value, day.isoformat(), row.value)
+
+
+def _unset(session: Session, config: Config, args: argparse.Namespace, now: datetime) -> None:
+    key = figures.check_key(args.key)
+    try:
+        store.unset_manual_figure(session, key)
+    except LookupError:
+        raise UsageError(f"figure {key!r} is not set (see `showcase figures list`)") from None
+    log.info("figures: %s unset; its history stays", key)
+
+
+def _list(session: Session, config: Config, args: argparse.Namespace, now: datetime) -> None:
+    """A table: key, label, value and date in the configured locale, where it came from."""
+    formats = Formats(Locale.parse(config.showcase.locale), ZoneInfo(config.showcase.timezone))
+    rows = [("key", "label", "value", "as of", "source")]
+    for view in figure_views(session, config, now):
+        as_of = "" if view.as_of is None else formats.local_date(view.as_of)
+        if view.as_of is not None and not view.manual:
+            as_of = formats.local_datetime(view.as_of)
+        origin = "von Hand" if view.manual else source_label(view.source)
+        flags = [flag for flag, on in (("gerundet", view.rounded), ("veraltet", view.stale)) if on]
+        origin += f" ({', '.join(flags)})" if flags else ""
+        rows.append((view.key, view.label, formats.count(view.value), as_of, origin))
+    if len(rows) > 1:
+        print(_table(rows))
+
+
+def _table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        cells = [
+            cell.rjust(width) if column == 2 else cell.ljust(width)
+            for column, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _export(session: Session, config: Config, args: argparse.Namespace, now: datetime) -> None:
+    """key,label,source,taken_at,value: every recorded value, ISO-8601 UTC, plain integers."""
+    labels = {row.key: figure_label(row) for row in store.current_figures(session)}
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for row in store.figure_history_rows(session):
+        taken_at = row.taken_at.isoformat(timespec="seconds")
+        writer.writerow([row.key, labels.get(row.key, row.key), row.source, taken_at, row.value])
+    _emit(out.getvalue(), args.output)
+
+
+def _report(session: Session, config: Config, args: argparse.Namespace, now: datetime) -> int:
+    since = figures.parse_day(args.since, "--since")
+    until = figures.parse_day(args.until, "--until") if args.until else _today(config, now)
+    if args.format not in FORMATS:
+        raise UsageError(f"--format {args.format!r}: choose one of {', '.join(FORMATS)}")
+    report = build_report(session, config, since, until, now)
+    _emit(render_report(report, args.format, config.template_dirs), args.output)
+    return 0
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        print(text, end="")
+    else:
+        write_atomic(output, text.encode("utf-8"))
+
+
+def _today(config: Config, now: datetime) -> date:
+    return figures.local_day(now, ZoneInfo(config.showcase.timezone))

@@ -1,0 +1,72 @@
+"""What the requests-based sources share: one GET, and reading the answer's edges.
+
+Failures become `SourceError`s that name the host and path only: requests' own exceptions
+carry the whole URL, query (and whatever token it holds) included.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from aggregator.errors import SourceError
+
+
+def http_get(
+    session: requests.Session,
+    url: str,
+    source: str,
+    timeout: float,
+    headers: Mapping[str, str] | None = None,
+) -> requests.Response:
+    """One GET. A timeout or a broken connection is a retryable SourceError; any answer,
+    error statuses included, is returned for the source to classify."""
+    try:
+        return session.get(url, headers=dict(headers or {}), timeout=timeout)
+    except requests.Timeout:
+        detail = f"{where(url)}: no answer within {timeout:g}s"
+        raise SourceError(source, "timeout", detail, retryable=True) from None
+    except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
+        detail = f"{where(url)}: {type(error).__name__}"
+        raise SourceError(source, "connection", detail, retryable=True) from None
+    except requests.RequestException as error:
+        detail = f"{where(url)}: {type(error).__name__}"
+        raise SourceError(source, "connection", detail) from None
+
+
+def where(url: str) -> str:
+    """Host and path of a request, for messages: the query and any user:password left out."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    if parts.port is not None:
+        host += f":{parts.port}"
+    return f"GET {host}{parts.path}"
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header by its lower-case name, whatever case the server wrote it in."""
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    value = header(headers, "retry-after")
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None  # an HTTP date: rare enough to fall back on the policy's backoff
+
+
+def json_or_none(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None

@@ -1,0 +1,401 @@
+"""WordPress REST API: the series' interviews on the institution's website.
+
+The interviews are WordPress posts that carry one tag (`[website] tag`, the tag's slug). That
+tag IS the series marker: every post read here is a post of the series, so each item gets
+`tags=[settings.tag]` and matches the showcase through its tags, whether or not its text holds
+a #hashtag. For that the slug must also be one of `[showcase] hashtags` (say "flaechengluehen"):
+under any other slug the posts are stored, but only those whose title or excerpt carries a
+configured #hashtag are shown.
+
+The REST API is public and read without authentication, so only published posts are listed.
+Two kinds of requests, each counted in `usage.requests`:
+
+- GET {url}/wp-json/wp/v2/tags?slug={tag}: the tag's id ("not found" when no tag has the slug);
+- GET {url}/wp-json/wp/v2/posts?tags={id}&per_page=100&page=N, newest id first, with each
+  post's featured image embedded (`_embed=wp:featuredmedia`, so no media request is needed).
+
+P posts therefore cost 1 + max(1, ⌈P/100⌉) requests. The pages are counted from the answer's
+X-WP-TotalPages: WordPress answers 400 for a page past the last one, so none is asked for. A
+site (or a cache in front of it) that drops that header is read until a page comes back less
+than full, or until WordPress says the page is past the end. The posts are ordered by id, not
+by date, so that a page boundary cannot fall between two posts of the same date and shuffle
+them. When X-WP-Total drops between two pages, a post went away and the posts after it moved
+up onto a page already read: that listing is reported incomplete, so it retires nothing. The
+site's name would take one more request (GET /wp-json), so the account is named after the host.
+
+The site's HTML is untrusted: titles and excerpts leave this module as plain text (tags
+stripped, entities decoded, whitespace collapsed), and the renderer escapes them. A
+password-protected post is listed with its excerpt withheld; it is stored as not public.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import nullcontext
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import requests
+
+from aggregator.config import WebsiteConfig
+from aggregator.errors import SourceError
+from aggregator.models import Account, Item, SourceResult, Usage
+from aggregator.retry import RetryPolicy
+from aggregator.sources.http import header, http_get, json_or_none, retry_after_seconds, where
+
+log = logging.getLogger(__name__)
+
+SOURCE = "website"
+API_PATH = "/wp-json/wp/v2"
+PAGE_SIZE = 100  # the REST API's maximum per_page
+POST_FIELDS = "id,date_gmt,link,title,excerpt,featured_media,status,_links,_embedded"
+EMBED = "wp:featuredmedia"
+TAG_FIELDS = "id,name,slug"
+# Big enough for a card, small enough to copy: 768 px wide, then 1024 px, then the upload.
+THUMBNAIL_SIZES = ("medium_large", "large")
+REQUEST_HEADERS = {"Accept": "application/json"}
+PAST_THE_END_CODE = "rest_post_invalid_page_number"
+MESSAGE_LENGTH = 200
+
+# Block elements and line breaks end a word: "<p>a</p><p>b</p>" reads "a b", not "ab".
+_BREAKING_TAGS = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt",
+        "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header",
+        "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "td", "th", "tr",
+        "ul",
+    }
+)  # fmt: skip
+_INVISIBLE_TAGS = frozenset({"script", "style", "template", "noscript"})
+_MORE_MARKER = " [\u2026]"  # WordPress's default excerpt ending, " [&hellip;]"
+
+
+class PastTheLastPage(SourceError):
+    """WordPress's 400 rest_post_invalid_page_number: the page asked for is past the end."""
+
+
+def fetch(
+    settings: WebsiteConfig,
+    policy: RetryPolicy,
+    usage: Usage,
+    session: requests.Session | None = None,
+) -> SourceResult:
+    """Read every published post of the tag.
+
+    Raises SourceError when the tag cannot be looked up; a failure on a page of posts gives a
+    result with `complete=False` holding the posts read before it.
+    """
+    scope = nullcontext(session) if session is not None else requests.Session()
+    with scope as http:
+        client = WordPressClient(settings.url, policy, usage, http)
+        tag_id = client.tag_id(settings.tag)
+        result = SourceResult(source=SOURCE, account=parse_account(settings.url))
+        try:
+            for posts in client.tagged_posts(tag_id):
+                result.items.extend(parse_post(post, settings.tag, settings.url) for post in posts)
+        except SourceError as error:
+            log.info("%s (%d posts read before)", error, len(result.items))
+            result.error = error
+            return result
+        result.complete = True
+        log.info("website: %d posts read, %d requests", len(result.items), usage.requests)
+        return result
+
+
+# --- HTTP ------------------------------------------------------------------------------------
+
+
+class WordPressClient:
+    """GET requests to one site's REST API, each counted, timed out and retried by the policy."""
+
+    def __init__(self, site_url: str, policy: RetryPolicy, usage: Usage, session: requests.Session):
+        self.api_url = site_url.rstrip("/") + API_PATH
+        self.policy = policy
+        self.usage = usage
+        self.session = session
+
+    def tag_id(self, slug: str) -> int:
+        url = f"{self.api_url}/tags?{urlencode({'slug': slug, '_fields': TAG_FIELDS})}"
+        tags, _ = self.get_list(url)
+        if not tags:
+            raise SourceError(SOURCE, "not found", f"no tag with the slug {slug!r} ({where(url)})")
+        return tag_id_of(tags[0], url)
+
+    def tagged_posts(self, tag_id: int) -> Iterator[list[dict[str, Any]]]:
+        """The tag's posts, one page of up to PAGE_SIZE at a time."""
+        page, last_page = 1, 1
+        counted: int | None = None
+        first_total: int | None = None
+        while page <= last_page:
+            try:
+                posts, headers = self.get_list(self.posts_url(tag_id, page))
+            except PastTheLastPage:
+                if page > 1 and counted is None:
+                    return  # no page count to go by, and the last page happened to be full
+                raise
+            total = total_posts(headers)
+            if first_total is None:
+                first_total = total
+            elif total is not None and total < first_total:
+                # A post went away between two pages: the ones after it moved up onto a page
+                # already read, so this listing may miss one and must not retire anything.
+                detail = f"{first_total} posts on page 1, {total} on page {page}"
+                raise SourceError(SOURCE, "listing changed", detail, retryable=False)
+            yield posts
+            counted = total_pages(headers)
+            full = len(posts) >= PAGE_SIZE
+            last_page = counted if counted is not None else page + 1 if full else page
+            page += 1
+
+    def posts_url(self, tag_id: int, page: int) -> str:
+        query = {
+            "tags": tag_id,
+            "per_page": PAGE_SIZE,
+            "page": page,
+            "orderby": "id",
+            "order": "desc",
+            "_fields": POST_FIELDS,
+            "_embed": EMBED,
+        }
+        return f"{self.api_url}/posts?{urlencode(query)}"
+
+    def get_list(self, url: str) -> tuple[list[dict[str, Any]], Mapping[str, str]]:
+        return self.policy.call(SOURCE, lambda: self._get_once(url))
+
+    def _get_once(self, url: str) -> tuple[list[dict[str, Any]], Mapping[str, str]]:
+        self.usage.requests += 1
+        timeout = self.policy.request_timeout()
+        log.debug("%s", where(url))
+        response = http_get(self.session, url, SOURCE, timeout, REQUEST_HEADERS)
+        listing = parse_listing(response.status_code, response.content, response.headers, url)
+        return listing, response.headers
+
+
+def total_pages(headers: Mapping[str, str]) -> int | None:
+    """X-WP-TotalPages, or None when the answer has none (a cache may strip it)."""
+    return _count_header(headers, "x-wp-totalpages")
+
+
+def total_posts(headers: Mapping[str, str]) -> int | None:
+    """X-WP-Total: how many posts the whole listing holds."""
+    return _count_header(headers, "x-wp-total")
+
+
+def _count_header(headers: Mapping[str, str], name: str) -> int | None:
+    value = header(headers, name)
+    try:
+        return max(0, int(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+# --- answers and errors (pure) -----------------------------------------------------------------
+
+
+def parse_listing(
+    status: int, body: bytes, headers: Mapping[str, str], url: str
+) -> list[dict[str, Any]]:
+    """The JSON list of a collection answer, or the SourceError the answer amounts to."""
+    payload = json_or_none(body)
+    if status >= 400:
+        raise error_from_response(status, payload, headers, where(url))
+    if payload is None:
+        content_type = header(headers, "content-type") or "no content type"
+        detail = f"{where(url)}: HTTP {status} answer ({content_type}) is not JSON"
+        raise SourceError(SOURCE, "not JSON", detail)
+    if not isinstance(payload, list) or not all(isinstance(entry, dict) for entry in payload):
+        detail = f"{where(url)}: expected a JSON list of objects, got {type(payload).__name__}"
+        raise SourceError(SOURCE, "unexpected response", detail)
+    return payload
+
+
+def error_from_response(
+    status: int, payload: Any, headers: Mapping[str, str], request: str = ""
+) -> SourceError:
+    """Classify an error answer by its status and WordPress's {"code", "message"} body."""
+    code, message = _error_code_and_message(payload)
+    parts = [f"HTTP {status}", request] if request else [f"HTTP {status}"]
+    detail = f"{message} ({code}, {', '.join(parts)})" if code else ", ".join(parts)
+    if code == PAST_THE_END_CODE:
+        return PastTheLastPage(SOURCE, f"http {status}", detail)
+    if status == 429:
+        retry_after = retry_after_seconds(headers)
+        return SourceError(SOURCE, "rate limit", detail, retryable=True, retry_after=retry_after)
+    if status == 404:
+        return SourceError(SOURCE, "not found", detail)
+    if status in (401, 403):
+        # A security plugin that closes the REST API to anonymous readers.
+        return SourceError(SOURCE, "permission", detail)
+    if status >= 500:
+        retry_after = retry_after_seconds(headers)
+        return SourceError(
+            SOURCE, f"http {status}", detail, retryable=True, retry_after=retry_after
+        )
+    return SourceError(SOURCE, f"http {status}", detail)
+
+
+def _error_code_and_message(payload: Any) -> tuple[str, str]:
+    if not isinstance(payload, dict) or not isinstance(payload.get("code"), str):
+        return "", ""
+    message = payload.get("message")
+    text = html_to_text(message) if isinstance(message, str) else ""
+    return payload["code"], text[:MESSAGE_LENGTH] or "no message"
+
+
+def tag_id_of(tag: Mapping[str, Any], url: str = "") -> int:
+    tag_id = tag.get("id")
+    if not isinstance(tag_id, int) or isinstance(tag_id, bool):
+        raise SourceError(SOURCE, "unexpected response", f"{where(url)}: a tag without an id")
+    return tag_id
+
+
+# --- parsing (pure) ----------------------------------------------------------------------------
+
+
+def parse_account(site_url: str) -> Account:
+    url = site_url.rstrip("/")
+    host = (urlsplit(url).hostname or url).removeprefix("www.")
+    return Account(source=SOURCE, platform_id=url, name=host, url=url)
+
+
+def parse_post(post: Mapping[str, Any], tag: str, site_url: str = "") -> Item:
+    """One post of the tag as an Item; `tag` is the series' tag, given to every post."""
+    post_id = _post_id(post)
+    link = post.get("link")
+    return Item(
+        source=SOURCE,
+        platform_id=post_id,
+        kind="post",
+        title=html_to_text(_rendered(post.get("title"))),
+        description=excerpt_text(_rendered(post.get("excerpt"))),
+        url=link
+        if isinstance(link, str) and link.startswith(("https://", "http://"))
+        else f"{site_url.rstrip('/')}/?p={post_id}",
+        published_at=_published_at(post),
+        thumbnail_url=featured_image_url(post),
+        tags=[tag],
+        public=post.get("status", "publish") == "publish" and not is_protected(post),
+        raw={key: value for key, value in post.items() if key != "_links"},
+    )
+
+
+def parse_wordpress_time(text: str) -> datetime:
+    """WordPress's date_gmt "2017-06-27T10:00:00" (UTC, written without an offset)."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def featured_image_url(post: Mapping[str, Any]) -> str | None:
+    """The embedded featured image: a mid-sized rendition if WordPress made one, else the upload.
+
+    A post without one has no `_embedded` entry; a deleted or private attachment is embedded as
+    an error object ({"code": ...}) without a source_url.
+    """
+    media = _embedded_media(post)
+    if media is None:
+        return None
+    details = media.get("media_details")
+    sizes = details.get("sizes") if isinstance(details, dict) else None
+    if isinstance(sizes, dict):
+        for name in THUMBNAIL_SIZES:
+            size = sizes.get(name)
+            url = size.get("source_url") if isinstance(size, dict) else None
+            if _is_web_url(url):
+                return url
+    url = media.get("source_url")
+    return url if _is_web_url(url) else None
+
+
+def is_protected(post: Mapping[str, Any]) -> bool:
+    return any(
+        isinstance(post.get(field), dict) and post[field].get("protected") is True
+        for field in ("excerpt", "content")
+    )
+
+
+def excerpt_text(html: str) -> str:
+    """The excerpt as plain text; WordPress's " [&hellip;]" ending becomes "…"."""
+    text = html_to_text(html)
+    if text.endswith(_MORE_MARKER):
+        text = text.removesuffix(_MORE_MARKER) + "\u2026"
+    return text
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _INVISIBLE_TAGS:
+            self.hidden += 1
+        elif tag in _BREAKING_TAGS:
+            self.parts.append(" ")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BREAKING_TAGS:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _INVISIBLE_TAGS:
+            self.hidden = max(0, self.hidden - 1)
+        elif tag in _BREAKING_TAGS:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.parts.append(data)
+
+
+def html_to_text(html: str) -> str:
+    """Plain text of an HTML fragment: tags and comments dropped, entities decoded (&#8211; is
+    "–", &amp; is "&"), whitespace (non-breaking spaces included) collapsed to one space."""
+    if not html:
+        return ""
+    extractor = _TextExtractor()
+    extractor.feed(html)
+    extractor.close()
+    return " ".join("".join(extractor.parts).split())
+
+
+def _embedded_media(post: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    embedded = post.get("_embedded")
+    entries = embedded.get(EMBED) if isinstance(embedded, dict) else None
+    if not isinstance(entries, list):
+        return None
+    return next(
+        (entry for entry in entries if isinstance(entry, dict) and "code" not in entry), None
+    )
+
+
+def _is_web_url(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(("https://", "http://"))
+
+
+def _rendered(field: Any) -> str:
+    """title/excerpt/content are {"rendered": html}; a plain string is taken as it is."""
+    if isinstance(field, dict):
+        field = field.get("rendered")
+    return field if isinstance(field, str) else ""
+
+
+def _post_id(post: Mapping[str, Any]) -> str:
+    post_id = post.get("id")
+    if not isinstance(post_id, int) or isinstance(post_id, bool):
+        raise SourceError(SOURCE, "unexpected response", "a post without an id")
+    return str(post_id)
+
+
+def _published_at(post: Mapping[str, Any]) -> datetime:
+    date_gmt = post.get("date_gmt")
+    try:
+        return parse_wordpress_time(date_gmt if isinstance(date_gmt, str) else "")
+    except ValueError:
+        detail = f"post {post.get('id')}: date_gmt {date_gmt!r} is not a time"
+        raise SourceError(SOURCE, "unexpected response", detail) from None

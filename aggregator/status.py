@@ -1,0 +1,374 @@
+"""`showcase status`: is every source healthy? Read from the database, offline by default.
+
+Per configured source: the last success (full or quick), the last error and when, the data's
+age against `showcase.stale_after`, quota units and requests spent today, and the next run when
+a scheduler is running. `--check-token` adds one live request: Graph's debug_token, for the
+Facebook token's validity and expiry.
+
+"Today" is the YouTube quota day: it starts at midnight Pacific Time, when the daily quota of
+10,000 units resets. The same day is used for every source so the figures add up.
+
+A source is unhealthy, with the cause named, when it was never fetched ("never fetched"), its
+last run failed (the run's cause: "quota", "token", "http 503", ...), its data is older than
+`stale_after` ("stale"), or, when checked, its token is invalid or expires within a week
+("token").
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from aggregator import jobs, store
+from aggregator.config import Config
+from aggregator.errors import SourceError
+from aggregator.models import Usage
+from aggregator.retry import RetryPolicy
+from aggregator.scheduler import read_state
+
+QUOTA_ZONE = ZoneInfo("America/Los_Angeles")
+TOKEN_WARNING = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Problem:
+    cause: str  # "never fetched", "stale", "token", "quota", "http 503", ...
+    message: str
+
+
+@dataclass(frozen=True)
+class RunView:
+    at: datetime
+    mode: str = ""  # "full" or "quick", for successes
+    cause: str = ""  # for failures
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class TokenView:
+    valid: bool | None  # None: it could not be checked (`cause` says why)
+    expires_at: datetime | None = None  # None: never
+    data_access_expires_at: datetime | None = None
+    problem: str = ""
+    cause: str = "token"
+
+
+@dataclass
+class SourceStatus:
+    source: str
+    stale_after: timedelta
+    last_success: RunView | None = None
+    last_full: datetime | None = None
+    last_error: RunView | None = None
+    age: timedelta | None = None
+    today: store.RunUsage = field(default_factory=store.RunUsage)
+    next_run: datetime | None = None
+    next_mode: str = ""
+    token: TokenView | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return not self.problems
+
+
+@dataclass
+class Status:
+    checked_at: datetime
+    day_start: datetime
+    sources: list[SourceStatus]
+    scheduler_pid: int | None = None  # a scheduler that is running now
+
+    @property
+    def healthy(self) -> bool:
+        return all(source.healthy for source in self.sources)
+
+    def causes(self) -> list[str]:
+        return [
+            f"{source.source} {problem.cause}"
+            for source in self.sources
+            for problem in source.problems
+        ]
+
+
+TokenCheck = Callable[[Config], TokenView]
+
+
+def collect(
+    config: Config,
+    now: datetime | None = None,
+    token_check: TokenCheck | None = None,
+) -> Status:
+    """The status of every configured source; `token_check` is called for Facebook only."""
+    now = now or jobs.utc_now()
+    day_start = quota_day_start(now)
+    state = read_state(jobs.schedule_state_path(config))
+    pid = _running_pid(state)
+    next_runs = _next_runs(state) if pid is not None else {}
+    sources = [SourceStatus(name, config.showcase.stale_after) for name in _sources(config)]
+    if _database_exists(config):
+        engine = store.open_database(config.database_url)
+        try:
+            with store.session_scope(engine) as session:
+                usage = store.usage_since(session, day_start)
+                for source in sources:
+                    _read_runs(session, source)
+                    source.today = usage.get(source.source, store.RunUsage())
+        finally:
+            engine.dispose()
+    for source in sources:
+        if source.last_success is not None:
+            source.age = now - source.last_success.at
+        source.next_run = next_runs.get(source.source)
+        source.next_mode = _next_mode(config, source)
+        if source.source == "facebook" and token_check is not None:
+            source.token = token_check(config)
+        source.problems = problems(source, now)
+    return Status(now, day_start, sources, pid)
+
+
+def quota_day_start(now: datetime) -> datetime:
+    """Midnight Pacific Time of `now`'s Pacific date, when YouTube's daily quota resets."""
+    pacific_date = now.astimezone(QUOTA_ZONE).date()
+    return datetime.combine(pacific_date, time(0), QUOTA_ZONE).astimezone(UTC)
+
+
+def problems(source: SourceStatus, now: datetime) -> list[Problem]:
+    found: list[Problem] = []
+    if source.last_success is None and source.last_error is None:
+        return [Problem("never fetched", f"{source.source}: no fetch has run yet")]
+    last_error = source.last_error
+    if last_error and (source.last_success is None or last_error.at > source.last_success.at):
+        found.append(Problem(last_error.cause or "error", last_error.message))
+    if source.last_success is None:
+        found.append(Problem("never fetched", f"{source.source}: no fetch has succeeded yet"))
+    elif source.age is not None and source.age > source.stale_after:
+        found.append(
+            Problem(
+                "stale",
+                f"{source.source}: data is {format_age(source.age)} old "
+                f"(stale after {format_age(source.stale_after)})",
+            )
+        )
+    if source.token is not None:
+        found.extend(token_problems(source.token, now))
+    return found
+
+
+def token_problems(token: TokenView, now: datetime) -> list[Problem]:
+    if token.valid is None:
+        return [Problem(token.cause, f"facebook: the token could not be checked: {token.problem}")]
+    if not token.valid:
+        return [Problem("token", f"facebook: token: not valid: {token.problem or 'no reason'}")]
+    for what, moment in (
+        ("expires", token.expires_at),
+        ("loses data access", token.data_access_expires_at),
+    ):
+        if moment is not None and moment - now < TOKEN_WARNING:
+            return [Problem("token", f"facebook: token: {what} on {moment:%Y-%m-%d %H:%M} UTC")]
+    return []
+
+
+def check_facebook_token(config: Config, policy: RetryPolicy | None = None) -> TokenView:
+    """Ask Graph (one request) whether the configured token is valid, and until when."""
+    from aggregator.sources import facebook
+
+    if config.facebook is None:
+        return TokenView(None, problem="facebook is not configured", cause="config")
+    try:
+        info = facebook.check_token(config.facebook, policy or RetryPolicy().start(), Usage())
+    except SourceError as error:
+        if error.cause == "token":
+            return TokenView(False, problem=error.line())
+        return TokenView(None, problem=error.line(), cause=error.cause)
+    return TokenView(info.valid, info.expires_at, info.data_access_expires_at, info.problem)
+
+
+# -- reading the runs --------------------------------------------------------------------------
+
+
+def _read_runs(session: Session, source: SourceStatus) -> None:
+    name = source.source
+    success = store.latest_run(session, name, store.SUCCESS_OUTCOMES)
+    if success is not None:
+        mode = jobs.QUICK if success.outcome == store.OUTCOME_QUICK else jobs.FULL
+        source.last_success = RunView(success.started_at, mode=mode)
+    full = store.latest_run(session, name, [store.OUTCOME_FULL])
+    source.last_full = full.started_at if full else None
+    failure = store.latest_run(session, name, failed=True)
+    if failure is not None:
+        source.last_error = RunView(
+            failure.started_at,
+            cause=failure.error_cause or failure.outcome,
+            message=failure.error_message or "",
+        )
+
+
+def _next_mode(config: Config, source: SourceStatus) -> str:
+    """Whether the scheduler's next run of the source will be full or quick."""
+    if source.next_run is None:
+        return ""
+    every = jobs.full_every(config, source.source)
+    if every is None:
+        return jobs.FULL
+    return jobs.next_mode(source.last_full, every, source.next_run)
+
+
+def _sources(config: Config) -> list[str]:
+    return config.configured_sources()
+
+
+def _database_exists(config: Config) -> bool:
+    """An SQLite file that is not there means nothing was ever fetched; `status` must not
+    create it (it may run as a monitoring user without write access)."""
+    url = make_url(config.database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return True
+    return os.path.exists(url.database)
+
+
+def _running_pid(state: dict[str, Any] | None) -> int | None:
+    pid = state.get("pid") if state else None
+    if not isinstance(pid, int) or pid <= 0:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid  # running as another user (systemd's DynamicUser)
+    return pid
+
+
+def _next_runs(state: dict[str, Any] | None) -> dict[str, datetime]:
+    runs = state.get("next_runs") if state else None
+    found: dict[str, datetime] = {}
+    for name, text in (runs or {}).items():
+        try:
+            found[name] = datetime.fromisoformat(text).astimezone(UTC)
+        except (TypeError, ValueError):
+            continue
+    return found
+
+
+# -- output ------------------------------------------------------------------------------------
+
+
+def format_age(age: timedelta) -> str:
+    minutes = max(0, int(age.total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes}m"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours}h" + (f"{minutes % 60}m" if hours < 10 and minutes % 60 else "")
+    return f"{hours // 24}d" + (f"{hours % 24}h" if hours % 24 else "")
+
+
+def as_json(status: Status) -> dict[str, Any]:
+    return {
+        "healthy": status.healthy,
+        "checked_at": _iso(status.checked_at),
+        "today_since": _iso(status.day_start),
+        "scheduler": {"running": status.scheduler_pid is not None, "pid": status.scheduler_pid},
+        "sources": [_source_json(source) for source in status.sources],
+    }
+
+
+def _source_json(source: SourceStatus) -> dict[str, Any]:
+    success, error = source.last_success, source.last_error
+    return {
+        "source": source.source,
+        "healthy": source.healthy,
+        "problems": [{"cause": p.cause, "message": p.message} for p in source.problems],
+        "last_success": {"at": _iso(success.at), "mode": success.mode} if success else None,
+        "last_full": _iso(source.last_full),
+        "last_error": (
+            {"at": _iso(error.at), "cause": error.cause, "message": error.message}
+            if error
+            else None
+        ),
+        "age_seconds": int(source.age.total_seconds()) if source.age is not None else None,
+        "stale_after_seconds": int(source.stale_after.total_seconds()),
+        "today": {
+            "quota_units": source.today.quota_units,
+            "requests": source.today.requests,
+            "runs": source.today.runs,
+        },
+        "next_run": (
+            {"at": _iso(source.next_run), "mode": source.next_mode} if source.next_run else None
+        ),
+        "token": (
+            {
+                "valid": source.token.valid,
+                "expires_at": _iso(source.token.expires_at),
+                "data_access_expires_at": _iso(source.token.data_access_expires_at),
+                "problem": source.token.problem,
+            }
+            if source.token
+            else None
+        ),
+    }
+
+
+def format_table(status: Status, zone: ZoneInfo) -> str:
+    """A compact table for people, then one line per problem and the verdict."""
+
+    def when(moment: datetime | None) -> str:
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else "–"
+
+    header = ("SOURCE", "HEALTH", "LAST SUCCESS", "AGE", "LAST ERROR", "TODAY", "NEXT RUN")
+    rows = [header]
+    for source in status.sources:
+        success, error = source.last_success, source.last_error
+        rows.append(
+            (
+                source.source,
+                "ok" if source.healthy else ", ".join(p.cause for p in source.problems),
+                f"{when(success.at)} {success.mode}" if success else "never",
+                format_age(source.age) if source.age is not None else "–",
+                f"{when(error.at)} {error.cause}" if error else "–",
+                f"{source.today.quota_units} units, {source.today.requests} requests",
+                f"{when(source.next_run)} {source.next_mode}" if source.next_run else "–",
+            )
+        )
+    widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    for source in status.sources:
+        if source.token is not None:
+            lines.append(_token_line(source.token, when))
+        lines.extend(f"  {problem.message}" for problem in source.problems if problem.message)
+    lines.append(
+        f"today: since {when(status.day_start)} (midnight Pacific Time, when YouTube's quota "
+        "resets)"
+    )
+    lines.append(
+        f"scheduler: running (pid {status.scheduler_pid})"
+        if status.scheduler_pid
+        else "scheduler: not running"
+    )
+    lines.append("healthy" if status.healthy else "unhealthy: " + ", ".join(status.causes()))
+    return "\n".join(lines)
+
+
+def _token_line(token: TokenView, when: Callable[[datetime | None], str]) -> str:
+    if token.valid is None:
+        return "facebook token: not checked"
+    if not token.valid:
+        return "facebook token: not valid"
+    expires = when(token.expires_at) if token.expires_at else "never"
+    data_access = when(token.data_access_expires_at) if token.data_access_expires_at else "never"
+    return f"facebook token: valid, expires {expires}, data access until {data_access}"
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat() if moment else None

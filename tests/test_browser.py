@@ -1,0 +1,499 @@
+"""The rendered page and fragment in a real browser: Debian's Chromium under Playwright.
+
+At 375 px and 1280 px, for index.html and for fragment.html included twice in a page that
+mimics a hostile WordPress theme: nothing leaves loopback before a click (request
+interception for every request, a check for resource hints, and a connection trap for
+anything else); a click on a YouTube item requests youtube-nocookie.com and no other host;
+no horizontal overflow; axe-core (axe-playwright-python, which ships axe.min.js) finds no
+serious or critical violation. Screenshots go to $SHOWCASE_SCREENSHOTS (else a temporary
+folder): look at them after a design change.
+
+Without Chromium or Playwright these tests are skipped; CI sets SHOWCASE_REQUIRE_BROWSER=1,
+which turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import ssl
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser_support import (
+    RESOURCE_HINTS_SCRIPT,
+    ConnectionTrap,
+    Watch,
+    chromium,
+    chromium_path,
+    scroll_through,
+    serve_directory,
+)
+from PIL import Image
+from test_render import (
+    HOSTILE_TITLE,
+    LONG_WORD,
+    RTL_TITLE,
+    facebook_post,
+    facebook_video,
+    golden_showcase,
+    youtube_video,
+)
+
+from aggregator.render import render_showcase
+from aggregator.thumbnails import make_variants, thumbnail_variants
+from aggregator.view import ItemView
+
+REQUIRED = os.environ.get("SHOWCASE_REQUIRE_BROWSER") == "1"
+WIDTHS = (375, 1280)
+# Hosts a showcase page could leak a visit to: its players, CDNs and trackers.
+GOOGLE_AND_META = (
+    "youtube.com", "youtube-nocookie.com", "youtu.be", "ytimg.com", "googlevideo.com",
+    "doubleclick.net", "google-analytics.com", "googletagmanager.com", "gstatic.com",
+    "googleapis.com", "facebook.com", "facebook.net", "fbcdn.net", "fbsbx.com", "fb.com",
+    "instagram.com",
+)  # fmt: skip
+
+HOSTILE_THEME = """
+html { font-size: 62.5%; }
+body { font-size: 1.6rem; font-family: Georgia, serif; margin: 0; background: #fffdf5; }
+* { box-sizing: content-box; }
+img { max-width: none !important; height: auto; }
+.entry-content img { border: 5px solid red; float: left; margin: 0 2em 2em 0; padding: 4px; }
+button { background: #f0f; padding: 30px; text-transform: uppercase; border: 3px dashed #000;
+         min-height: 80px; font-size: 22px; letter-spacing: .2em; border-radius: 0; }
+button:hover { background: #0ff; }
+ul, ol { padding-left: 80px; }
+a { color: red; }
+section { display: flex; padding: 40px; }
+article { display: inline; margin: 3em; }
+header { position: sticky; top: 0; background: #ddd; }
+p { margin-bottom: 2.5em; font-size: 1.9rem; line-height: 2.2; }
+h1, h2, h3, h4 { text-transform: uppercase; font-size: 4rem; margin: 2em 0; color: #306; }
+dl, dd { margin-left: 60px; } dt { font-weight: 900; font-style: italic; }
+picture, span { display: inline; }
+time { font-style: italic; }
+iframe { height: auto; max-width: 50%; }
+.entry-content { max-width: 700px; margin: 0 auto; padding: 0 20px; }
+.entry-content p { text-align: justify; }
+"""
+
+WORDPRESS_PAGE = """<!doctype html>
+<html lang="de">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Kreatives Sachsen – Videos</title>
+<link rel="icon" href="data:,">
+<style>{theme}</style>
+</head>
+<body class="page-template-default">
+<main class="site-main">
+<article class="page type-page">
+<h1 class="entry-title">Unsere Videoreihe</h1>
+<div class="entry-content">
+<p>Ein Absatz des Themes vor dem Showcase.</p>
+{fragment}
+<p>Und derselbe Showcase ein zweites Mal:</p>
+{fragment}
+</div>
+</article>
+</main>
+</body>
+</html>
+"""
+
+IFRAME_HOST = """<!doctype html>
+<html lang="de">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Einbettung per iframe</title><link rel="icon" href="data:,"></head>
+<body>
+<h1>Seite mit iframe</h1>
+{snippet}
+</body>
+</html>
+"""
+
+
+def iframe_snippet(embed_url: str) -> str:
+    """The host-page lines the README documents for embed.html (kept in step by a test)."""
+    return (
+        (Path(__file__).parents[1] / "docs" / "iframe-snippet.html")
+        .read_text(encoding="utf-8")
+        .replace("https://www.kreatives-sachsen.de/showcase/embed.html", embed_url)
+    )
+
+
+# --- the site under test -------------------------------------------------------------------------
+
+
+def thumbnail(output: Path, item: ItemView, index: int) -> ItemView:
+    """A real JPEG in thumbs/ with its resized copies, as `showcase update` leaves them."""
+    name = f"thumbs/{item.source}-{item.platform_id}.jpg"
+    (output / "thumbs").mkdir(parents=True, exist_ok=True)
+    colour = ((index * 67) % 200 + 30, (index * 131) % 160 + 40, (index * 29) % 180 + 50)
+    Image.new("RGB", (480, 360), colour).save(output / name, "JPEG")
+    make_variants(output, name)
+    return replace(item, thumbnail=name, thumbnail_variants=thumbnail_variants(output, name))
+
+
+def site_items() -> list[ItemView]:
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    hostile = [
+        youtube_video("yt_hostile1", title=HOSTILE_TITLE, description=HOSTILE_TITLE),
+        youtube_video("yt_longword", title=LONG_WORD, description=LONG_WORD),
+        youtube_video("yt_rtlemoji", title=RTL_TITLE, description="🎬🔥 " * 3000),
+        youtube_video("yt_noembed1", embeddable=False),
+        facebook_video("1000000000000001"),
+        facebook_post("1122334455_42", description="Neue Folge 12 kB " * 700),
+    ]
+    plain = [
+        youtube_video(f"yt_video{n:03d}", title=f"Flächenglühen: Porträt Nummer {n}")
+        if n % 3
+        else facebook_video(f"20000000000{n:05d}", title=f"Facebook-Live Nummer {n}")
+        for n in range(24)
+    ]
+    items = hostile + plain
+    return [replace(item, published_at=start - timedelta(days=n)) for n, item in enumerate(items)]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Iterator[dict[str, str]]:
+    """The showcase rendered into /showcase/ (30 items: two pages), a WordPress-like page at
+    /blog/ that includes the fragment twice, and a page embedding embed.html in an iframe."""
+    root = tmp_path_factory.mktemp("site")
+    output = root / "showcase"
+    with serve_directory(root) as base:
+        items = [thumbnail(output, item, n) for n, item in enumerate(site_items())]
+        showcase = replace(golden_showcase(), items=items, base_url=f"{base}showcase/")
+        render_showcase(showcase, output)
+        fragment = (output / "fragment.html").read_text(encoding="utf-8")
+        (root / "blog").mkdir()
+        (root / "blog" / "index.html").write_text(
+            WORDPRESS_PAGE.format(theme=HOSTILE_THEME, fragment=fragment), encoding="utf-8"
+        )
+        (root / "iframe").mkdir()
+        (root / "iframe" / "index.html").write_text(
+            IFRAME_HOST.format(snippet=iframe_snippet(f"{base}showcase/embed.html")),
+            encoding="utf-8",
+        )
+        yield {
+            "index": f"{base}showcase/index.html",
+            "page2": f"{base}showcase/seite-2.html",
+            "wordpress": f"{base}blog/index.html",
+            "iframe": f"{base}iframe/index.html",
+        }
+
+
+def missing(reason: str) -> None:
+    if REQUIRED:
+        pytest.fail(f"{reason}, and SHOWCASE_REQUIRE_BROWSER=1 asks for the browser tests")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def trap() -> Iterator[ConnectionTrap]:
+    trap = ConnectionTrap()
+    yield trap
+    trap.close()
+
+
+@pytest.fixture(scope="module")
+def browser(trap) -> Iterator[Any]:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing("playwright is not installed (pip install '.[test]')")
+    executable = chromium_path()
+    if executable is None:
+        missing("chromium is not installed (apt-get install chromium)")
+    with chromium(executable, trap) as browser:
+        yield browser
+
+
+@pytest.fixture(params=WIDTHS, ids=[f"{w}px" for w in WIDTHS])
+def width(request) -> int:
+    return request.param
+
+
+@pytest.fixture
+def open_page(browser, trap):
+    """open_page(url, width, javascript=True) -> (page, watch); nothing leaves loopback."""
+    contexts = []
+
+    def open_(url: str, width: int, javascript: bool = True) -> tuple[Any, Watch]:
+        context = browser.new_context(
+            viewport={"width": width, "height": 900},
+            java_script_enabled=javascript,
+            locale="de-DE",
+        )
+        contexts.append(context)
+        watch = Watch().attach(context)
+        page = context.new_page()
+        trap.hosts.clear()
+        page.goto(url)
+        page.wait_for_load_state("networkidle")
+        return page, watch
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory) -> Path:
+    folder = os.environ.get("SHOWCASE_SCREENSHOTS")
+    path = Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def leaked_connections(trap: ConnectionTrap) -> list[str]:
+    return [host for host in trap.hosts if host.endswith(GOOGLE_AND_META)]
+
+
+PAGES = ["index", "wordpress"]
+
+
+# --- privacy -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", [*PAGES, "iframe"])
+def test_nothing_leaves_loopback_before_a_click(site, open_page, trap, name, width):
+    page, watch = open_page(site[name], width)
+    scroll_through(page)
+
+    assert watch.outside == []
+    assert page.evaluate(RESOURCE_HINTS_SCRIPT) == []
+    assert leaked_connections(trap) == []
+    assert any("/thumbs/" in url and url.endswith(".webp") for url in watch.inside)
+
+
+def player_frames(page: Any) -> list[str]:
+    return page.eval_on_selector_all("iframe.showcase__player", "fs => fs.map(f => f.src)")
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_a_click_on_a_youtube_item_loads_youtube_nocookie_and_nothing_else(
+    site, open_page, trap, name, width
+):
+    page, watch = open_page(site[name], width)
+    button = page.locator('[data-id="yt_video001"] button').last
+
+    button.click()
+    page.wait_for_selector("iframe.showcase__player")
+    page.wait_for_load_state("networkidle")
+
+    assert player_frames(page) == ["https://www.youtube-nocookie.com/embed/yt_video001"]
+    assert watch.outside_hosts == {"www.youtube-nocookie.com"}
+    # The browser connects to the player's host (the trap sees it; interception does not).
+    assert set(leaked_connections(trap)) <= {"www.youtube-nocookie.com"}
+    assert page.evaluate("document.activeElement.tagName") == "IFRAME"
+    if name == "wordpress":  # the other copy of the fragment keeps its button
+        assert page.locator('[data-id="yt_video001"] button').count() == 1
+
+
+def test_a_click_on_a_facebook_item_loads_only_facebooks_player(site, open_page):
+    page, watch = open_page(site["index"], 1280)
+
+    page.locator('[data-id="1000000000000001"] button').click()
+    page.wait_for_selector("iframe.showcase__player")
+
+    (src,) = player_frames(page)
+    assert src.startswith("https://www.facebook.com/plugins/video.php?href=")
+    assert watch.outside_hosts == {"www.facebook.com"}
+
+
+def test_the_keyboard_starts_a_player(site, open_page):
+    page, watch = open_page(site["index"], 375)
+    button = page.locator('[data-id="yt_video001"] button')
+
+    button.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("iframe.showcase__player")
+
+    assert watch.outside_hosts == {"www.youtube-nocookie.com"}
+
+
+def test_a_video_that_cannot_be_embedded_opens_on_its_platform(site, open_page):
+    page, watch = open_page(site["index"], 1280)
+
+    with page.context.expect_page() as opened:
+        page.locator('[data-id="yt_noembed1"] button').click()
+    opened.value.wait_for_load_state()
+
+    assert watch.outside == ["https://www.youtube.com/watch?v=yt_noembed1"]  # in a new window
+    assert page.locator("iframe").count() == 0
+
+
+def test_without_javascript_the_links_and_the_pages_still_work(site, open_page):
+    page, watch = open_page(site["index"], 375, javascript=False)
+
+    link = page.locator('[data-id="yt_video001"] .showcase__links a')
+    assert link.get_attribute("href") == "https://www.youtube.com/watch?v=yt_video001"
+    page.get_by_role("link", name="Weitere Videos").click()
+    page.wait_for_load_state()
+
+    assert page.url == site["page2"]
+    assert page.locator(".showcase__item").count() == 30 - 24
+    assert watch.outside == []
+
+
+# --- layout --------------------------------------------------------------------------------------
+
+OVERFLOW_SCRIPT = """() => {
+  const page = document.documentElement.scrollWidth - window.innerWidth;
+  const roots = Array.from(document.querySelectorAll('.showcase'))
+    .map(root => root.scrollWidth - root.clientWidth);
+  const items = Array.from(document.querySelectorAll('.showcase__item'))
+    .filter(item => item.scrollWidth > item.clientWidth + 1).map(item => item.dataset.id);
+  return {page, roots, items};
+}"""
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_nothing_overflows_sideways(site, open_page, name, width, screenshots):
+    page, _ = open_page(site[name], width)
+    scroll_through(page)
+
+    overflow = page.evaluate(OVERFLOW_SCRIPT)
+    page.screenshot(path=str(screenshots / f"{name}-{width}.png"), full_page=True)
+
+    assert overflow["page"] <= 0, overflow
+    assert all(excess <= 0 for excess in overflow["roots"]), overflow
+    assert overflow["items"] == []
+
+
+GRID_COLUMNS = """root => getComputedStyle(root.querySelector('.showcase__items'))
+  .gridTemplateColumns.split(' ').length"""
+
+
+@pytest.mark.parametrize(("width", "columns"), [(375, 1), (1280, 4)])
+def test_one_column_on_a_phone_and_a_grid_on_a_desktop(site, open_page, width, columns):
+    page, _ = open_page(site["index"], width)
+
+    assert page.eval_on_selector(".showcase", GRID_COLUMNS) == columns
+
+
+LAYOUT_SHIFT = """() => new Promise(resolve => {
+  let total = 0;
+  new PerformanceObserver(list => list.getEntries().forEach(e => { total += e.value; }))
+    .observe({type: 'layout-shift', buffered: true});
+  setTimeout(() => resolve(total), 300);
+})"""
+
+
+def test_thumbnails_load_without_shifting_the_layout(site, open_page, width):
+    page, _ = open_page(site["index"], width)
+    scroll_through(page)
+
+    assert page.evaluate(LAYOUT_SHIFT) < 0.01
+    (natural,) = page.eval_on_selector_all(
+        '[data-id="yt_video001"] img', "imgs => imgs.map(i => i.currentSrc)"
+    )
+    assert natural.endswith(".webp")
+
+
+THEME_PROOF = """root => {
+  const style = (selector, property) =>
+    getComputedStyle(root.querySelector(selector)).getPropertyValue(property);
+  return {
+    root: style('.showcase__header', 'display') && getComputedStyle(root).display,
+    imgBorder: style('.showcase__media img', 'border-top-width'),
+    imgFloat: style('.showcase__media img', 'float'),
+    buttonBackground: style('.showcase__play', 'background-color'),
+    buttonTransform: style('.showcase__play', 'text-transform'),
+    buttonPadding: style('.showcase__play', 'padding-top'),
+    titleTransform: style('.showcase__title', 'text-transform'),
+    boxSizing: style('.showcase__item', 'box-sizing'),
+    linkColor: style('.showcase__links a', 'color'),
+    mediaRatio: root.querySelector('.showcase__media').getBoundingClientRect().width /
+                root.querySelector('.showcase__media').getBoundingClientRect().height,
+  };
+}"""
+
+
+def test_the_hostile_theme_does_not_reach_into_the_showcase(site, open_page, width):
+    page, _ = open_page(site["wordpress"], width)
+
+    for proof in page.eval_on_selector_all(".showcase", f"roots => roots.map({THEME_PROOF})"):
+        assert proof["root"] == "block"
+        assert proof["imgBorder"] == "0px" and proof["imgFloat"] == "none"
+        assert proof["buttonBackground"] == "rgba(0, 0, 0, 0)"
+        assert proof["buttonTransform"] == proof["titleTransform"] == "none"
+        assert proof["buttonPadding"] == "0px"
+        assert proof["boxSizing"] == "border-box"
+        assert proof["linkColor"] == "rgb(165, 55, 10)"
+        assert abs(proof["mediaRatio"] - 16 / 9) < 0.02
+
+
+def test_the_iframe_takes_the_height_of_its_content(site, open_page):
+    page, watch = open_page(site["iframe"], 1280)
+    page.wait_for_function(
+        "document.querySelector('iframe.showcase-embed').getBoundingClientRect().height > 1000"
+    )
+    frame = page.frame_locator("iframe.showcase-embed")
+
+    inner = frame.locator("html").evaluate("html => html.scrollHeight")
+    outer = page.eval_on_selector("iframe.showcase-embed", "f => f.getBoundingClientRect().height")
+
+    assert abs(inner - outer) <= 2
+    assert watch.outside == []
+
+
+# --- accessibility -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_axe_finds_no_serious_or_critical_violation(site, open_page, name, width):
+    axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
+    page, watch = open_page(site[name], width)
+
+    results = axe_module.Axe().run(page)
+
+    serious = [
+        (v["id"], v["impact"], [node["target"] for node in v["nodes"]][:3])
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert serious == []
+    assert watch.outside == []  # axe is injected as a script, never fetched
+
+
+# --- the detectors themselves --------------------------------------------------------------------
+
+
+def test_the_watch_sees_a_third_party_image_and_a_resource_hint(browser, tmp_path):
+    (tmp_path / "canary.html").write_text(
+        '<!doctype html><link rel="preconnect" href="https://i.ytimg.com">'
+        '<img src="https://i.ytimg.com/vi/x/hqdefault.jpg" alt="">',
+        encoding="utf-8",
+    )
+    context = browser.new_context()
+    watch = Watch().attach(context)
+    with serve_directory(tmp_path) as base:
+        page = context.new_page()
+        page.goto(f"{base}canary.html")
+        page.wait_for_load_state("networkidle")
+        hints = page.evaluate(RESOURCE_HINTS_SCRIPT)
+    context.close()
+
+    assert watch.outside == ["https://i.ytimg.com/vi/x/hqdefault.jpg"]
+    assert hints == ["https://i.ytimg.com/"]
+
+
+def test_the_trap_names_the_host_of_a_tls_connection(trap):
+    tls = ssl.create_default_context()
+    with (
+        socket.create_connection(trap.server_address, timeout=3) as raw,
+        pytest.raises((ssl.SSLError, OSError)),
+        tls.wrap_socket(raw, server_hostname="www.youtube.com"),
+    ):
+        pass  # the trap reads the greeting, records the name, and hangs up
+
+    assert "www.youtube.com" in trap.hosts
+    assert leaked_connections(trap) == ["www.youtube.com"]
