@@ -3,16 +3,18 @@
 Everything is rendered to bytes first and written afterwards, each file atomically, so a
 template error leaves the previous output untouched. What comes out:
 
-- `index.html`, `seite-2.html`, ...: the standalone page, `PAGE_SIZE` items a page, linked by
-  "Weitere Videos" (static pages: paging needs no script).
-- `fragment.html`: the first page for embedding: one root `<section class="showcase">`, its
+- `index.html`: the standalone page with every showcase item (the contract's "full showcase
+  page"). The first `GROUP_SIZE` items show; each further group sits in a nested
+  `<details>` whose summary reads "Weitere Videos", so paging needs no script and the images
+  of closed groups are never loaded (they are lazy and not rendered).
+- `fragment.html`: the same showcase for embedding: one root `<section class="showcase">`, its
   styles and script inside it, no ids. `embed.html`: the same in a page of its own for an
   iframe; it posts its height to the host page (`_embed_height.html`).
 - `figures.json`, `feed.json` (JSON Feed 1.1), `feed.xml` (Atom 1.0), `history.json`.
 - `badges/KEY.json` (a shields.io endpoint document) and `badges/KEY.svg` (the same badge,
   drawn here: nothing is asked of shields.io) for every figure.
 
-Paths into the output folder (thumbnails, the other pages) are relative in the pages, and
+Paths into the output folder (thumbnails, the privacy section) are relative in the pages, and
 prefixed with `Showcase.base_url` (config `output.base_url`) in the fragment, embed.html and the
 feeds when it is set: those are read from somewhere else.
 
@@ -23,7 +25,7 @@ Templates (package folder `templates/`, overridable per site, Datasette-style):
 - `fragment.html`: the showcase's one root element.
 - `_figures.html`, `_item.html` (blocks `media`, `heading`, `meta`, `description`, `links`;
   besides `item` it sets `platform`, `link`, `thumb` and `playable` for those blocks),
-  `_pager.html`, `_privacy.html`, `_style.html` (the scoped stylesheet), `_script.html`
+  `_privacy.html`, `_style.html` (the scoped stylesheet), `_script.html`
   (click-to-play, event delegation), `feed.xml`, `badge.svg`.
 
 A site's template folders come first; a site template can extend the packaged one it replaces
@@ -34,7 +36,7 @@ Every HTML template gets the same context:
 - `showcase`: the `Showcase` view model, items already in display order (pins first, then
   newest first) and never re-sorted here.
 - `page`: `"index"`, `"fragment"` or `"embed"`.
-- `pager`: the `Pager` of this page (`number`, `count`, `items`, `previous_file`, `next_file`).
+- `groups`: the items in groups of `GROUP_SIZE`; the first is shown, the others fold away.
 - `heading_level`: 1 in the pages, 2 in the fragment and embed.html (the host has its `<h1>`).
 - `language`: the locale's language, e.g. `"de"`.
 - `base`: "" or the base URL to put before a path into the output folder.
@@ -89,10 +91,7 @@ FIGURES_FILE = "figures.json"
 FEED_FILE = "feed.json"
 ATOM_FILE = "feed.xml"
 BADGES_DIR = "badges"
-PAGE_FILE = "seite-{}.html"  # page 2 on; page 1 is index.html
-_PAGE_FILE_PATTERN = re.compile(r"seite-\d+\.html")
-
-PAGE_SIZE = 24
+GROUP_SIZE = 24
 DESCRIPTION_CHARS = 120  # the card shows three lines; the rest would only weigh
 # The grid's card width, for the browser to pick a thumbnail from the srcset.
 THUMBNAIL_SIZES = "(min-width:40em) 20em,100vw"
@@ -116,43 +115,20 @@ PLAYER_PROVIDERS = {
 _REPO_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
-@dataclass(frozen=True)
-class Pager:
-    """One static page of the grid: page `number` of `count`, with its items."""
-
-    number: int
-    count: int
-    items: Sequence[ItemView]
-
-    @property
-    def previous_file(self) -> str | None:
-        return page_file(self.number - 1) if self.number > 1 else None
-
-    @property
-    def next_file(self) -> str | None:
-        return page_file(self.number + 1) if self.number < self.count else None
-
-
-def page_file(number: int) -> str:
-    return INDEX_FILE if number == 1 else PAGE_FILE.format(number)
-
-
-def paginate(items: Sequence[ItemView], size: int = PAGE_SIZE) -> list[Pager]:
-    """At least one page, so an empty showcase still gets its index.html."""
-    count = max(1, -(-len(items) // size))
-    return [Pager(n + 1, count, items[n * size : (n + 1) * size]) for n in range(count)]
+def group_items(items: Sequence[ItemView], size: int = GROUP_SIZE) -> list[Sequence[ItemView]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 def render_showcase(
     showcase: Showcase,
     output_dir: Path,
     template_dirs: Sequence[Path] = (),
-    page_size: int = PAGE_SIZE,
+    group_size: int = GROUP_SIZE,
 ) -> list[Path]:
     """Render all output files into `output_dir` (created if missing); return the paths written.
 
-    Pages and badges left from an earlier render (fewer items or figures now) are removed."""
-    outputs = render_outputs(showcase, template_dirs, page_size)
+    Badges left from an earlier render (fewer figures now) are removed."""
+    outputs = render_outputs(showcase, template_dirs, group_size)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -165,21 +141,20 @@ def render_showcase(
 
 
 def remove_stale_outputs(output_dir: Path, current: set[str]) -> None:
-    stale = [p for p in output_dir.glob("seite-*.html") if _PAGE_FILE_PATTERN.fullmatch(p.name)]
-    stale += [p for p in (output_dir / BADGES_DIR).glob("*") if p.suffix in (".json", ".svg")]
+    stale = [p for p in (output_dir / BADGES_DIR).glob("*") if p.suffix in (".json", ".svg")]
     for path in stale:
         if path.relative_to(output_dir).as_posix() not in current:
             path.unlink(missing_ok=True)
 
 
 def render_outputs(
-    showcase: Showcase, template_dirs: Sequence[Path] = (), page_size: int = PAGE_SIZE
+    showcase: Showcase, template_dirs: Sequence[Path] = (), group_size: int = GROUP_SIZE
 ) -> dict[str, bytes]:
     """Every output file's name (relative to the output directory) and content."""
     formats = Formats.for_showcase(showcase)
     env = make_environment(template_dirs, formats)
     language = formats.locale.language
-    outputs = html_outputs(env, showcase, paginate(showcase.items, page_size), language)
+    outputs = html_outputs(env, showcase, group_items(showcase.items, group_size), language)
     outputs[FIGURES_FILE] = json_bytes(figures_document(showcase))
     outputs[FEED_FILE] = json_bytes(feed_document(showcase, language))
     outputs[ATOM_FILE] = (
@@ -191,13 +166,13 @@ def render_outputs(
 
 
 def html_outputs(
-    env: Environment, showcase: Showcase, pagers: list[Pager], language: str
+    env: Environment, showcase: Showcase, groups: list[Sequence[ItemView]], language: str
 ) -> dict[str, bytes]:
-    def render(template: str, page: str, pager: Pager, heading_level: int, base: str) -> bytes:
+    def render(template: str, page: str, heading_level: int, base: str) -> bytes:
         html = env.get_template(template).render(
             showcase=showcase,
             page=page,
-            pager=pager,
+            groups=groups,
             heading_level=heading_level,
             language=language,
             base=base,
@@ -206,10 +181,11 @@ def html_outputs(
         return html.encode("utf-8")
 
     outside = showcase.base_url or ""  # read from another page: absolute when known
-    outputs = {page_file(p.number): render(INDEX_FILE, "index", p, 1, "") for p in pagers}
-    outputs[FRAGMENT_FILE] = render(FRAGMENT_FILE, "fragment", pagers[0], 2, outside)
-    outputs[EMBED_FILE] = render(EMBED_FILE, "embed", pagers[0], 2, outside)
-    return outputs
+    return {
+        INDEX_FILE: render(INDEX_FILE, "index", 1, ""),
+        FRAGMENT_FILE: render(FRAGMENT_FILE, "fragment", 2, outside),
+        EMBED_FILE: render(EMBED_FILE, "embed", 2, outside),
+    }
 
 
 def privacy_href(showcase: Showcase, page: str, base: str) -> str:

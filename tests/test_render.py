@@ -880,68 +880,55 @@ def ids_of(doc: Node) -> list[str]:
     return [node.attrs["data-id"] for node in items_of(doc)]
 
 
-def pager_links(doc: Node) -> dict[str, tuple[str, str]]:
-    """rel -> (href, text) of the pager's links; "fragment" for the one without rel."""
-    (nav,) = doc.with_class("showcase__pages")
-    return {
-        a.attrs.get("rel", "fragment"): (a.attrs["href"], a.normalized_text)
-        for a in nav.find_all("a")
-    }
-
-
-def test_many_items_are_paged_into_static_pages_linked_by_weitere_videos():
-    items = many_videos(30)
-    outputs = render_outputs(replace(golden_showcase(), items=items), page_size=12)
-
-    pages = [parse(outputs[name]) for name in ("index.html", "seite-2.html", "seite-3.html")]
-
-    assert "seite-4.html" not in outputs
-    assert [ids_of(page) for page in pages] == [
-        [item.platform_id for item in items[start : start + 12]] for start in (0, 12, 24)
+def groups_of(doc: Node) -> list[list[str]]:
+    """The ids of each group: the open one first, then each "Weitere Videos" fold."""
+    return [
+        [node.attrs["data-id"] for node in items_of(grid)]
+        for grid in doc.with_class("showcase__items")
     ]
-    assert pager_links(pages[0]) == {"next": ("seite-2.html", "Weitere Videos →")}
-    assert pager_links(pages[1]) == {
-        "prev": ("index.html", "← Neuere Videos"),
-        "next": ("seite-3.html", "Weitere Videos →"),
-    }
-    assert pager_links(pages[2]) == {"prev": ("seite-2.html", "← Neuere Videos")}
-    assert pages[1].with_class("showcase__page-number")[0].text == "Seite 2 von 3"
-    assert pages[1].find_all("title")[0].text == "#flächenglühen – Seite 2"
-    assert pages[0].with_class("showcase__figures") and not pages[1].with_class("showcase__figures")
 
 
-def test_the_fragment_and_embed_show_the_first_page_and_link_to_the_rest():
-    showcase = replace(golden_showcase(), items=many_videos(30), base_url=BASE_URL)
-    outputs = render_outputs(showcase, page_size=12)
+def test_every_item_is_on_the_page_and_groups_fold_behind_weitere_videos():
+    items = many_videos(30)
+    outputs = render_outputs(replace(golden_showcase(), items=items), group_size=12)
 
-    for name in ("fragment.html", "embed.html"):
+    for name in ("index.html", "fragment.html", "embed.html"):
         doc = parse(outputs[name])
-        assert ids_of(doc) == ids_of(parse(outputs["index.html"]))
-        assert pager_links(doc) == {"fragment": (f"{BASE_URL}seite-2.html", "Weitere Videos →")}
+        assert ids_of(doc) == [item.platform_id for item in items]
+        assert groups_of(doc) == [
+            [item.platform_id for item in items[start : start + 12]] for start in (0, 12, 24)
+        ]
+        folds = doc.with_class("showcase__more")
+        assert [fold.tag for fold in folds] == ["details", "details"]
+        assert all("open" not in fold.attrs for fold in folds)
+        summaries = doc.with_class("showcase__more-toggle")
+        assert [s.normalized_text for s in summaries] == [
+            "Weitere Videos (12)",
+            "Weitere Videos (6)",
+        ]
+        assert folds[1] in folds[0].find_all("details"), "each fold opens the next"
+    assert not any(name.startswith("seite-") for name in outputs)
 
 
-def test_one_page_needs_no_pager(page):
-    assert page.with_class("showcase__pages") == []
+def test_one_group_needs_no_fold(page):
+    assert page.with_class("showcase__more") == []
 
 
-def test_the_default_page_size_is_24():
+def test_the_default_group_size_is_24():
     outputs = render_outputs(replace(golden_showcase(), items=many_videos(25)))
 
-    assert len(items_of(parse(outputs["fragment.html"]))) == 24
-    assert ids_of(parse(outputs["seite-2.html"])) == ["v024"]
+    assert [len(group) for group in groups_of(parse(outputs["fragment.html"]))] == [24, 1]
 
 
-def test_pages_and_badges_left_from_an_earlier_render_are_removed(tmp_path):
-    render_showcase(replace(golden_showcase(), items=many_videos(30)), tmp_path, page_size=12)
-    assert (tmp_path / "seite-3.html").exists()
-    (tmp_path / "seite-notes.html").write_text("not ours")
+def test_badges_left_from_an_earlier_render_are_removed(tmp_path):
+    render_showcase(golden_showcase(), tmp_path)
+    (tmp_path / "badges" / "notes.txt").write_text("not ours")
 
-    render_showcase(replace(golden_showcase(), figures=figures()[:1]), tmp_path, page_size=12)
+    render_showcase(replace(golden_showcase(), figures=figures()[:1]), tmp_path)
 
-    assert not (tmp_path / "seite-2.html").exists() and not (tmp_path / "seite-3.html").exists()
-    assert (tmp_path / "seite-notes.html").exists()
+    assert (tmp_path / "badges" / "notes.txt").exists()
     badges = sorted(p.name for p in (tmp_path / "badges").iterdir())
-    assert badges == ["youtube.subscribers.json", "youtube.subscribers.svg"]
+    assert badges == ["notes.txt", "youtube.subscribers.json", "youtube.subscribers.svg"]
 
 
 # --- base URL, privacy notes, embed.html ---------------------------------------------------------
