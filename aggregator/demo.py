@@ -6,13 +6,15 @@ clients, real SQLite and the real renderer with no keys and no network.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from aggregator import jobs
-from aggregator.config import config_from_dict
+from aggregator import jobs, store
+from aggregator.config import Config, config_from_dict
 from aggregator.errors import ShowcaseError
 from aggregator.fakeapi import FakeApiServer, World
+from aggregator.figures import entry_moment
 from aggregator.files import write_atomic
 
 DEMO_KEY = "demo-youtube-key"
@@ -23,7 +25,7 @@ _SHOWCASE: dict[str, Any] = {
     "title": "#flächenglühen",
     "intro": (
         "Kurze Porträts kreativer Menschen aus Sachsen: die Videoreihe von Kreatives Sachsen, "
-        "auf YouTube und Facebook."
+        "auf YouTube und Facebook, dazu die Interviews auf unserer Website."
     ),
     "hashtags": ["flächenglühen", "flaechengluehen"],
     "locale": "de_DE",
@@ -49,6 +51,14 @@ since = "2017-06-27"
 """
 
 
+# What no API serves, entered by hand as `showcase figures set` would (the seed's own figures).
+_HAND_ENTERED = [
+    ("facebook_group.members", 450, "Gruppenmitglieder der Facebook-Gruppe", date(2017, 10, 5)),
+    ("akteure.erreicht", 3000, "erreichte AkteurInnen", date(2017, 10, 5)),
+    ("beratungsstellen", 13, "Beratungsstellen", date(2017, 10, 5)),
+]
+
+
 def demo_config_dict(api_url: str) -> dict[str, Any]:
     return {
         "storage": {"database": "sqlite:///showcase.db"},
@@ -68,9 +78,20 @@ def run_demo(directory: Path) -> Path:
         config = config_from_dict(
             demo_config_dict(server.url), base_dir=directory, environ=_ENVIRON
         )
+        _enter_figures_by_hand(config)
         outcomes = jobs.update(config)
     failed = [outcome.error.line() for outcome in outcomes if outcome.error is not None]
     if failed:
         raise ShowcaseError("demo failed: " + "; ".join(failed))
     write_atomic(directory / "showcase.toml", _RENDER_CONFIG.encode())
     return config.output_dir / "index.html"
+
+
+def _enter_figures_by_hand(config: Config) -> None:
+    engine = store.open_database(config.database_url)
+    try:
+        with store.session_scope(engine) as session:
+            for key, value, label, day in _HAND_ENTERED:
+                store.set_manual_figure(session, key, value, entry_moment(day), label)
+    finally:
+        engine.dispose()
