@@ -53,7 +53,7 @@ since = "2017-06-27"
 
 # What no API serves, entered by hand as `showcase figures set` would (the seed's own figures).
 _HAND_ENTERED = [
-    ("facebook_group.members", 450, "Gruppenmitglieder der Facebook-Gruppe", date(2017, 10, 5)),
+    ("facebook_group.members", 450, "Gruppenmitglieder", date(2017, 10, 5)),
     ("akteure.erreicht", 3000, "erreichte AkteurInnen", date(2017, 10, 5)),
     ("beratungsstellen", 13, "Beratungsstellen", date(2017, 10, 5)),
 ]

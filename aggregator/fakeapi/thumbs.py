@@ -36,11 +36,15 @@ def render_thumbnail(name: str) -> bytes:
     background = _rgb(hue, 0.45, 0.55)
     image = Image.new("RGB", (width, height), background)
     draw = ImageDraw.Draw(image)
-    # A lighter band and a play triangle, so neighbouring thumbnails are told apart at a glance.
+    # A lighter band and a portrait's silhouette, placed by the name, so neighbouring
+    # thumbnails are told apart at a glance (and no play symbol competes with the page's).
     band = int(height * (0.2 + digest[1] / 255 * 0.4))
     draw.rectangle((0, band, width, band + height // 6), fill=_rgb(hue, 0.3, 0.75))
-    cx, cy, r = width // 2, height // 2, max(4, min(width, height) // 8)
-    draw.polygon([(cx - r, cy - r), (cx - r, cy + r), (cx + r, cy)], fill=(255, 255, 255))
+    figure = _rgb(hue, 0.55, 0.3)
+    cx = int(width * (0.25 + digest[2] / 255 * 0.5))
+    r = max(3, height // 7)
+    draw.ellipse((cx - r, height * 0.3, cx + r, height * 0.3 + 2 * r), fill=figure)
+    draw.ellipse((cx - 2.2 * r, height * 0.3 + 2.3 * r, cx + 2.2 * r, height * 1.3), fill=figure)
     out = io.BytesIO()
     image.save(out, "JPEG", quality=80)
     return out.getvalue()
