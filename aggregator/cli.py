@@ -9,7 +9,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from aggregator import __version__, cli_figures, cli_operations, jobs
+from aggregator import __version__, cli_curation, cli_figures, cli_operations, cli_serve, jobs
 from aggregator.config import SOURCES, Config, default_config_path, load_config, require_secrets
 from aggregator.errors import ConfigError, LockedError, SourceError, UsageError, redact
 
@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cli_figures.add_parsers(commands, common)
     cli_operations.add_parsers(commands, common)
+    cli_serve.add_parsers(commands, common)
+    cli_curation.add_parsers(commands, common)
     return parser
 
 
@@ -120,6 +122,10 @@ def _run(args: argparse.Namespace) -> int:
         return cli_figures.run(args, config)
     if args.command in cli_operations.COMMANDS:
         return cli_operations.run(args, config)
+    if args.command in cli_serve.COMMANDS:
+        return cli_serve.run(args, config)
+    if args.command in cli_curation.COMMANDS:
+        return cli_curation.run(args, config)
     if args.command == "render":
         jobs.render_only(config)
         return EXIT_OK

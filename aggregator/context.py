@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -94,16 +95,44 @@ def showcase_items(session: Session, config: Config) -> list[ItemView]:
 
 
 def showcase_rows(session: Session, config: Config) -> list[store.ItemRow]:
-    """Public, live items that carry a configured hashtag, from every source the store holds.
+    """The showcase's items in display order: pins first (most recently pinned first), then
+    the rest newest first.
 
+    An item belongs when it is public and live and carries a configured hashtag or was
+    included by staff (`showcase include`), unless staff hid it (`showcase hide`, which wins
+    over a pin and an include). An include never shows a private, deleted or retired item.
     A source taken out of the config is no longer fetched, but what it brought stays shown
     until the database is cleared: `render` shows what the database holds."""
     hashtags = prepare_hashtags(config.showcase.hashtags)
-    return [
+    curation = store.curation(session)
+    rows = [
         row
         for row in store.live_items(session)
-        if item_matches([row.title, row.description], row.tags, hashtags)
+        if belongs(row, curation.get((row.source, row.platform_id)), hashtags)
     ]
+    return display_order(rows, curation)
+
+
+def belongs(
+    row: store.ItemRow, curated: store.CurationRow | None, hashtags: tuple[str, ...]
+) -> bool:
+    """Whether a public, live item is in the showcase: hashtag or include, and not hidden."""
+    if curated is not None and curated.hidden_at is not None:
+        return False
+    if curated is not None and curated.included_at is not None:
+        return True
+    return item_matches([row.title, row.description], row.tags, hashtags)
+
+
+def display_order(
+    rows: Sequence[store.ItemRow], curation: Mapping[store.ItemKey, store.CurationRow]
+) -> list[store.ItemRow]:
+    """Pinned rows first, most recently pinned first; the others keep their order."""
+    pins = {key: row.pinned_at for key, row in curation.items() if row.pinned_at is not None}
+    pinned = [row for row in rows if (row.source, row.platform_id) in pins]
+    pinned.sort(key=lambda row: pins[(row.source, row.platform_id)], reverse=True)
+    rest = [row for row in rows if (row.source, row.platform_id) not in pins]
+    return pinned + rest
 
 
 def item_view(row: store.ItemRow, output_dir: Path) -> ItemView:

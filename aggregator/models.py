@@ -80,7 +80,8 @@ class KnownItems:
     """What the store already holds of one source, handed to a quick refresh.
 
     `public_ids`: every live public item; reading the newest uploads stops at the first of them.
-    `showcased_ids`: the showcase's items, newest first, whose statistics a quick refresh renews.
+    `showcased_ids`: the showcase's items in display order (pins, then newest first), whose
+    statistics a quick refresh renews.
     """
 
     public_ids: frozenset[str] = frozenset()

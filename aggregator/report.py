@@ -64,7 +64,7 @@ class ReportItem:
 @dataclass(frozen=True)
 class SourceCount:
     source: str
-    series: int  # new items that belong to the showcase (the hashtag rule)
+    series: int  # new items that belong to the showcase (hashtag or include, not hidden)
     total: int  # every new public item of the account
 
 
@@ -98,7 +98,7 @@ def build_report(
         locale=config.showcase.locale,
         timezone=config.showcase.timezone,
         figures=report_figures(session, since, until, zone),
-        items=[report_item(row) for row in reversed(series)],
+        items=[report_item(row) for row in sorted(series, key=_oldest_first)],
         counts=source_counts(config, series, every_new),
     )
 
@@ -139,6 +139,11 @@ def _as_of(row: store.FigureRow, on_until: figures.Point, end: datetime) -> date
     if row.manual:
         return on_until[0]
     return row.as_of if row.as_of < end else end - timedelta(seconds=1)
+
+
+def _oldest_first(row: store.ItemRow) -> tuple[datetime, int]:
+    """The showcase comes pins first; a report lists the period's items by date."""
+    return row.published_at, row.id
 
 
 def report_item(row: store.ItemRow) -> ReportItem:

@@ -141,6 +141,28 @@ class FetchRunRow(Base):
     items_seen: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class CurationRow(Base):
+    """Staff curation of one item (`showcase pin`, `hide`, `include`, ...), keyed by the
+    platform's id rather than the item's row: an item may be curated before it is fetched.
+
+    A set moment means the mark is on: `pinned_at` orders the pins (most recent first),
+    `hidden_at` keeps the item off everything built from the showcase (it wins over a pin or
+    an include), `included_at` shows it without the hashtag. A row with no mark left is deleted.
+    """
+
+    __tablename__ = "curation"
+
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    platform_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    pinned_at: Mapped[datetime | None]
+    hidden_at: Mapped[datetime | None]
+    included_at: Mapped[datetime | None]
+
+    @property
+    def empty(self) -> bool:
+        return self.pinned_at is None and self.hidden_at is None and self.included_at is None
+
+
 @dataclass(frozen=True)
 class SaveSummary:
     new: int
@@ -484,3 +506,53 @@ def usage_since(session: Session, since: datetime) -> dict[str, RunUsage]:
         source: RunUsage(int(units or 0), int(requests or 0), int(runs))
         for source, units, requests, runs in session.execute(query)
     }
+
+
+# --- staff curation: pin, hide, include ---------------------------------------------------
+
+CURATION_MARKS = ("pinned_at", "hidden_at", "included_at")
+
+ItemKey = tuple[str, str]  # (source, platform_id)
+
+
+def curation(session: Session) -> dict[ItemKey, CurationRow]:
+    """Every curated item, by (source, platform_id)."""
+    return {(row.source, row.platform_id): row for row in session.scalars(select(CurationRow))}
+
+
+def set_curation_mark(
+    session: Session, source: str, platform_id: str, mark: str, at: datetime | None
+) -> bool:
+    """Set one mark (`CURATION_MARKS`) to `at`, or take it off with None; False when nothing
+    changed. A pin set again moves to the top (its moment is renewed); hide and include keep
+    their first moment. A row left without marks is deleted."""
+    if mark not in CURATION_MARKS:
+        raise ValueError(f"unknown curation mark {mark!r}")
+    row = session.get(CurationRow, (source, platform_id))
+    if at is None:
+        if row is None or getattr(row, mark) is None:
+            return False
+        setattr(row, mark, None)
+        if row.empty:
+            session.delete(row)
+        session.flush()
+        return True
+    if row is None:
+        row = CurationRow(source=source, platform_id=platform_id)
+        session.add(row)
+    elif getattr(row, mark) is not None and mark != "pinned_at":
+        return False
+    setattr(row, mark, at)
+    session.flush()
+    return True
+
+
+def curated_rows(session: Session) -> list[CurationRow]:
+    """Every curated item, pins first (most recent first), then by source and id."""
+    query = select(CurationRow).order_by(
+        CurationRow.pinned_at.is_(None),
+        CurationRow.pinned_at.desc(),
+        CurationRow.source,
+        CurationRow.platform_id,
+    )
+    return list(session.scalars(query))

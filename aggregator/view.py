@@ -58,7 +58,7 @@ class Showcase:
     locale: str  # "de_DE"
     timezone: str  # "Europe/Berlin"
     figures: list[FigureView] = field(default_factory=list)
-    items: list[ItemView] = field(default_factory=list)  # newest first, already filtered
+    items: list[ItemView] = field(default_factory=list)  # filtered; pins, then newest
     since: date | None = None
     home_url: str | None = None  # where feed.json's home_page_url points, when known
     base_url: str | None = None  # public URL of the output folder ("https://…/showcase/")

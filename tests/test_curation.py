@@ -1,0 +1,321 @@
+"""Staff curation: pin, hide, unhide, include (and the extras unpin, exclude, curation).
+
+Two layers: the store and the showcase's rules on saved items, then the command line against
+the fake APIs (curate, render, read the outputs)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from conftest import write_config
+from test_cli import DEMO_SHOWN_YOUTUBE, one_line, run, shown, shown_ids
+
+from aggregator import store
+from aggregator.cli_curation import parse_item
+from aggregator.config import load_config
+from aggregator.context import showcase_items, showcase_rows
+from aggregator.errors import UsageError
+from aggregator.models import Account, Item, SourceResult
+from aggregator.report import build_report
+
+T0 = datetime(2026, 11, 26, 5, 0, tzinfo=UTC)
+TAGGED = "Porträt #flächenglühen"
+UNTAGGED = "Kurz erklärt: Kultur- und Kreativwirtschaft"
+INCLUDED_DEMO_VIDEO = "LESt7HrQi1s"  # public, but without the hashtag
+OLDEST_SHOWN_VIDEO = "85CkrDbgXvI"
+
+
+# --- the store and the showcase's rules --------------------------------------------------
+
+
+@pytest.fixture
+def config(tmp_path):
+    return load_config(write_config(tmp_path, "http://127.0.0.1:9/"))
+
+
+@pytest.fixture
+def engine(config):
+    engine = store.open_database(config.database_url)
+    yield engine
+    engine.dispose()
+
+
+def video(video_id, day, title=TAGGED, public=True):
+    return Item(
+        source="youtube",
+        platform_id=video_id,
+        kind="video",
+        title=title,
+        description="",
+        url=f"https://www.youtube.com/watch?v={video_id}",
+        published_at=datetime(2026, 11, day, 10, 0, tzinfo=UTC),
+        public=public,
+    )
+
+
+def save(engine, *items, complete=False):
+    account = Account("youtube", "UCabc", "Kreatives Sachsen", "https://www.youtube.com/@k")
+    with store.session_scope(engine) as session:
+        store.save_result(
+            session, SourceResult("youtube", account, items=list(items), complete=complete), T0
+        )
+
+
+def mark(engine, platform_id, name, on=True, at=T0, source="youtube"):
+    with store.session_scope(engine) as session:
+        return store.set_curation_mark(session, source, platform_id, name, at if on else None)
+
+
+def ids(engine, config):
+    with store.session_scope(engine) as session:
+        return [row.platform_id for row in showcase_rows(session, config)]
+
+
+def test_without_curation_the_hashtag_decides_newest_first(engine, config):
+    save(engine, video("old", 1), video("new", 3), video("mid", 2), video("plain", 4, UNTAGGED))
+    assert ids(engine, config) == ["new", "mid", "old"]
+
+
+def test_pins_come_first_the_latest_pin_first(engine, config):
+    save(engine, video("old", 1), video("mid", 2), video("new", 3))
+    mark(engine, "old", "pinned_at", at=T0)
+    mark(engine, "mid", "pinned_at", at=T0 + timedelta(minutes=1))
+    assert ids(engine, config) == ["mid", "old", "new"]
+    mark(engine, "old", "pinned_at", at=T0 + timedelta(minutes=2))  # pinned again: on top
+    assert ids(engine, config) == ["old", "mid", "new"]
+    assert mark(engine, "old", "pinned_at", on=False) is True  # unpin
+    assert ids(engine, config) == ["mid", "new", "old"]
+    with store.session_scope(engine) as session:
+        assert [view.platform_id for view in showcase_items(session, config)] == [
+            "mid",
+            "new",
+            "old",
+        ]
+
+
+def test_hide_wins_over_pin_and_include_and_unhide_brings_it_back(engine, config):
+    save(engine, video("tagged", 1), video("plain", 2, UNTAGGED), video("other", 3))
+    mark(engine, "tagged", "pinned_at")
+    mark(engine, "plain", "included_at")
+    mark(engine, "plain", "pinned_at", at=T0 + timedelta(minutes=1))
+    assert ids(engine, config) == ["plain", "tagged", "other"]
+    mark(engine, "tagged", "hidden_at")
+    mark(engine, "plain", "hidden_at")
+    assert ids(engine, config) == ["other"]
+    assert mark(engine, "plain", "hidden_at", on=False) is True
+    assert ids(engine, config) == ["plain", "other"]  # its pin and include still hold
+
+
+def test_include_shows_an_item_without_the_hashtag_in_date_order(engine, config):
+    save(engine, video("old", 1), video("plain", 2, UNTAGGED), video("new", 3))
+    assert mark(engine, "plain", "included_at") is True
+    assert ids(engine, config) == ["new", "plain", "old"]
+    assert mark(engine, "plain", "included_at", on=False) is True  # exclude
+    assert ids(engine, config) == ["new", "old"]
+
+
+def test_an_included_item_shows_only_while_public_and_live(engine, config):
+    save(engine, video("private", 1, UNTAGGED, public=False), video("gone", 2, UNTAGGED))
+    mark(engine, "private", "included_at")
+    mark(engine, "gone", "included_at")
+    mark(engine, "private", "pinned_at")
+    assert ids(engine, config) == ["gone"]
+    save(engine, video("private", 1, UNTAGGED, public=False), complete=True)  # "gone" retired
+    assert ids(engine, config) == []
+    save(engine, video("private", 1, UNTAGGED), video("gone", 2, UNTAGGED), complete=True)
+    assert ids(engine, config) == ["private", "gone"]
+
+
+def test_an_item_curated_before_it_is_fetched_takes_effect_once_it_is(engine, config):
+    mark(engine, "later", "included_at")
+    mark(engine, "hidden", "hidden_at")
+    assert ids(engine, config) == []
+    save(engine, video("later", 1, UNTAGGED), video("hidden", 2), video("shown", 3))
+    assert ids(engine, config) == ["shown", "later"]
+
+
+def test_marks_are_idempotent_and_a_row_without_marks_goes(engine):
+    assert mark(engine, "a", "hidden_at") is True
+    assert mark(engine, "a", "hidden_at", at=T0 + timedelta(hours=1)) is False
+    assert mark(engine, "a", "included_at") is True
+    assert mark(engine, "b", "pinned_at", on=False) is False
+    assert mark(engine, "a", "hidden_at", on=False) is True
+    assert mark(engine, "a", "hidden_at", on=False) is False
+    with store.session_scope(engine) as session:
+        (row,) = store.curated_rows(session)
+        assert (row.platform_id, row.hidden_at, row.included_at) == ("a", None, T0)
+    mark(engine, "a", "included_at", on=False)
+    with store.session_scope(engine) as session:
+        assert store.curated_rows(session) == []
+    with pytest.raises(ValueError):
+        mark(engine, "a", "retired_at")
+
+
+def test_the_same_id_on_another_source_is_another_item(engine, config):
+    save(engine, video("x1", 1))
+    mark(engine, "x1", "hidden_at", source="facebook")
+    assert ids(engine, config) == ["x1"]
+
+
+def test_the_report_follows_the_curation_and_lists_by_date(engine, config):
+    save(engine, video("old", 1), video("plain", 2, UNTAGGED), video("hidden", 3), video("new", 4))
+    mark(engine, "new", "pinned_at")
+    mark(engine, "plain", "included_at")
+    mark(engine, "hidden", "hidden_at")
+    with store.session_scope(engine) as session:
+        report = build_report(session, config, date(2026, 11, 1), date(2026, 11, 30), T0)
+    assert [item.platform_id for item in report.items] == ["old", "plain", "new"]
+    (youtube,) = [count for count in report.counts if count.source == "youtube"]
+    assert (youtube.series, youtube.total) == (3, 4)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("youtube:A5bUqkYPIw8", ("youtube", "A5bUqkYPIw8")),
+        ("youtube:-a_b-C_d-0", ("youtube", "-a_b-C_d-0")),
+        ("facebook:1048572933_3133062603", ("facebook", "1048572933_3133062603")),
+        ("website:1840", ("website", "1840")),
+        ("YouTube: A5bUqkYPIw8 ", ("youtube", "A5bUqkYPIw8")),
+        ("website:a:b", ("website", "a:b")),  # split on the first ':' only
+    ],
+)  # fmt: skip
+def test_parse_item(text, expected):
+    assert parse_item(text, "pin") == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["youtube", "youtube:", ":abc", "vimeo:abc", "youtube:https://youtu.be/x", "youtube:a b", ""],
+)
+def test_parse_item_refuses(text):
+    with pytest.raises(UsageError, match=r"^pin: "):
+        parse_item(text, "pin")
+
+
+# --- the command line against the fake APIs ----------------------------------------------
+
+
+def feed_ids(site) -> list[str]:
+    return [item["_showcase"]["id"] for item in json.loads(site.read("feed.json"))["items"]]
+
+
+def test_pin_puts_a_video_first_everywhere_at_the_next_render(site, capsys):
+    assert run(site, "update") == 0
+    assert shown(site)[0] != ("youtube", OLDEST_SHOWN_VIDEO)
+    assert run(site, "pin", f"youtube:{OLDEST_SHOWN_VIDEO}") == 0
+    assert capsys.readouterr() == ("", "")
+    assert shown(site)[0] != ("youtube", OLDEST_SHOWN_VIDEO)  # not before the render
+    assert run(site, "render") == 0
+    for page in ("index.html", "fragment.html", "embed.html"):
+        assert shown(site, page)[0] == ("youtube", OLDEST_SHOWN_VIDEO), page
+    assert feed_ids(site)[0] == OLDEST_SHOWN_VIDEO
+    assert run(site, "unpin", f"youtube:{OLDEST_SHOWN_VIDEO}") == 0
+    assert run(site, "render") == 0
+    assert shown(site)[0] != ("youtube", OLDEST_SHOWN_VIDEO)
+
+
+def test_hide_takes_an_item_off_every_output_and_unhide_brings_it_back(site, capsys):
+    assert run(site, "update") == 0
+    before = shown(site)
+    facebook_id = next(item_id for source, item_id in before if source == "facebook")
+    hidden = [("youtube", "A5bUqkYPIw8"), ("facebook", facebook_id)]
+    for source, item_id in hidden:
+        assert run(site, "hide", f"{source}:{item_id}") == 0
+    assert run(site, "render") == 0
+    assert capsys.readouterr() == ("", "")
+    for page in ("index.html", "fragment.html", "embed.html"):
+        assert shown(site, page) == [item for item in before if item not in hidden], page
+    for _, item_id in hidden:
+        assert item_id not in feed_ids(site)
+        assert item_id not in site.read("feed.xml")
+    for source, item_id in hidden:
+        assert run(site, "unhide", f"{source}:{item_id}") == 0
+    assert run(site, "render") == 0
+    assert shown(site) == before
+    assert shown(site, "fragment.html") == before
+    assert "A5bUqkYPIw8" in feed_ids(site)
+
+
+def test_include_adds_a_video_without_the_hashtag_with_its_thumbnail(site, capsys):
+    assert run(site, "include", f"youtube:{INCLUDED_DEMO_VIDEO}") == 0  # before any fetch
+    assert run(site, "hide", "youtube:A5bUqkYPIw8") == 0
+    assert capsys.readouterr() == ("", "")
+    assert run(site, "update") == 0
+    assert shown_ids(site, "youtube") == DEMO_SHOWN_YOUTUBE - {"A5bUqkYPIw8"} | {
+        INCLUDED_DEMO_VIDEO
+    }
+    assert INCLUDED_DEMO_VIDEO in feed_ids(site)
+    thumbs = {path.name for path in (site.output / "thumbs").iterdir()}
+    assert any(name.startswith(f"youtube-{INCLUDED_DEMO_VIDEO}.") for name in thumbs)
+    assert not any(name.startswith("youtube-A5bUqkYPIw8.") for name in thumbs)
+    assert run(site, "exclude", f"youtube:{INCLUDED_DEMO_VIDEO}") == 0
+    assert run(site, "render") == 0
+    assert INCLUDED_DEMO_VIDEO not in shown_ids(site, "youtube")
+
+
+def test_an_include_of_a_private_video_shows_nothing(site):
+    site.world.set_youtube_privacy(INCLUDED_DEMO_VIDEO, "private")
+    assert run(site, "include", f"youtube:{INCLUDED_DEMO_VIDEO}") == 0
+    assert run(site, "update") == 0
+    assert shown_ids(site, "youtube") == DEMO_SHOWN_YOUTUBE
+
+
+def test_curation_needs_no_keys_and_says_more_with_v(site, monkeypatch, capsys):
+    assert run(site, "update") == 0
+    monkeypatch.delenv("YOUTUBE_API_KEY")
+    monkeypatch.delenv("FACEBOOK_ACCESS_TOKEN")
+    assert run(site, "-v", "include", "youtube:NotFetched1") == 0
+    err = capsys.readouterr().err
+    assert "youtube:NotFetched1 is included now" in err
+    assert "not in the database yet" in err
+    assert run(site, "-v", "pin", f"youtube:{OLDEST_SHOWN_VIDEO}") == 0
+    assert "item 1 of" in capsys.readouterr().err
+    assert run(site, "-v", "unhide", f"youtube:{OLDEST_SHOWN_VIDEO}") == 0
+    assert f"youtube:{OLDEST_SHOWN_VIDEO} was not hidden" in capsys.readouterr().err
+    assert run(site, "-v", "pin", "youtube:SlDgea4EHHm") == 0
+    assert "showcase include youtube:SlDgea4EHHm" in capsys.readouterr().err
+
+
+def test_curation_lists_what_is_curated(site, capsys):
+    assert run(site, "curation") == 0
+    assert capsys.readouterr() == ("", "")
+    assert run(site, "update") == 0
+    for command, item in [
+        ("hide", "youtube:A5bUqkYPIw8"),
+        ("pin", f"youtube:{OLDEST_SHOWN_VIDEO}"),
+        ("include", "youtube:NotFetched1"),
+        ("include", "youtube:UXjwhkkFGsm"),  # private in the demo world
+    ]:
+        assert run(site, command, item) == 0
+    assert run(site, "curation") == 0
+    header, *lines = capsys.readouterr().out.splitlines()
+    assert header.split() == ["item", "pinned", "hidden", "included", "shown", "title"]
+    assert [line.split()[0] for line in lines] == [
+        f"youtube:{OLDEST_SHOWN_VIDEO}",
+        "youtube:A5bUqkYPIw8",
+        "youtube:NotFetched1",
+        "youtube:UXjwhkkFGsm",
+    ]
+    assert "  1  " in lines[0]
+    assert "no: hidden" in lines[1]
+    assert "not fetched yet" in lines[2]
+    assert "no: not public" in lines[3]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("pin", "youtube"),
+        ("hide", "vimeo:abc"),
+        ("unhide", ":abc"),
+        ("include", "youtube:https://www.youtube.com/watch?v=abc"),
+    ],
+)
+def test_a_bad_item_exits_2_with_one_line_and_touches_nothing(site, capsys, args):
+    assert run(site, *args) == 2
+    line = one_line(capsys.readouterr().err)
+    assert line.startswith(f"showcase: {args[0]}: ")
+    assert not (site.folder / "showcase.db").exists()
