@@ -11,7 +11,7 @@ from pathlib import Path
 
 from aggregator import __version__, cli_curation, cli_figures, cli_operations, cli_serve, jobs
 from aggregator.config import SOURCES, Config, default_config_path, load_config, require_secrets
-from aggregator.errors import ConfigError, LockedError, SourceError, UsageError, redact
+from aggregator.errors import ConfigError, LockedError, UsageError, redact
 
 EXIT_OK = 0
 EXIT_SOURCE_FAILED = 1
@@ -78,10 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path("showcase-demo"),
         help="where the demo writes its database and page (default: ./showcase-demo)",
     )
-    cli_figures.add_parsers(commands, common)
-    cli_operations.add_parsers(commands, common)
-    cli_serve.add_parsers(commands, common)
-    cli_curation.add_parsers(commands, common)
+    for module in _COMMAND_MODULES:
+        module.add_parsers(commands, common)
     return parser
 
 
@@ -106,8 +104,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # one line, never a traceback unless asked for
         _say(f"error: {type(error).__name__}: {error}")
         if verbose:
-            traceback.print_exc()
+            _print_traceback(error)
         return EXIT_SOURCE_FAILED
+
+
+# Each adds its subcommands to the parser and runs them: `add_parsers`, `COMMANDS`, `run`.
+_COMMAND_MODULES = (cli_figures, cli_operations, cli_serve, cli_curation)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -118,14 +120,9 @@ def _run(args: argparse.Namespace) -> int:
         print(index)
         return EXIT_OK
     config = load_config(getattr(args, "config", None) or default_config_path())
-    if args.command in cli_figures.COMMANDS:
-        return cli_figures.run(args, config)
-    if args.command in cli_operations.COMMANDS:
-        return cli_operations.run(args, config)
-    if args.command in cli_serve.COMMANDS:
-        return cli_serve.run(args, config)
-    if args.command in cli_curation.COMMANDS:
-        return cli_curation.run(args, config)
+    for module in _COMMAND_MODULES:
+        if args.command in module.COMMANDS:
+            return module.run(args, config)
     if args.command == "render":
         jobs.render_only(config)
         return EXIT_OK
@@ -157,7 +154,7 @@ def _report(outcomes: list[jobs.FetchOutcome], verbose: bool) -> int:
     return EXIT_SOURCE_FAILED if failed else EXIT_OK
 
 
-def _print_traceback(error: SourceError) -> None:
+def _print_traceback(error: BaseException) -> None:
     cause = error.__cause__ or error
     text = "".join(traceback.format_exception(cause))
     print(redact(text), file=sys.stderr)

@@ -99,7 +99,10 @@ def _stopped(source: str) -> SourceError:
 
 
 def scheduled_policy(stop: threading.Event) -> RetryPolicy:
-    return StoppablePolicy(stop=stop, sleep=lambda seconds: stop.wait(seconds) and None)
+    def sleep_unless_stopped(seconds: float) -> None:
+        stop.wait(seconds)
+
+    return StoppablePolicy(stop=stop, sleep=sleep_unless_stopped)
 
 
 PolicyFactory = Callable[[threading.Event], RetryPolicy]

@@ -142,8 +142,10 @@ def parse_token_info(answer: Mapping[str, Any]) -> TokenInfo:
     data = answer.get("data")
     if not isinstance(data, dict):
         raise SourceError(SOURCE, "unexpected response", "debug_token answered without data")
-    error = data.get("error") if isinstance(data.get("error"), dict) else {}
-    scopes = data.get("scopes") if isinstance(data.get("scopes"), list) else []
+    error = data.get("error")
+    error = error if isinstance(error, dict) else {}
+    scopes = data.get("scopes")
+    scopes = scopes if isinstance(scopes, list) else []
     return TokenInfo(
         valid=data.get("is_valid") is True,
         expires_at=_epoch(data.get("expires_at")),
