@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +59,17 @@ tag = "flaechengluehen"
         encoding="utf-8",
     )
     return path
+
+
+@pytest.fixture(autouse=True)
+def reset_cli_logging():
+    """`main()` points the package's logger at the stderr of its test; later log lines from a
+    fake server's thread must not go to that closed stream."""
+    yield
+    package_log = logging.getLogger("aggregator")
+    package_log.handlers.clear()
+    package_log.setLevel(logging.NOTSET)
+    package_log.propagate = True
 
 
 @pytest.fixture
