@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from aggregator import figures, store
 from aggregator.config import Config
-from aggregator.context import figure_label, figure_views
+from aggregator.context import FIGURE_LABELS, figure_label, figure_views
 from aggregator.errors import UsageError
 from aggregator.files import write_atomic
 from aggregator.render import Formats, source_label
@@ -61,6 +61,14 @@ def _add_figures_parser(
     entered.add_argument("value", metavar="VALUE", help="a whole number: 450, 3000 or 3.000")
     entered.add_argument("--label", help="shown before the value, e.g. 'Gruppenmitglieder'")
     entered.add_argument("--as-of", metavar="DATE", help="the day it holds for (default: today)")
+    backfill = actions.add_parser(
+        "backfill",
+        parents=[common],
+        help="what a fetched figure was before showcase fetched it, for its change since a date",
+    )
+    backfill.add_argument("key", metavar="KEY", help=", ".join(FIGURE_LABELS))
+    backfill.add_argument("value", metavar="VALUE", help="a whole number: 998 or 1.310")
+    backfill.add_argument("--as-of", metavar="DATE", required=True, help="the day it held for")
     actions.add_parser("list", parents=[common], help="every figure, fetched and entered by hand")
     unset = actions.add_parser(
         "unset", parents=[common], help="take a hand-entered figure off (its history stays)"
@@ -80,6 +88,7 @@ def run(args: argparse.Namespace, config: Config, now: datetime | None = None) -
                 return _report(session, config, args, now)
             action: Callable[[Session, Config, argparse.Namespace, datetime], None] = {
                 "set": _set,
+                "backfill": _backfill,
                 "list": _list,
                 "unset": _unset,
                 "export": _export,
@@ -102,6 +111,21 @@ def _set(session: Session, config: Config, args: argparse.Namespace, now: dateti
         raise UsageError("--label must not be empty")
     row = store.set_manual_figure(session, key, value, figures.entry_moment(day), label)
     log.info("figures: %s = %d as of %s (current: %d)", key, value, day.isoformat(), row.value)
+
+
+def _backfill(session: Session, config: Config, args: argparse.Namespace, now: datetime) -> None:
+    if args.key not in FIGURE_LABELS:
+        raise UsageError(
+            f"figure key {args.key!r}: backfill is for the fetched figures "
+            f"({', '.join(FIGURE_LABELS)}); use `figures set` for your own"
+        )
+    value = figures.parse_count(args.value)
+    day = figures.parse_day(args.as_of, "--as-of")
+    try:
+        store.backfill_figure(session, args.key, value, figures.entry_moment(day))
+    except ValueError as error:
+        raise UsageError(f"figures backfill: {error}; only earlier days can be filled in") from None
+    log.info("figures: %s was %d on %s (history only)", args.key, value, day.isoformat())
 
 
 def _unset(session: Session, config: Config, args: argparse.Namespace, now: datetime) -> None:

@@ -426,6 +426,24 @@ def value_in_force(session: Session, key: str, moment: datetime) -> int | None:
     return session.scalar(query)
 
 
+def backfill_figure(session: Session, key: str, value: int, taken_at: datetime) -> None:
+    """Record what a fetched figure was before the store began to fetch it (history only).
+
+    Only before the figure's first fetched value, so a backfill never contradicts what the API
+    reported; the current value and `as_of` stay as fetched.
+    """
+    first_fetched = session.scalar(
+        select(func.min(FigureHistoryRow.taken_at)).where(
+            FigureHistoryRow.key == key, FigureHistoryRow.source != MANUAL_SOURCE
+        )
+    )
+    if first_fetched is not None and taken_at >= first_fetched:
+        raise ValueError(f"{key} has been fetched since {first_fetched.date().isoformat()}")
+    if value_in_force(session, key, taken_at) != value:
+        session.add(FigureHistoryRow(source=MANUAL_SOURCE, key=key, taken_at=taken_at, value=value))
+    session.flush()
+
+
 def set_manual_figure(
     session: Session, key: str, value: int, taken_at: datetime, label: str | None = None
 ) -> FigureRow:

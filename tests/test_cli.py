@@ -323,3 +323,27 @@ def test_the_default_budget_ends_update_within_two_minutes():
     policy = RetryPolicy().start()
     assert policy.budget + 1.0 < 110
     assert policy.request_timeout() <= policy.remaining()
+
+
+def test_backfill_gives_a_fetched_figure_its_change_since(site, capsys):
+    site.config.write_text(
+        site.config.read_text().replace(
+            'stale_after = "26h"', 'stale_after = "26h"\nsince = "2017-06-27"'
+        )
+    )
+    assert run(site, "update") == 0
+    assert (
+        run(site, "figures", "backfill", "youtube.subscribers", "300", "--as-of", "27.06.2017") == 0
+    )
+    assert run(site, "render") == 0
+    assert figures(site)["youtube.subscribers"]["value"] == 412
+    assert "+112 seit 27.06.2017" in site.read("index.html")
+    assert capsys.readouterr().err == ""
+
+    assert (
+        run(site, "figures", "backfill", "youtube.subscribers", "300", "--as-of", "2099-01-01") == 2
+    )
+    assert "only earlier days" in one_line(capsys.readouterr().err)
+    assert run(site, "figures", "backfill", "agency.events", "80", "--as-of", "2017-06-27") == 2
+    assert "figures set" in one_line(capsys.readouterr().err)
+    assert run(site, "figures", "backfill", "youtube.views", "1,5", "--as-of", "2017-06-27") == 2
