@@ -6,6 +6,7 @@ clients, real SQLite and the real renderer with no keys and no network.
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ _SHOWCASE: dict[str, Any] = {
     "since": "2017-06-27",
 }
 
-_RENDER_CONFIG = """\
+_RENDER_CONFIG_HEAD = """\
 # Written by `showcase demo`: re-render the demo page with
 #   showcase --config showcase-demo/showcase.toml render
 [storage]
@@ -44,11 +45,14 @@ database = "sqlite:///showcase.db"
 directory = "public"
 
 [showcase]
-title = "#flächenglühen"
-hashtags = ["flächenglühen", "flaechengluehen"]
-locale = "de_DE"
-since = "2017-06-27"
 """
+
+
+def render_config_text() -> str:
+    """The demo's config without its sources (their fake server is gone after the demo)."""
+    # A JSON string or list of strings is also a valid TOML value.
+    lines = [f"{key} = {json.dumps(value, ensure_ascii=False)}" for key, value in _SHOWCASE.items()]
+    return _RENDER_CONFIG_HEAD + "\n".join(lines) + "\n"
 
 
 # What no API serves, entered by hand as `showcase figures set` would (the seed's own figures).
@@ -83,7 +87,7 @@ def run_demo(directory: Path) -> Path:
     failed = [outcome.error.line() for outcome in outcomes if outcome.error is not None]
     if failed:
         raise ShowcaseError("demo failed: " + "; ".join(failed))
-    write_atomic(directory / "showcase.toml", _RENDER_CONFIG.encode())
+    write_atomic(directory / "showcase.toml", render_config_text().encode())
     return config.output_dir / "index.html"
 
 

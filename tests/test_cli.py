@@ -299,6 +299,7 @@ def test_demo_prints_the_page_path(tmp_path):
     )  # fmt: skip
     assert rerender.returncode == 0, rerender.stderr
     assert 'data-source="youtube"' in index.read_text(encoding="utf-8")
+    assert "Interviews auf unserer Website" in index.read_text(encoding="utf-8")
 
 
 def test_update_gives_up_within_its_time_budget(site, monkeypatch, capsys):
