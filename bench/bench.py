@@ -16,6 +16,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,27 @@ def write_config(folder: Path, api_url: str | None) -> Path:
     return path
 
 
+@contextmanager
+def synthetic_site(uploads: int, videos: int, posts: int) -> Iterator[tuple[Path, FakeApiServer]]:
+    """A generated world served on loopback, and a config file in a temporary folder for it."""
+    world = World.synthetic(youtube_uploads=uploads, facebook_videos=videos, facebook_posts=posts)
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        FakeApiServer(world, api_key=KEY, access_token=TOKEN) as server,
+    ):
+        yield write_config(Path(folder), server.url), server
+
+
+def youtube_bound(uploads: int) -> int:
+    """The contract's quota bound for a full refresh: 1 + 2·⌈N/50⌉."""
+    return 1 + 2 * -(-uploads // 50)
+
+
+def graph_bound(videos: int, posts: int) -> int:
+    """The contract's request bound: 1 + ⌈videos/100⌉ + ⌈posts/100⌉."""
+    return 1 + -(-videos // 100) + -(-posts // 100)
+
+
 def run_cli(config: Path, *args: str) -> tuple[int, float, float]:
     """Run `showcase ARGS`; return exit code, seconds, and the child's peak RSS in MB."""
     env = dict(os.environ, YOUTUBE_API_KEY=KEY, FACEBOOK_ACCESS_TOKEN=TOKEN)
@@ -54,14 +77,7 @@ def run_cli(config: Path, *args: str) -> tuple[int, float, float]:
 
 
 def bench_update(uploads: int, fb_videos: int, fb_posts: int) -> None:
-    world = World.synthetic(
-        youtube_uploads=uploads, facebook_videos=fb_videos, facebook_posts=fb_posts
-    )
-    with (
-        tempfile.TemporaryDirectory() as folder,
-        FakeApiServer(world, api_key=KEY, access_token=TOKEN) as server,
-    ):
-        config = write_config(Path(folder), server.url)
+    with synthetic_site(uploads, fb_videos, fb_posts) as (config, server):
         for run in ("first", "second"):
             server.reset_stats()
             code, seconds, rss = run_cli(config, "update")
@@ -71,23 +87,16 @@ def bench_update(uploads: int, fb_videos: int, fb_posts: int) -> None:
                 f"update ({run} run; {uploads} uploads, {fb_videos} FB videos, {fb_posts} posts): "
                 f"exit {code}, {seconds:.1f} s, peak RSS {rss:.0f} MB, "
                 f"YouTube quota {stats.youtube_units} units "
-                f"(bound {1 + 2 * -(-uploads // 50)}), "
+                f"(bound {youtube_bound(uploads)}), "
                 f"Graph requests {stats.graph_requests} "
-                f"(bound {1 + -(-fb_videos // 100) + -(-fb_posts // 100)}), "
+                f"(bound {graph_bound(fb_videos, fb_posts)}), "
                 f"thumbnails downloaded {thumbs}"
             )
 
 
 def bench_quick_refresh(uploads: int, fb_videos: int, fb_posts: int) -> None:
     """`update --quick` with nothing new, after a full `update`: what a frequent run costs."""
-    world = World.synthetic(
-        youtube_uploads=uploads, facebook_videos=fb_videos, facebook_posts=fb_posts
-    )
-    with (
-        tempfile.TemporaryDirectory() as folder,
-        FakeApiServer(world, api_key=KEY, access_token=TOKEN) as server,
-    ):
-        config = write_config(Path(folder), server.url)
+    with synthetic_site(uploads, fb_videos, fb_posts) as (config, server):
         run_cli(config, "update")
         server.reset_stats()
         code, seconds, rss = run_cli(config, "update", "--quick")
@@ -95,9 +104,9 @@ def bench_quick_refresh(uploads: int, fb_videos: int, fb_posts: int) -> None:
         print(
             f"update --quick (nothing new; {uploads} uploads, {fb_videos} FB videos, "
             f"{fb_posts} posts): exit {code}, {seconds:.1f} s, peak RSS {rss:.0f} MB, "
-            f"YouTube quota {stats.youtube_units} units (full: {1 + 2 * -(-uploads // 50)}), "
+            f"YouTube quota {stats.youtube_units} units (full: {youtube_bound(uploads)}), "
             f"Graph requests {stats.graph_requests} "
-            f"(full: {1 + -(-fb_videos // 100) + -(-fb_posts // 100)})"
+            f"(full: {graph_bound(fb_videos, fb_posts)})"
         )
 
 
@@ -151,16 +160,9 @@ def bench_page() -> None:
     # 115 uploads, 30 videos and 50 posts make exactly 24 showcase items; the larger world
     # makes 46, so that 22 of them sit folded behind "Weitere Videos" on the first load.
     for uploads, videos, posts in ((115, 30, 50), (210, 60, 140)):
-        world = World.synthetic(
-            youtube_uploads=uploads, facebook_videos=videos, facebook_posts=posts
-        )
-        with (
-            tempfile.TemporaryDirectory() as folder,
-            FakeApiServer(world, api_key=KEY, access_token=TOKEN) as server,
-        ):
-            config = write_config(Path(folder), server.url)
+        with synthetic_site(uploads, videos, posts) as (config, _server):
             run_cli(config, "update")
-            public = Path(folder) / "public"
+            public = config.parent / "public"
             fragment = public / "fragment.html"
             items = fragment.read_text(encoding="utf-8").count("data-source=")
             print(
