@@ -20,6 +20,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from aggregator.errors import redact
 from aggregator.files import write_atomic
 from aggregator.retry import RetryPolicy
+from aggregator.sources.http import new_session
 from aggregator.view import ThumbnailVariant
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ def download_thumbnails(
     A failed image is logged and left for the next run: the page shows a placeholder meanwhile.
     """
     stored: dict[int, str] = {}
-    http = session or requests.Session()
+    http = session or new_session()
     for thumb in wanted:
         if policy.remaining() < _MIN_SECONDS_LEFT:
             log.info("thumbnails: time budget spent, %d left for the next run", len(wanted))

@@ -21,7 +21,14 @@ from aggregator.config import FacebookConfig
 from aggregator.errors import SourceError, register_secret
 from aggregator.models import Account, Figure, Item, KnownItems, SourceResult, Usage
 from aggregator.retry import RetryPolicy
-from aggregator.sources.http import header, http_get, json_or_none, retry_after_seconds, where
+from aggregator.sources.http import (
+    header,
+    http_get,
+    json_or_none,
+    new_session,
+    retry_after_seconds,
+    where,
+)
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +72,7 @@ def fetch(
     or posts gives a result with `complete=False` holding what was read before it.
     """
     token = _require_token(settings)
-    scope = nullcontext(session) if session is not None else requests.Session()
+    scope = nullcontext(session) if session is not None else new_session()
     with scope as http:
         graph = GraphClient(settings, token, policy, usage, http)
         page = graph.get_page()
@@ -88,7 +95,7 @@ def fetch_quick(
     the one first request (field expansion), no paging. Never complete: it retires nothing.
     `known` is not needed: the one request costs the same whatever the store holds."""
     token = _require_token(settings)
-    scope = nullcontext(session) if session is not None else requests.Session()
+    scope = nullcontext(session) if session is not None else new_session()
     with scope as http:
         page = GraphClient(settings, token, policy, usage, http).get_page()
         result = SourceResult(
@@ -131,7 +138,7 @@ def check_token(
     """Ask Graph's debug_token about the configured token, authenticated by the token itself:
     one request. The token has to go in the query as `input_token` (redacted everywhere)."""
     token = _require_token(settings)
-    scope = nullcontext(session) if session is not None else requests.Session()
+    scope = nullcontext(session) if session is not None else new_session()
     with scope as http:
         graph = GraphClient(settings, token, policy, usage, http)
         answer = graph.get(f"{graph.base_url}/debug_token?{urlencode({'input_token': token})}")

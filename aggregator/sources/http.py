@@ -13,7 +13,18 @@ from urllib.parse import urlsplit
 
 import requests
 
+from aggregator import PROJECT_URL, __version__
 from aggregator.errors import SourceError
+
+# Some hosts and security plugins answer 403 to requests' default "python-requests/x.y".
+USER_AGENT = f"showcase/{__version__} (+{PROJECT_URL})"
+
+
+def new_session() -> requests.Session:
+    """A requests Session for one source's run, sending showcase's own User-Agent."""
+    session = requests.Session()
+    session.headers["User-Agent"] = USER_AGENT
+    return session
 
 
 def http_get(

@@ -44,7 +44,14 @@ from aggregator.config import WebsiteConfig
 from aggregator.errors import SourceError
 from aggregator.models import Account, Item, SourceResult, Usage
 from aggregator.retry import RetryPolicy
-from aggregator.sources.http import header, http_get, json_or_none, retry_after_seconds, where
+from aggregator.sources.http import (
+    header,
+    http_get,
+    json_or_none,
+    new_session,
+    retry_after_seconds,
+    where,
+)
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +95,7 @@ def fetch(
     Raises SourceError when the tag cannot be looked up; a failure on a page of posts gives a
     result with `complete=False` holding the posts read before it.
     """
-    scope = nullcontext(session) if session is not None else requests.Session()
+    scope = nullcontext(session) if session is not None else new_session()
     with scope as http:
         client = WordPressClient(settings.url, policy, usage, http)
         tag_id = client.tag_id(settings.tag)

@@ -35,12 +35,13 @@ from typing import Any
 import httplib2
 from googleapiclient.discovery import build_from_document
 from googleapiclient.errors import HttpError
-from googleapiclient.http import HttpRequest
+from googleapiclient.http import HttpRequest, set_user_agent
 
 from aggregator.config import YouTubeConfig
 from aggregator.errors import SourceError, redact
 from aggregator.models import Account, Figure, Item, KnownItems, SourceResult, Usage
 from aggregator.retry import RetryPolicy
+from aggregator.sources.http import USER_AGENT
 
 SOURCE = "youtube"
 PAGE_SIZE = 50  # the API's maximum for playlistItems.list and for ids in videos.list
@@ -267,8 +268,13 @@ def build_service(api_key: str | None, api_endpoint: str, timeout: float) -> Any
         discovery_document(),
         developerKey=api_key,
         client_options={"api_endpoint": normalized_endpoint(api_endpoint)},
-        http=httplib2.Http(timeout=timeout),
+        http=new_http(timeout),
     )
+
+
+def new_http(timeout: float) -> httplib2.Http:
+    """An httplib2 connection sending showcase's User-Agent (googleapiclient adds "(gzip)")."""
+    return set_user_agent(httplib2.Http(timeout=timeout), USER_AGENT)
 
 
 class YouTubeClient:
@@ -336,7 +342,7 @@ def _execute_once(request: HttpRequest, what: str, timeout: float) -> dict[str, 
     """One HTTP request; every failure becomes a SourceError that never holds the URL."""
     try:
         # A fresh connection per attempt: a timed-out one may still hold half an answer.
-        response = request.execute(http=httplib2.Http(timeout=timeout))
+        response = request.execute(http=new_http(timeout))
     except HttpError as error:
         # str(error) and error.uri hold the request URL, key included: use status and body only.
         raise error_from_response(
