@@ -42,6 +42,9 @@ class FacebookConfig:
     api_version: str
     access_token: str | None = field(default=None, repr=False)
     full_every: timedelta = timedelta(days=1)  # how often `schedule` reads the whole listing
+    # For apps with "Require App Secret": every call then carries an appsecret_proof.
+    app_secret_env: str | None = None
+    app_secret: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,11 @@ def require_secrets(config: Config, sources: Iterable[str]) -> None:
             f"facebook.access_token_env: environment variable "
             f"{config.facebook.access_token_env} is not set"
         )
+    facebook = config.facebook if "facebook" in sources else None
+    if facebook and facebook.app_secret_env and not facebook.app_secret:
+        raise ConfigError(
+            f"facebook.app_secret_env: environment variable {facebook.app_secret_env} is not set"
+        )
 
 
 def _showcase(table: dict[str, Any]) -> ShowcaseConfig:
@@ -202,11 +210,22 @@ def _youtube(table: Any, env: dict[str, str] | os._Environ[str]) -> YouTubeConfi
 
 def _facebook(table: Any, env: dict[str, str] | os._Environ[str]) -> FacebookConfig:
     table = _as_table(table, "facebook")
-    allowed = {"every", "full_every", "page", "access_token_env", "graph_url", "api_version"}
+    allowed = {
+        "every",
+        "full_every",
+        "page",
+        "access_token_env",
+        "graph_url",
+        "api_version",
+        "app_secret_env",
+    }
     _check_keys(table, allowed, "facebook")
     token_env = _str(table, "access_token_env", "facebook", "FACEBOOK_ACCESS_TOKEN")
     token = env.get(token_env) or None
     register_secret(token)
+    secret_env = _str(table, "app_secret_env", "facebook", "") or None
+    secret = (env.get(secret_env) or None) if secret_env else None
+    register_secret(secret)
     version = _str(table, "api_version", "facebook", "v25.0")
     if not re.fullmatch(r"v\d+\.\d+", version):
         raise ConfigError(f"facebook.api_version: {version!r} is not a version such as v25.0")
@@ -222,6 +241,8 @@ def _facebook(table: Any, env: dict[str, str] | os._Environ[str]) -> FacebookCon
         full_every=parse_duration(
             _str(table, "full_every", "facebook", "1d"), "facebook.full_every"
         ),
+        app_secret_env=secret_env,
+        app_secret=secret,
     )
 
 

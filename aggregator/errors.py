@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 _SECRET_PARAMS = re.compile(
@@ -26,6 +27,22 @@ def redact(text: str) -> str:
     for secret in sorted(_known_secrets, key=len, reverse=True):
         text = text.replace(secret, "REDACTED")
     return text
+
+
+class RedactingFilter(logging.Filter):
+    """Takes secrets out of a logger's records, such as urllib3's request lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = None
+        return True
+
+
+def redact_records_of(*logger_names: str) -> None:
+    for name in logger_names:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+            logger.addFilter(RedactingFilter())
 
 
 class ShowcaseError(Exception):

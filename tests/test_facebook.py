@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -17,7 +18,8 @@ import requests
 from aggregator.config import FacebookConfig
 from aggregator.errors import SourceError
 from aggregator.fakeapi import FakeApiServer, World, graph_error
-from aggregator.models import Figure, Usage
+from aggregator.fakeapi import graph as fake_graph
+from aggregator.models import Figure, KnownItems, Usage
 from aggregator.retry import RetryPolicy
 from aggregator.sources import facebook
 
@@ -144,17 +146,33 @@ def test_posts_without_permalink():
     assert facebook.next_page_url(recorded("posts_p2_last.json")) is None
 
 
+class RecordedGraph:
+    """Serves recorded pages to `edge_nodes`: the first for the edge, then one per link."""
+
+    def __init__(self, first: dict[str, Any], *following: dict[str, Any]):
+        self.first = first
+        self.following = list(following)
+        self.asked: list[str] = []
+        self.limit = facebook.EDGE_LIMIT
+
+    def edge_url(self, edge: str, limit: int) -> str:
+        return f"https://graph.facebook.com/v25.0/page/{edge}?limit={limit}"
+
+    def get(self, url: str) -> dict[str, Any]:
+        self.asked.append(url)
+        return self.first
+
+    def get_next(self, url: str) -> dict[str, Any]:
+        self.asked.append(url)
+        return self.following.pop(0)
+
+
 def test_rich_feed_posts_follow_paging():
     first = recorded("page_feed_rich_fields_p1_cursor.json")
     last = recorded("page_feed_rich_fields_p2_last.json")
-    asked: list[str] = []
-
-    def get_next(url: str) -> dict[str, Any]:
-        asked.append(url)
-        return last
-
-    posts = [facebook.parse_post(node) for node in facebook.edge_nodes(first, get_next)]
-    assert asked == [first["paging"]["next"]]
+    graph = RecordedGraph(first, last)
+    posts = [facebook.parse_post(node) for node in facebook.edge_nodes(graph, "posts", True)]
+    assert graph.asked[1:] == [first["paging"]["next"]]
     assert len(posts) == 10
     assert posts[0].platform_id == "19292868552_10158349356748553"
     assert posts[0].url == "https://www.facebook.com/19292868552/posts/10158349356748553/"
@@ -162,12 +180,134 @@ def test_rich_feed_posts_follow_paging():
     assert posts[0].description.startswith("Singaporean logistics company")
 
 
-def test_edge_nodes_stops_on_a_repeated_or_empty_page():
-    looping = {"data": [{"id": "1"}], "paging": {"next": "https://graph/next"}}
-    assert len(list(facebook.edge_nodes(looping, lambda url: looping))) == 2
-    empty = {"data": [], "paging": {"next": "https://graph/next2"}}
-    assert len(list(facebook.edge_nodes(looping | {}, lambda url: empty))) == 1
-    assert list(facebook.edge_nodes(None, None)) == []
+def test_added_video_posts_of_the_recorded_feed_point_at_recorded_videos():
+    """page_feed_rich_fields_p1/p2: two `added_video` posts whose attachments target videos
+    1192957457884299 and 334712884667245, both in page_videos_p1_cursor_next.json."""
+    feed = recorded("page_feed_rich_fields_p1_cursor.json")["data"]
+    feed += recorded("page_feed_rich_fields_p2_last.json")["data"]
+    videos = recorded("page_videos_p1_cursor_next.json")["data"]
+    targets = [facebook.added_video_target(node) for node in feed]
+    assert [t for t in targets if t] == ["1192957457884299", "334712884667245"]
+    video_ids = {node["id"] for node in videos}
+    assert {t for t in targets if t} <= video_ids
+    # Shared links (status_type shared_story) and photos stay posts.
+    kept = [node for node, target in zip(feed, targets, strict=True) if target is None]
+    assert {node["status_type"] for node in kept} == {"added_photos", "shared_story"}
+
+
+def test_reading_the_recorded_feed_keeps_one_item_per_video():
+    videos_p1 = recorded("page_videos_p1_cursor_next.json")
+    videos_p2 = recorded("page_videos_p2_last.json")
+    feed_p1 = recorded("page_feed_rich_fields_p1_cursor.json")
+    feed_p2 = recorded("page_feed_rich_fields_p2_last.json")
+
+    class Both(RecordedGraph):
+        def edge_url(self, edge: str, limit: int) -> str:
+            self.following = [videos_p2] if edge == "videos" else [feed_p2]
+            self.first = videos_p1 if edge == "videos" else feed_p1
+            return super().edge_url(edge, limit)
+
+    listings = facebook.read_listings(Both({}), follow=True)
+    assert listings.error is None
+    ids = [item.platform_id for item in listings.items]
+    assert "19292868552_10158333323653553" not in ids  # the post of video 1192957457884299
+    assert "19292868552_10158316421783553" not in ids  # the post of video 334712884667245
+    assert ids.count("1192957457884299") == 1
+    assert len(ids) == len(videos_p1["data"]) + len(videos_p2["data"]) + 10 - 2
+
+
+def test_an_empty_page_with_next_is_read_past():
+    """https://developers.facebook.com/docs/graph-api/results/: "it is possible that a page
+    may be empty but contain a 'next' paging link. Stop paging when the 'next' link no longer
+    appears." """
+    first = {"data": [{"id": "1"}], "paging": {"next": "https://graph.facebook.com/a"}}
+    empty = {"data": [], "paging": {"next": "https://graph.facebook.com/b"}}
+    last = {"data": [{"id": "2"}]}
+    graph = RecordedGraph(first, empty, last)
+    assert [node["id"] for node in facebook.edge_nodes(graph, "videos", True)] == ["1", "2"]
+
+
+def test_a_repeated_link_or_endless_empty_pages_end_the_listing_as_a_failure():
+    looping = {"data": [{"id": "1"}], "paging": {"next": "https://graph.facebook.com/next"}}
+    graph = RecordedGraph(looping, looping, looping)
+    with pytest.raises(SourceError, match="repeats"):
+        list(facebook.edge_nodes(graph, "videos", True))
+    empties = [
+        {"data": [], "paging": {"next": f"https://graph.facebook.com/{n}"}} for n in range(30)
+    ]
+    graph = RecordedGraph(empties[0], *empties[1:])
+    with pytest.raises(SourceError, match="empty pages"):
+        list(facebook.edge_nodes(graph, "posts", True))
+    assert len(graph.asked) == facebook.MAX_EMPTY_PAGES
+
+
+def test_without_follow_only_the_first_page_is_read():
+    first = {"data": [{"id": "1"}], "paging": {"next": "https://graph.facebook.com/a"}}
+    graph = RecordedGraph(first, {"data": [{"id": "2"}]})
+    assert [node["id"] for node in facebook.edge_nodes(graph, "videos", False)] == ["1"]
+    assert len(graph.asked) == 1
+
+
+def test_time_based_paging_links_are_followed_as_given():
+    """posts_p1_time_paging.json: `until=...&since&__paging_token=...&__previous` must come
+    back to Graph as written (a bare `since` is not `since=`); only the token is taken out."""
+    link = recorded("posts_p1_time_paging.json")["paging"]["next"]
+    cleaned = facebook.without_token(link)
+    assert "access_token" not in cleaned
+    assert cleaned == link.replace("access_token=access_token&", "")
+    assert "&since&__paging_token=__paging_token&__previous" in cleaned
+
+
+def test_video_picture_is_the_largest_format_not_the_160px_picture():
+    """video_node_format_thumbnails.json: `picture` is p160x160, `format` goes to native 1280."""
+    node = recorded("video_node_format_thumbnails.json")
+    video = facebook.parse_video(node)
+    native = next(entry for entry in node["format"] if entry["filter"] == "native")
+    assert native["width"] == 1280
+    assert video.thumbnail_url == native["picture"]
+    assert "p160x160" in node["picture"]
+    assert video.public and video.embeddable
+
+
+def test_video_picture_from_thumbnails_prefers_the_cover():
+    """The Video reference's `thumbnails` edge: candidate frames, the cover `is_preferred`."""
+    node = {
+        "id": "1",
+        "created_time": "2024-01-01T00:00:00+0000",
+        "picture": "https://scontent.example/p160x160/1.jpg",
+        "thumbnails": {
+            "data": [
+                {"uri": "https://scontent.example/frame.jpg", "width": 1920, "height": 1080},
+                {
+                    "uri": "https://scontent.example/cover.jpg",
+                    "width": 1280,
+                    "height": 720,
+                    "is_preferred": True,
+                },
+            ]
+        },
+    }
+    assert facebook.parse_video(node).thumbnail_url == "https://scontent.example/cover.jpg"
+    del node["thumbnails"]
+    assert facebook.parse_video(node).thumbnail_url == "https://scontent.example/p160x160/1.jpg"
+
+
+@pytest.mark.parametrize(
+    ("fields", "public", "embeddable"),
+    [
+        ({"published": True, "status": {"video_status": "ready"}}, True, True),
+        ({"published": False}, False, True),  # unpublished or scheduled
+        ({"status": {"video_status": "processing"}}, False, True),
+        ({"status": {"video_status": "error"}}, False, True),
+        ({"embeddable": False}, True, False),
+        ({}, True, True),  # the recorded /videos pages carry neither field
+    ],
+)
+def test_published_status_and_embeddable(fields, public, embeddable):
+    """The Video reference: `published`, `status.video_status`, `embeddable`."""
+    node = {"id": "1", "created_time": "2024-01-01T00:00:00+0000", **fields}
+    video = facebook.parse_video(node)
+    assert (video.public, video.embeddable) == (public, embeddable)
 
 
 def test_node_without_created_time_is_an_unexpected_response():
@@ -388,7 +528,13 @@ def fetch(server: FakeApiServer, policy: RetryPolicy | None = None, **settings: 
     return result, usage
 
 
-def test_fetch_reads_figures_videos_and_posts_in_seven_requests(server, world):
+def plain_posts(page: dict[str, Any], first: int | None = None) -> int:
+    """How many of the edge's first `first` posts are not `added_video` posts."""
+    nodes = fake_graph.listed_nodes(page, "posts")[:first]
+    return sum(1 for node in nodes if node.get("status_type") != "added_video")
+
+
+def test_fetch_reads_figures_then_videos_then_posts(server, world):
     result, usage = fetch(server)
     page = page_of(world)
     assert result.complete and result.error is None
@@ -401,22 +547,84 @@ def test_fetch_reads_figures_videos_and_posts_in_seven_requests(server, world):
     videos = [item for item in result.items if item.kind == "video"]
     posts = [item for item in result.items if item.kind == "post"]
     assert {video.platform_id for video in videos} == {node["id"] for node in page["videos"]}
+    # Each video's added_video post on /posts is the video itself, not a second item.
     assert {post.platform_id for post in posts} == {node["id"] for node in page["posts"]}
     assert (len(videos), len(posts)) == (250, 420)
-    # 1 + ⌈250/100⌉ + ⌈420/100⌉ - 2: the first hundred of each came with the page.
-    assert usage.requests == server.stats.graph_requests == 7
-    assert server.stats.by_route == {"graph.page": 1, "graph.videos": 2, "graph.posts": 4}
+    # Graph lists 420 + 250 posts: 1 + ⌈250/100⌉ + ⌈670/100⌉ requests.
+    assert usage.requests == server.stats.graph_requests == 1 + 3 + 7
+    assert server.stats.by_route == {"graph.page": 1, "graph.videos": 3, "graph.posts": 7}
     first = videos[0]
     assert first.url == f"https://www.facebook.com/kreativessachsen/videos/{first.platform_id}/"
     assert first.published_at.tzinfo is not None and first.published_at.utcoffset() == timedelta()
     assert isinstance(first.duration_seconds, int)
+    assert first.thumbnail_url is not None and first.thumbnail_url.endswith("-n1280x720.jpg")
     assert posts[0].url.startswith(f"https://www.facebook.com/{page['id']}/posts/")
 
 
-def test_page_without_followers_count(server, world):
-    del page_of(world)["followers_count"]
-    result, _ = fetch(server)
-    assert [figure.key for figure in result.figures] == ["facebook.likes"]
+def test_figures_come_alone_and_no_request_nests_an_edge(server):
+    fetch(server)
+    route, first = server.stats.requests[0]
+    assert route == "graph.page"
+    fields = parse_qs(urlsplit(first).query)["fields"][0]
+    assert fields == facebook.PAGE_FIELDS
+    assert not any("{" in value for value in parse_qs(urlsplit(first).query)["fields"])
+
+
+def test_time_based_posts_links_reach_graph_as_given(server):
+    """posts_p1_time_paging.json's link layout, served by the fake, comes back verbatim."""
+    fetch(server)
+    posts = [path for route, path in server.stats.requests if route == "graph.posts"]
+    assert all("&since&__paging_token=" in path for path in posts[1:])
+    assert all("&__previous" in path for path in posts[1:])
+
+
+def test_pages_emptied_by_privacy_filtering_do_not_end_the_listing(server, world):
+    """https://developers.facebook.com/docs/graph-api/results/: "it is possible that a page
+    may be empty but contain a 'next' paging link". 300 filtered posts give three empty pages."""
+    page = page_of(world)
+    page["videos"].clear()
+    for index, post in enumerate(fake_graph.listed_nodes(page, "posts")):
+        post["_filtered"] = 100 <= index < 400
+    first_page = requests.get(
+        f"{server.url}v25.0/kreativessachsen/posts",
+        params={"limit": 100, "until": "9999999999"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=5,
+    ).json()
+    second_page = requests.get(first_page["paging"]["next"], timeout=5).json()
+    assert second_page["data"] == [] and "next" in second_page["paging"]
+    server.reset_stats()
+    result, usage = fetch(server)
+    assert result.complete, result.error
+    shown = {node["id"] for node in page["posts"] if not node["_filtered"]}
+    assert {item.platform_id for item in result.items} == shown and len(shown) == 120
+    assert usage.requests == 1 + 1 + 5  # figures, one empty video page, five post pages
+
+
+def test_graph_asking_for_less_data_gets_a_smaller_limit(server, world):
+    """Code 1 "Please reduce the amount of data you're asking for" (body as quoted in
+    github.com/macbre/farerskie-kadry-feed/pull/10): the listing is asked again with limit 50,
+    not resent as it was, and the posts start at 50 right away."""
+    world.facebook_max_nodes = 50
+    policy = quick_policy()
+    result, usage = fetch(server, policy)
+    assert result.complete, result.error
+    assert (len(result.items), policy.slept) == (670, [])
+    # 1 + ⌈250/50⌉ + ⌈670/50⌉, plus the one request refused at limit 100.
+    assert usage.requests == 1 + 5 + 14 + 1
+    limits = [parse_qs(urlsplit(path).query).get("limit") for _, path in server.stats.requests]
+    assert limits[1:3] == [["100"], ["50"]]
+    assert all(limit == ["50"] for limit in limits[2:])
+
+
+def test_graph_asking_for_less_than_25_fails_the_listing_only(server, world):
+    world.facebook_max_nodes = 10
+    result, usage = fetch(server)
+    assert result.complete is False
+    assert result.error.cause == "too much data"
+    assert len(result.figures) == 2  # the figures came on their own
+    assert result.items == []
+    assert usage.requests == 1 + 3 + 1  # 100, 50, 25 refused for videos; posts start at 25
 
 
 def test_page_without_videos_or_posts(server, world):
@@ -424,7 +632,55 @@ def test_page_without_videos_or_posts(server, world):
     page_of(world)["posts"].clear()
     result, usage = fetch(server)
     assert result.complete and result.items == []
-    assert usage.requests == 1
+    assert usage.requests == 3
+
+
+def test_unpublished_and_non_embeddable_videos(server, world):
+    """The Video reference: `published` false (unpublished or scheduled) is never shown, and
+    Graph puts no `added_video` post on the feed for it; `embeddable` false is kept."""
+    hidden, outside = page_of(world)["videos"][:2]
+    hidden["published"] = False
+    outside["embeddable"] = False
+    result, _ = fetch(server)
+    by_id = {item.platform_id: item for item in result.items}
+    assert by_id[hidden["id"]].public is False
+    assert by_id[outside["id"]].public is True and by_id[outside["id"]].embeddable is False
+    assert len(result.items) == 670
+
+
+APP_SECRET = "0123456789abcdef0123456789abcdef"
+
+
+def test_app_secret_proof_is_sent_when_configured(server, world, caplog):
+    """https://developers.facebook.com/docs/graph-api/securing-requests#appsecret_proof"""
+    caplog.set_level(logging.DEBUG)
+    world.facebook_app_secret = APP_SECRET
+    settings = replace(
+        facebook_settings(server.url), app_secret_env="FACEBOOK_APP_SECRET", app_secret=APP_SECRET
+    )
+    result = facebook.fetch(settings, quick_policy(), Usage())
+    assert result.complete and len(result.items) == 670
+    proof = facebook.appsecret_proof(TOKEN, APP_SECRET)
+    assert proof not in caplog.text and APP_SECRET not in caplog.text
+
+
+def test_app_that_requires_a_proof_says_which_setting_is_missing(server, world):
+    """The error bodies quoted in sromku/android-simple-facebook#160 and
+    facebook/facebook-python-business-sdk#528: code 100, GraphMethodException, HTTP 400."""
+    world.facebook_app_secret = APP_SECRET
+    with pytest.raises(SourceError) as caught:
+        fetch(server)
+    assert caught.value.cause == "app secret"
+    assert "set facebook.app_secret_env" in str(caught.value)
+    assert "not found" not in str(caught.value)
+    wrong = replace(
+        facebook_settings(server.url), app_secret_env="FB_SECRET", app_secret="wrong-secret"
+    )
+    with pytest.raises(SourceError) as caught:
+        facebook.fetch(wrong, quick_policy(), Usage())
+    assert caught.value.cause == "app secret"
+    assert "FB_SECRET is not the secret of the token's app" in str(caught.value)
+    assert "wrong-secret" not in str(caught.value)
 
 
 def test_invalid_token_is_not_retried(server, caplog):
@@ -451,17 +707,25 @@ def test_expired_token_is_not_retried(server, caplog):
     assert policy.slept == []
 
 
+def test_expired_token_in_the_video_listing_stops_the_run(server):
+    server.inject("graph.videos", body=graph_error(190, 463))
+    result, usage = fetch(server)
+    assert result.error.cause == "token" and not result.complete
+    assert len(result.figures) == 2
+    assert usage.requests == 2  # the posts would only meet the same token
+
+
 def test_request_limit_twice_then_success(server):
     server.inject("graph.page", body=graph_error(4), times=2)
     policy = quick_policy()
     result, usage = fetch(server, policy)
     assert result.complete
     assert len(result.items) == 670
-    assert usage.requests == server.stats.graph_requests == 9
+    assert usage.requests == server.stats.graph_requests == 11 + 2
     assert len(policy.slept) == 2
 
 
-def test_posts_page_three_fails_and_what_was_read_is_kept(server, caplog):
+def test_posts_page_two_fails_and_what_was_read_is_kept(server, world, caplog):
     caplog.set_level(logging.DEBUG)
     policy = quick_policy()
     server.inject("graph.posts", status=500, skip=1, times=policy.attempts)
@@ -473,20 +737,32 @@ def test_posts_page_three_fails_and_what_was_read_is_kept(server, caplog):
     assert TOKEN not in caplog.text
     assert "access_token" not in caplog.text  # not even urllib3's URLs: the header carries it
     kinds = [item.kind for item in result.items]
-    assert (kinds.count("video"), kinds.count("post")) == (250, 200)
+    assert (kinds.count("video"), kinds.count("post")) == (250, plain_posts(page_of(world), 100))
     assert [figure.key for figure in result.figures] == ["facebook.followers", "facebook.likes"]
-    assert usage.requests == 1 + 2 + 1 + policy.attempts
+    assert usage.requests == 1 + 3 + 1 + policy.attempts
 
 
-def test_videos_page_fails_but_first_posts_are_kept(server):
+def test_a_failed_video_listing_costs_neither_figures_nor_posts(server, world):
     policy = quick_policy(attempts=1)
     server.inject("graph.videos", status=503, body="Service Unavailable", content_type="text/plain")
     result, usage = fetch(server, policy)
     assert result.complete is False
     assert result.error.cause == "http 503"
+    assert len(result.figures) == 2
+    # Every post is read; the video posts are left out even though their videos were not read.
+    assert [item.kind for item in result.items] == ["post"] * 420
+    assert usage.requests == 1 + 1 + 7
+
+
+def test_quick_refresh_reads_one_page_of_each(server, world):
+    usage = Usage()
+    result = facebook.fetch_quick(
+        facebook_settings(server.url), quick_policy(), usage, KnownItems()
+    )
+    assert not result.complete and result.error is None
+    assert usage.requests == 3
     kinds = [item.kind for item in result.items]
-    assert (kinds.count("video"), kinds.count("post")) == (100, 100)
-    assert usage.requests == 2
+    assert (kinds.count("video"), kinds.count("post")) == (100, plain_posts(page_of(world), 100))
 
 
 def test_html_page_with_status_200_is_not_json(server):

@@ -1,10 +1,34 @@
-"""Facebook Graph API: a page node with field expansion, and its videos and posts edges."""
+"""Facebook Graph API: a page node with field expansion, and its videos and posts edges.
+
+What it models, and the evidence for each:
+- `/videos` pages by cursors (`paging.cursors.before/after`, `next` only while more follow:
+  real-api/facebook/page_videos_p1_cursor_next.json, page_videos_p2_last.json); `/posts` and
+  `/feed` page by time (`until`/`since`/`__paging_token` links: posts_p1_time_paging.json,
+  posts_p2_last.json).
+- Nodes filtered out for privacy still count towards a page's limit, so a page may be short or
+  empty and still carry `next` (https://developers.facebook.com/docs/graph-api/results/).
+- Every published video also appears on `/posts` as an `added_video` post whose attachment
+  targets it (page_feed_rich_fields_p1_cursor.json: post 19292868552_10158333323653553 and
+  video 1192957457884299 of page_videos_p1_cursor_next.json).
+- Video `format` (the cover from 130 px to native size) and `picture` at about 160 px
+  (video_node_format_thumbnails.json); `thumbnails` as the Video reference documents it.
+- Code 1 "Please reduce the amount of data you're asking for" when one request asks for more
+  nodes than `world.facebook_max_nodes` (its body as quoted in
+  github.com/macbre/farerskie-kadry-feed/pull/10).
+- appsecret_proof when `world.facebook_app_secret` is set: code 100 GraphMethodException "API
+  calls from the server require an appsecret_proof argument" without one, "Invalid
+  appsecret_proof provided in the API argument" with a wrong one (HTTP 400, as quoted in
+  github.com/facebook/facebook-python-business-sdk/issues/528).
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -16,7 +40,7 @@ from aggregator.fakeapi.partial import (
     parse_graph_fields,
 )
 from aggregator.fakeapi.wire import ApiRequest
-from aggregator.fakeapi.world import Resource, World
+from aggregator.fakeapi.world import BASE, Resource, World
 
 DEFAULT_VERSION = "v25.0"
 DEFAULT_LIMIT = 25
@@ -119,6 +143,13 @@ KNOWN_FIELDS = {
         "likes",
     },
 }
+TIME_PAGED_EDGES = frozenset({"posts", "feed", "published_posts"})
+NATIVE_COVER = (1280, 720)
+# The `format` filters Graph lists for a video's cover, smallest first.
+FORMAT_BOXES = (130, 480, 720)
+TOO_MUCH_DATA = "Please reduce the amount of data you're asking for, then retry your request"
+PROOF_MISSING = "API calls from the server require an appsecret_proof argument"
+PROOF_INVALID = "Invalid appsecret_proof provided in the API argument"
 DEFAULT_FIELDS = {
     "Page": "name,id",
     "Video": "description,updated_time,id",
@@ -164,17 +195,43 @@ class _Context:
     request: ApiRequest
     version: str
     token: str
+    world: World
 
 
 def serve(
     segments: list[str], version: str, request: ApiRequest, world: World, token: str
 ) -> tuple[int, dict[str, Any]]:
     """Answer GET /{version}/{segments...}: (HTTP status, body)."""
-    context = _Context(request, version, token)
+    context = _Context(request, version, token, world)
     try:
+        _check_proof(request, world.facebook_app_secret, token)
         return 200, _route(segments, world, context)
     except GraphApiError as error:
         return error.status, error.body
+
+
+def _check_proof(request: ApiRequest, app_secret: str | None, token: str) -> None:
+    if app_secret is None:
+        return
+    proof = request.one("appsecret_proof")
+    if not proof:
+        raise GraphApiError(_method_error(PROOF_MISSING))
+    expected = hmac.new(app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(proof, expected):
+        raise GraphApiError(_method_error(PROOF_INVALID))
+
+
+def _method_error(message: str) -> dict[str, Any]:
+    body = graph_error(100, message=message)
+    body["error"]["type"] = "GraphMethodException"
+    return body
+
+
+def _check_amount(nodes_asked: int, world: World) -> None:
+    if world.facebook_max_nodes is not None and nodes_asked > world.facebook_max_nodes:
+        body = graph_error(1, message=TOO_MUCH_DATA)
+        body["error"].pop("is_transient", None)
+        raise GraphApiError(body)
 
 
 def _route(segments: list[str], world: World, context: _Context) -> dict[str, Any]:
@@ -187,19 +244,26 @@ def _route(segments: list[str], world: World, context: _Context) -> dict[str, An
         raise GraphApiError(unknown_object_error(segments[0]))
     fields = _parse(context.request.one("fields"))
     if len(segments) == 1:
+        _check_amount(_nested_nodes(fields), world)
         return _select(page, fields or _parse(DEFAULT_FIELDS["Page"]), "Page", page, context)
     if len(segments) == 2 and segments[1] in EDGES:
         modifiers = {
             name: value
-            for name in ("limit", "after", "before")
+            for name in ("limit", "after", "before", "until", "since", "__paging_token")
             if (value := context.request.one(name)) is not None
         }
         if context.request.one("summary") in ("true", "1", "total_count"):
             modifiers["summary"] = "total_count"
+        _check_amount(_limit(modifiers.get("limit")), world)
         return _listing(page, segments[1], fields, modifiers, context)
     raise GraphApiError(
         graph_error(2500, message=f"Unknown path components: /{'/'.join(segments[1:])}")
     )
+
+
+def _nested_nodes(fields: list[GraphField]) -> int:
+    """How many nodes a page request asks for through nested edges (`videos.limit(100)`)."""
+    return sum(_limit(field.modifiers.get("limit")) for field in fields if field.name in EDGES)
 
 
 def debug_token(input_token: str | None, world: World, token: str) -> dict[str, Any]:
@@ -266,6 +330,8 @@ def _select(
 def _field_value(node: Resource, name: str, page: Resource) -> Any:
     if name in node:
         return node[name]
+    if "length" in node and name in _DERIVED_VIDEO_FIELDS:
+        return _DERIVED_VIDEO_FIELDS[name](node)
     if name == "from":
         return {"name": page.get("name", ""), "id": page["id"]}
     if name == "embed_html" and "permalink_url" in node:
@@ -277,6 +343,99 @@ def _field_value(node: Resource, name: str, page: Resource) -> Any:
             'encrypted-media; picture-in-picture; web-share"></iframe>'
         )
     return None
+
+
+def video_formats(video: Resource) -> list[dict[str, Any]]:
+    """The cover at Graph's filters, each fitted into its box, then at its native size."""
+    width, height = video.get("_native", NATIVE_COVER)
+    formats = []
+    for box in FORMAT_BOXES:
+        scale = min(1.0, box / max(width, height))
+        fitted = (round(width * scale), round(height * scale))
+        formats.append(_format(video, f"{box}x{box}", fitted, f"p{box}x{box}"))
+    formats.append(_format(video, "native", (width, height), f"n{width}x{height}"))
+    return formats
+
+
+def _format(video: Resource, name: str, size: tuple[int, int], suffix: str) -> dict[str, Any]:
+    picture = f"{BASE}/thumbs/fb-{video['id']}-{suffix}.jpg"
+    return {
+        "embed_html": "",
+        "filter": name,
+        "height": size[1],
+        "picture": picture,
+        "width": size[0],
+    }
+
+
+def video_thumbnails(video: Resource) -> dict[str, Any]:
+    """Candidate frames at the native size; the first is the preferred one, the cover."""
+    width, height = video.get("_native", NATIVE_COVER)
+    frames = []
+    for index in range(2):
+        suffix = f"n{width}x{height}" if index == 0 else f"f{index}-n{width}x{height}"
+        frames.append(
+            {
+                "id": f"{video['id']}{index}",
+                "height": height,
+                "is_preferred": index == 0,
+                "name": f"frame {index}",
+                "scale": 1,
+                "uri": f"{BASE}/thumbs/fb-{video['id']}-{suffix}.jpg",
+                "width": width,
+            }
+        )
+    return {"data": frames}
+
+
+_DERIVED_VIDEO_FIELDS = {
+    "format": video_formats,
+    "thumbnails": video_thumbnails,
+    "status": lambda video: {"video_status": "ready"},
+}
+
+
+def video_post(page: Resource, video: Resource) -> Resource:
+    """The `added_video` post Graph puts on a page's feed for each video the page uploads."""
+    post_number = str(int(hashlib.sha1(video["id"].encode()).hexdigest()[:12], 16))
+    web = f"https://www.facebook.com/{page.get('username') or page['id']}/videos/{video['id']}/"
+    width, height = video.get("_native", NATIVE_COVER)
+    scale = min(1.0, 720 / max(width, height))
+    image = {
+        "height": round(height * scale),
+        "src": f"{BASE}/thumbs/fb-{video['id']}-p720x720.jpg",
+        "width": round(width * scale),
+    }
+    attachment = {
+        "media": {"image": image},
+        "media_type": "video",
+        "target": {"id": video["id"], "url": web},
+        "title": video.get("title", ""),
+        "type": "video_autoplay",
+        "unshimmed_url": web,
+        "url": web,
+    }
+    return {
+        "id": f"{page['id']}_{post_number}",
+        "message": video.get("description", ""),
+        "created_time": video["created_time"],
+        "permalink_url": f"https://www.facebook.com/{page['id']}/posts/{post_number}/",
+        "full_picture": image["src"],
+        "status_type": "added_video",
+        "attachments": {"data": [attachment]},
+    }
+
+
+def listed_nodes(page: Resource, key: str) -> list[Resource]:
+    """An edge's nodes newest first, as Graph lists them; `posts` has the video posts too."""
+    nodes = list(page.get(key, []))
+    if key == "posts":
+        nodes += [
+            video_post(page, video)
+            for video in page.get("videos", [])
+            if video.get("published", True) is not False
+        ]
+    return sorted(nodes, key=lambda node: node.get("created_time", ""), reverse=True)
 
 
 def _narrow(value: Any, children: list[GraphField] | None) -> Any:
@@ -305,31 +464,123 @@ def _listing(
 ) -> dict[str, Any]:
     """One page of an edge: {"data": [...], "paging": {...}} as Graph lays it out."""
     key, node_type = EDGES[edge]
-    nodes = sorted(page.get(key, []), key=lambda node: node.get("created_time", ""), reverse=True)
+    nodes = listed_nodes(page, key)
     limit = _limit(modifiers.get("limit"))
-    start = _start(modifiers, limit, len(nodes))
+    time_paged = edge in TIME_PAGED_EDGES
+    start = (
+        _time_start(modifiers, limit, nodes) if time_paged else _start(modifiers, limit, len(nodes))
+    )
+    window = nodes[start : start + limit]
     chosen = fields or _parse(DEFAULT_FIELDS[node_type])
     data = [
-        _select(node, chosen, node_type, page, context) for node in nodes[start : start + limit]
+        _select(node, chosen, node_type, page, context)
+        for node in window
+        if not node.get("_filtered")
     ]
     listing: dict[str, Any] = {"data": data}
-    if data:
-        paging: dict[str, Any] = {
-            "cursors": {
-                "before": encode_cursor(start),
-                "after": encode_cursor(start + len(data) - 1),
-            }
-        }
-        if start > 0:
-            paging["previous"] = _paging_url(page, edge, fields, limit, context, before=start)
-        if start + limit < len(nodes):
-            paging["next"] = _paging_url(
-                page, edge, fields, limit, context, after=start + limit - 1
-            )
+    links = _Links(page, edge, fields, limit, context)
+    more = start + limit < len(nodes)
+    paging = (
+        links.by_time(window, start, more) if time_paged else links.by_cursor(data, start, more)
+    )
+    if paging:
         listing["paging"] = paging
     if "summary" in modifiers:
         listing["summary"] = {"total_count": len(nodes)}
     return listing
+
+
+@dataclass
+class _Links:
+    """The `paging` object of one page of an edge."""
+
+    page: Resource
+    edge: str
+    fields: list[GraphField]
+    limit: int
+    context: _Context
+
+    def by_cursor(self, data: list[Any], start: int, more: bool) -> dict[str, Any]:
+        paging: dict[str, Any] = {}
+        if data:
+            last = start + len(data) - 1
+            paging["cursors"] = {"before": encode_cursor(start), "after": encode_cursor(last)}
+        if start > 0:
+            paging["previous"] = self._url([("before", encode_cursor(start))])
+        if more:
+            paging["next"] = self._url([("after", encode_cursor(start + self.limit - 1))])
+        return paging
+
+    def by_time(self, window: list[Resource], start: int, more: bool) -> dict[str, Any]:
+        """Time-based links, laid out as in posts_p1_time_paging.json: `until` (or `since`)
+        is a Unix time, the other one given without a value, and an opaque paging token."""
+        paging: dict[str, Any] = {}
+        if not window:
+            return paging
+        if start > 0:
+            since = _unix(window[0].get("created_time", ""))
+            paging["previous"] = self._url(
+                [
+                    ("since", str(since)),
+                    ("until", None),
+                    ("__paging_token", encode_cursor(start)),
+                    ("__previous", "1"),
+                ]
+            )
+        if more:
+            until = _unix(window[-1].get("created_time", ""))
+            token = encode_cursor(start + self.limit - 1)
+            paging["next"] = self._url(
+                [
+                    ("until", str(until)),
+                    ("since", None),
+                    ("__paging_token", token),
+                    ("__previous", None),
+                ]
+            )
+        return paging
+
+    def _url(self, position: list[tuple[str, str | None]]) -> str:
+        params: list[tuple[str, str | None]] = [
+            ("access_token", self.context.token),
+            ("pretty", "0"),
+        ]
+        if self.fields:
+            params.append(("fields", graph_fields_text(self.fields)))
+        params.append(("limit", str(self.limit)))
+        query = "&".join(
+            quote(name, safe="_") if value is None else urlencode({name: value})
+            for name, value in [*params, *position]
+        )
+        base = self.context.request.base_url
+        return f"{base}/{self.context.version}/{self.page['id']}/{self.edge}?{query}"
+
+
+def _time_start(modifiers: dict[str, str], limit: int, nodes: list[Resource]) -> int:
+    """Where a time-based page starts: after the paging token's node, else at `until`."""
+    if modifiers.get("__paging_token"):
+        index = decode_cursor(modifiers["__paging_token"])
+        if modifiers.get("since"):  # a `previous` link: the page before the token's node
+            return max(0, index - limit)
+        return min(len(nodes), index + 1)
+    until = modifiers.get("until")
+    if until and until.isdigit():
+        return next(
+            (
+                i
+                for i, node in enumerate(nodes)
+                if _unix(node.get("created_time", "")) <= int(until)
+            ),
+            len(nodes),
+        )
+    return 0
+
+
+def _unix(graph_time: str) -> int:
+    try:
+        return int(datetime.strptime(graph_time, "%Y-%m-%dT%H:%M:%S%z").timestamp())
+    except ValueError:
+        return 0
 
 
 def _limit(text: str | None) -> int:
@@ -365,25 +616,3 @@ def decode_cursor(cursor: str) -> int:
     except (binascii.Error, ValueError):
         pass
     raise GraphApiError(graph_error(100, message="(#100) Invalid cursor"))
-
-
-def _paging_url(
-    page: Resource,
-    edge: str,
-    fields: list[GraphField],
-    limit: int,
-    context: _Context,
-    *,
-    after: int | None = None,
-    before: int | None = None,
-) -> str:
-    params = [("access_token", context.token), ("pretty", "0")]
-    if fields:
-        params.append(("fields", graph_fields_text(fields)))
-    params.append(("limit", str(limit)))
-    if after is not None:
-        params.append(("after", encode_cursor(after)))
-    if before is not None:
-        params.append(("before", encode_cursor(before)))
-    base = context.request.base_url
-    return f"{base}/{context.version}/{page['id']}/{edge}?{urlencode(params)}"

@@ -195,7 +195,7 @@ def _facebook_video(
         "created_time": _graph_time(moment),
         "updated_time": _graph_time(moment + timedelta(days=2)),
         "permalink_url": f"/kreativessachsen/videos/{video_id}/",
-        "picture": f"{BASE}/thumbs/fb-{video_id}.jpg",
+        "picture": f"{BASE}/thumbs/fb-{video_id}-p160x160.jpg",
         "length": round(rng.uniform(15, 1800), 3),
         "published": True,
         "embeddable": True,

@@ -14,14 +14,24 @@ from aggregator.fakeapi.world import YOUTUBE_THUMBNAIL_SIZES
 
 _YOUTUBE_VARIANT = re.compile(r"-(?P<variant>default|mqdefault|hqdefault|sddefault|maxresdefault)$")
 _SQUARE = re.compile(r"-s(?P<px>\d{2,4})$")
+# Facebook: "-p160x160" is a 16:9 picture fitted into that box, "-n1280x720" a native size.
+_BOX = re.compile(r"-p(?P<px>\d{2,4})x\d{2,4}$")
+_NATIVE = re.compile(r"-n(?P<w>\d{2,4})x(?P<h>\d{2,4})$")
+_MAX_SIDE = 2048
 _VARIANT_SIZES = {variant: (w, h) for variant, w, h in YOUTUBE_THUMBNAIL_SIZES.values()}
 
 
 def thumbnail_size(name: str) -> tuple[int, int]:
     """yt-ID-hqdefault → 480x360 (each i.ytimg.com variant its own size), ...-s88 → 88x88
-    (channel avatars), anything else 640x360."""
+    (channel avatars), fb-ID-p160x160 → 160x90, fb-ID-n1280x720 → 1280x720, anything else
+    640x360."""
     if match := _YOUTUBE_VARIANT.search(name):
         return _VARIANT_SIZES[match["variant"]]
+    if match := _NATIVE.search(name):
+        return min(int(match["w"]), _MAX_SIDE), min(int(match["h"]), _MAX_SIDE)
+    if match := _BOX.search(name):
+        px = min(int(match["px"]), _MAX_SIDE)
+        return px, px * 9 // 16
     if match := _SQUARE.search(name):
         px = min(int(match["px"]), 1024)
         return px, px

@@ -127,6 +127,17 @@ class World:
         `password` is listed with its content and excerpt withheld.
     wordpress_tags: term objects (id, name, slug, ...); `count` is computed.
     wordpress_media: attachment objects (id, source_url, media_details.sizes, ...).
+    facebook_app_secret: the app's secret when the app has "Require App Secret" on: every Graph
+        call must then carry appsecret_proof (https://developers.facebook.com/docs/graph-api/
+        securing-requests#appsecret_proof).
+    facebook_max_nodes: the most nodes one Graph request may ask for (edge limits, nested edges
+        summed) before Graph answers code 1 "Please reduce the amount of data you're asking
+        for"; None: no cap.
+
+    Facebook nodes may carry fake-only markers: `_filtered: true` on a post or video makes Graph
+    count it towards a page's limit but leave it out of `data`, as privacy filtering does (so a
+    page may come back short, or empty, with a `next` link); `_native: [w, h]` on a video is
+    its cover's native size (default 1280x720), from which `format` and `thumbnails` follow.
     """
 
     youtube_channels: dict[str, Resource] = field(default_factory=dict)
@@ -137,6 +148,8 @@ class World:
     wordpress_posts: list[Resource] = field(default_factory=list)
     wordpress_tags: list[Resource] = field(default_factory=list)
     wordpress_media: list[Resource] = field(default_factory=list)
+    facebook_app_secret: str | None = None
+    facebook_max_nodes: int | None = None
 
     # -- loading ----------------------------------------------------------------------------
 
@@ -175,6 +188,8 @@ class World:
             youtube_channels={channel["id"]: channel for channel in youtube.get("channels", [])},
             youtube_videos={video["id"]: video for video in youtube.get("videos", [])},
             facebook_pages={page["id"]: page for page in facebook.get("pages", [])},
+            facebook_app_secret=facebook.get("app_secret"),
+            facebook_max_nodes=facebook.get("max_nodes"),
             youtube_quota_left=youtube.get("quota_left"),
             wordpress_posts=list(wordpress.get("posts", [])),
             wordpress_tags=list(wordpress.get("tags", [])),
@@ -188,7 +203,11 @@ class World:
                 "channels": list(self.youtube_channels.values()),
                 "videos": list(self.youtube_videos.values()),
             },
-            "facebook": {"pages": list(self.facebook_pages.values())},
+            "facebook": {
+                "pages": list(self.facebook_pages.values()),
+                "app_secret": self.facebook_app_secret,
+                "max_nodes": self.facebook_max_nodes,
+            },
             "wordpress": {
                 "tags": self.wordpress_tags,
                 "posts": self.wordpress_posts,

@@ -1,24 +1,37 @@
 """Facebook Graph API: a page's figures, its videos and its posts.
 
-One request reads the page's figures together with the first hundred videos and posts (field
-expansion); the rest of each edge is read by following its `paging.next`. A page with V videos
-and P posts therefore costs at most 1 + ⌈V/100⌉ + ⌈P/100⌉ requests.
+Three listings, each on its own: the page node with its figures (one request), then the
+`/videos` edge and the `/posts` edge, each read page by page along `paging.next` until a page
+comes without one (Graph may send an empty page that still has a `next`: reading goes on). The
+figures never share a request with a listing, so a listing that fails costs no figure. When
+Graph refuses a listing with code 1 ("Please reduce the amount of data you're asking for"),
+that request is sent again with a smaller `limit` (100, then 50, then 25), never as it was.
+With V videos and P posts read at page size L that is 1 + ⌈V/L⌉ + ⌈P/L⌉ requests, plus one
+for the empty last page Graph's time-based paging of `/posts` usually ends with.
+
+Each uploaded video also appears on `/posts`, as an `added_video` post whose attachment targets
+the video: that post is the video, so it is left out and the video is the one item.
+
+Apps with "Require App Secret" get an `appsecret_proof` (HMAC-SHA256 of the token, keyed with
+the app secret) on every request when `app_secret_env` is configured.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from typing import Any, NamedTuple, Protocol
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 import requests
 
 from aggregator.config import FacebookConfig
-from aggregator.errors import SourceError, register_secret
+from aggregator.errors import SourceError, redact_records_of, register_secret
 from aggregator.models import Account, Figure, Item, KnownItems, SourceResult, Usage
 from aggregator.retry import RetryPolicy
 from aggregator.sources.http import (
@@ -31,19 +44,29 @@ from aggregator.sources.http import (
 )
 
 log = logging.getLogger(__name__)
+# The appsecret_proof can only travel in the query, and urllib3 logs each URL at DEBUG.
+redact_records_of("urllib3.connectionpool")
 
 SOURCE = "facebook"
 FACEBOOK_WEB = "https://www.facebook.com"
-EDGE_LIMIT = 100
-VIDEO_FIELDS = "id,title,description,created_time,permalink_url,picture,length"
-POST_FIELDS = "id,message,created_time,permalink_url,full_picture"
-PAGE_FIELDS = (
-    "id,name,username,link,followers_count,fan_count,"
-    f"videos.limit({EDGE_LIMIT}){{{VIDEO_FIELDS}}},posts.limit({EDGE_LIMIT}){{{POST_FIELDS}}}"
+# Graph's largest page size, and the smaller ones to try when it asks for less data.
+PAGE_LIMITS = (100, 50, 25)
+EDGE_LIMIT = PAGE_LIMITS[0]
+PAGE_FIELDS = "id,name,username,link,followers_count,fan_count"
+VIDEO_FIELDS = (
+    "id,title,description,created_time,permalink_url,picture,length,embeddable,published,"
+    "status,format{picture,width,height},thumbnails{uri,width,height,is_preferred}"
 )
+POST_FIELDS = (
+    "id,message,created_time,permalink_url,full_picture,status_type,"
+    "attachments{media_type,target,url}"
+)
+EDGE_FIELDS = {"videos": VIDEO_FIELDS, "posts": POST_FIELDS}
 FIGURE_FIELDS = (("followers_count", "facebook.followers"), ("fan_count", "facebook.likes"))
 EDGES = ("videos", "posts")
 TOKEN_PARAMS = frozenset({"access_token", "appsecret_proof"})
+# Privacy filtering can empty many pages in a row; past this many the listing is cut short.
+MAX_EMPTY_PAGES = 20
 
 # Graph error codes: https://developers.facebook.com/docs/graph-api/guides/error-handling
 TOKEN_CODES = frozenset({102, 104, 190})  # 104: no token sent at all
@@ -52,12 +75,19 @@ INVALID_PARAMETER_CODE = 100
 NOT_FOUND_SUBCODE = 33  # "Object with ID ... does not exist"
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, *range(80001, 80015)})
 TEMPORARY_CODES = frozenset({1, 2})
+TOO_MUCH_DATA_CODE = 1  # with "Please reduce the amount of data you're asking for"
 PERMISSION_WORDS = ("permission", "requires", "access token", "app token", "secret proof")
+# Causes that the other listing would only meet again: after one of them, stop the run.
+STOPPING_CAUSES = frozenset({"token", "permission", "app secret", "rate limit"})
 
 USAGE_HEADERS = ("x-app-usage", "x-page-usage", "x-business-use-case-usage")
 USAGE_PERCENT_KEYS = ("call_count", "total_time", "total_cputime")
 # Graph's windows are an hour long; waiting longer than this within one run is pointless.
 MAX_RETRY_AFTER = 60.0
+
+
+class TooMuchData(SourceError):
+    """Graph's code 1 "Please reduce the amount of data you're asking for": ask for less."""
 
 
 def fetch(
@@ -68,20 +98,10 @@ def fetch(
 ) -> SourceResult:
     """Read the page's figures, every video and every post.
 
-    Raises SourceError when the page itself cannot be read; a failure on a later page of videos
-    or posts gives a result with `complete=False` holding what was read before it.
+    Raises SourceError when the page itself cannot be read; a failure in a listing gives a
+    result with `complete=False` holding the figures and what was read before it.
     """
-    token = _require_token(settings)
-    scope = nullcontext(session) if session is not None else new_session()
-    with scope as http:
-        graph = GraphClient(settings, token, policy, usage, http)
-        page = graph.get_page()
-        result = SourceResult(
-            source=SOURCE, account=parse_account(page), figures=parse_figures(page)
-        )
-        result.error = read_items(page, graph.get_next, result.items)
-        result.complete = result.error is None
-        return result
+    return _fetch(settings, policy, usage, session, follow=True)
 
 
 def fetch_quick(
@@ -91,17 +111,32 @@ def fetch_quick(
     known: KnownItems,
     session: requests.Session | None = None,
 ) -> SourceResult:
-    """The quick refresh: the page's figures and its newest 100 videos and 100 posts, all in
-    the one first request (field expansion), no paging. Never complete: it retires nothing.
-    `known` is not needed: the one request costs the same whatever the store holds."""
+    """The quick refresh: the page's figures and the first page (100) of videos and of posts,
+    three requests. Never complete: it retires nothing. `known` is not needed: the cost is
+    the same whatever the store holds."""
+    return _fetch(settings, policy, usage, session, follow=False)
+
+
+def _fetch(
+    settings: FacebookConfig,
+    policy: RetryPolicy,
+    usage: Usage,
+    session: requests.Session | None,
+    *,
+    follow: bool,
+) -> SourceResult:
     token = _require_token(settings)
     scope = nullcontext(session) if session is not None else new_session()
     with scope as http:
-        page = GraphClient(settings, token, policy, usage, http).get_page()
+        graph = GraphClient(settings, token, policy, usage, http)
+        page = graph.get_page()
         result = SourceResult(
             source=SOURCE, account=parse_account(page), figures=parse_figures(page)
         )
-        result.error = read_items(page, None, result.items)
+        listings = read_listings(graph, follow)
+        result.items = listings.items
+        result.error = listings.error
+        result.complete = follow and listings.error is None
         return result
 
 
@@ -111,7 +146,13 @@ def _require_token(settings: FacebookConfig) -> str:
             SOURCE, "token", f"environment variable {settings.access_token_env} is not set"
         )
     register_secret(settings.access_token)
+    register_secret(settings.app_secret)
     return settings.access_token
+
+
+def appsecret_proof(token: str, app_secret: str) -> str:
+    """https://developers.facebook.com/docs/graph-api/securing-requests#appsecret_proof"""
+    return hmac.new(app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
 
 
 # --- the token's validity and expiry (`showcase status --check-token`) ----------------------
@@ -127,6 +168,7 @@ class TokenInfo:
     token_type: str = ""
     scopes: tuple[str, ...] = ()
     problem: str = ""  # Graph's message when the token is not valid
+    profile_id: str = ""  # the page a page token belongs to
 
 
 def check_token(
@@ -153,6 +195,7 @@ def parse_token_info(answer: Mapping[str, Any]) -> TokenInfo:
     error = error if isinstance(error, dict) else {}
     scopes = data.get("scopes")
     scopes = scopes if isinstance(scopes, list) else []
+    profile = data.get("profile_id")
     return TokenInfo(
         valid=data.get("is_valid") is True,
         expires_at=_epoch(data.get("expires_at")),
@@ -160,6 +203,7 @@ def parse_token_info(answer: Mapping[str, Any]) -> TokenInfo:
         token_type=_text(data.get("type")),
         scopes=tuple(scope for scope in scopes if isinstance(scope, str)),
         problem=_text(error.get("message")),
+        profile_id=str(profile) if isinstance(profile, str | int) else "",
     )
 
 
@@ -174,6 +218,8 @@ class GraphClient:
 
     The token travels in the Authorization header, never in a URL: urllib3 logs URLs at DEBUG
     level, and so do proxies. Graph's `paging.next` links carry the token, so it is taken out.
+    The appsecret_proof can only go in the query; it is derived from the token but is not one,
+    and messages name host and path only.
     """
 
     def __init__(
@@ -187,6 +233,11 @@ class GraphClient:
         self.base_url = f"{settings.graph_url.rstrip('/')}/{settings.api_version}"
         self.page = settings.page
         self.headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        self.proof = appsecret_proof(token, settings.app_secret) if settings.app_secret else None
+        register_secret(self.proof)
+        self.secret_env = settings.app_secret_env
+        # The page size in use: once Graph asked for less data, later listings start smaller.
+        self.limit = EDGE_LIMIT
         self.policy = policy
         self.usage = usage
         self.session = session
@@ -198,8 +249,12 @@ class GraphClient:
             raise SourceError(SOURCE, "unexpected response", f"{where(url)}: the page has no id")
         return page
 
+    def edge_url(self, edge: str, limit: int) -> str:
+        query = urlencode({"fields": EDGE_FIELDS[edge], "limit": limit})
+        return f"{self.base_url}/{quote(self.page, safe='')}/{edge}?{query}"
+
     def get_next(self, url: str) -> dict[str, Any]:
-        """Follow a `paging.next` link."""
+        """Follow a `paging.next` link as Graph gave it, the token taken out."""
         if _origin(url) != _origin(self.base_url):
             # Never hand the token to a host other than the configured one.
             raise SourceError(
@@ -208,25 +263,44 @@ class GraphClient:
         return self.get(without_token(url))
 
     def get(self, url: str) -> dict[str, Any]:
-        return self.policy.call(SOURCE, lambda: self._get_once(url))
+        return self.policy.call(SOURCE, lambda: self._get_once(self._signed(url)))
+
+    def _signed(self, url: str) -> str:
+        if self.proof is None:
+            return url
+        return f"{url}{'&' if urlsplit(url).query else '?'}appsecret_proof={self.proof}"
 
     def _get_once(self, url: str) -> dict[str, Any]:
         self.usage.requests += 1
         timeout = self.policy.request_timeout()
         log.debug("%s", where(url))
         response = http_get(self.session, url, SOURCE, timeout, self.headers)
-        return parse_response(response.status_code, response.content, response.headers, url)
+        try:
+            return parse_response(response.status_code, response.content, response.headers, url)
+        except SourceError as error:
+            raise with_secret_hint(error, self.secret_env) from None
 
 
 def without_token(url: str) -> str:
-    """The URL with its access_token (and the proof derived from it) taken out of the query."""
+    """The URL with its access_token (and the proof derived from it) taken out of the query.
+
+    Everything else stays exactly as Graph wrote it: time-based paging links carry parameters
+    such as `since` without a value, and `__paging_token`, that must come back unchanged.
+    """
     parts = urlsplit(url)
     kept = [
-        (name, value)
-        for name, value in parse_qsl(parts.query, keep_blank_values=True)
-        if name not in TOKEN_PARAMS
+        pair
+        for pair in parts.query.split("&")
+        if pair and unquote(pair.partition("=")[0]) not in TOKEN_PARAMS
     ]
-    return urlunsplit(parts._replace(query=urlencode(kept)))
+    return parts._replace(query="&".join(kept)).geturl()
+
+
+def with_limit(url: str, limit: int) -> str:
+    """The URL asking for `limit` nodes a page: Graph's own links name their limit."""
+    parts = urlsplit(url)
+    pairs = [pair for pair in parts.query.split("&") if pair and not pair.startswith("limit=")]
+    return parts._replace(query="&".join([*pairs, f"limit={limit}"])).geturl()
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -238,44 +312,88 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 # --- reading the edges -------------------------------------------------------------------------
 
 
-def read_items(
-    page: Mapping[str, Any],
-    get_next: Callable[[str], dict[str, Any]] | None,
-    items: list[Item],
-) -> SourceError | None:
-    """Append the page's videos, then its posts, to `items`; return the failure that stopped it.
+@dataclass
+class Listings:
+    """The items of both listings, and the failure that cut one short (None: both complete)."""
 
-    After a failure no further page is requested, but the posts that came with the first
-    answer are still taken: they cost nothing more. Without `get_next` (a quick refresh) only
-    the nodes of the first answer are taken.
-    """
+    items: list[Item]
     error: SourceError | None = None
-    for edge in EDGES:
-        parse = parse_video if edge == "videos" else parse_post
+
+
+class PageReader(Protocol):
+    """What reading an edge needs: GraphClient, or recorded pages in tests."""
+
+    limit: int
+
+    def edge_url(self, edge: str, limit: int) -> str: ...
+    def get(self, url: str) -> dict[str, Any]: ...
+    def get_next(self, url: str) -> dict[str, Any]: ...
+
+
+def read_listings(graph: PageReader, follow: bool) -> Listings:
+    """The page's videos, then its posts without the ones that only announce a video.
+
+    A failure ends its own listing; the other is still read unless the failure (token,
+    permission, rate limit) would only repeat. Without `follow` only the first page of each
+    is read (a quick refresh).
+    """
+    videos: list[Item] = []
+    posts: list[Item] = []
+    error: SourceError | None = None
+    for edge, parse, items in (("videos", parse_video, videos), ("posts", parse_post, posts)):
+        if error is not None and error.cause in STOPPING_CAUSES:
+            break
         try:
-            for node in edge_nodes(page.get(edge), get_next if error is None else None):
+            for node in edge_nodes(graph, edge, follow):
                 items.append(parse(node))
         except SourceError as failure:
+            log.info("%s (%d %s read before)", failure, len(items), edge)
             error = error or failure
-    return error
+    video_ids = None if error is not None or not follow else {v.platform_id for v in videos}
+    kept = [post for post in posts if not is_video_post(post, video_ids)]
+    return Listings(videos + kept, error)
 
 
-def edge_nodes(
-    edge: Any, get_next: Callable[[str], dict[str, Any]] | None
-) -> Iterator[dict[str, Any]]:
-    """Every node of an edge, following `paging.next` while `get_next` is given."""
-    page = edge or {}
+def edge_nodes(graph: PageReader, edge: str, follow: bool) -> Iterator[dict[str, Any]]:
+    """Every node of an edge, page by page, until a page comes without `paging.next`.
+
+    On code 1 the same page is asked for again with the next smaller limit. A repeated link,
+    or too many empty pages in a row, ends the listing as a failure: it is then incomplete.
+    """
+    limits = iter(PAGE_LIMITS[PAGE_LIMITS.index(graph.limit) :])
+    limit = next(limits)
+    url = graph.edge_url(edge, limit)
     seen: set[str] = set()
+    empty_pages = 0
     while True:
+        try:
+            page = graph.get(url) if not seen else graph.get_next(url)
+        except TooMuchData as error:
+            smaller = next(limits, None)
+            if smaller is None:
+                raise
+            log.info("%s; asking for %d %s a page instead of %d", error, smaller, edge, limit)
+            limit = graph.limit = smaller
+            url = with_limit(url, limit)
+            continue
         nodes = edge_data(page)
         yield from nodes
         next_url = next_page_url(page)
-        # An empty page or a repeated link ends the listing: Graph sometimes offers a `next`
-        # after the last node.
-        if get_next is None or next_url is None or not nodes or next_url in seen:
+        if not follow or next_url is None:
             return
+        empty_pages = 0 if nodes else empty_pages + 1
+        _check_progress(edge, next_url, seen, empty_pages)
         seen.add(next_url)
-        page = get_next(next_url)
+        url = with_limit(next_url, limit) if limit != EDGE_LIMIT else next_url
+
+
+def _check_progress(edge: str, next_url: str, seen: set[str], empty_pages: int) -> None:
+    if next_url in seen:
+        detail = f"{edge}: paging.next repeats a page already read"
+        raise SourceError(SOURCE, "unexpected response", detail)
+    if empty_pages >= MAX_EMPTY_PAGES:
+        detail = f"{edge}: {empty_pages} empty pages in a row, listing cut short"
+        raise SourceError(SOURCE, "unexpected response", detail)
 
 
 def edge_data(page: Any) -> list[dict[str, Any]]:
@@ -289,6 +407,35 @@ def next_page_url(page: Mapping[str, Any]) -> str | None:
     paging = page.get("paging")
     next_url = paging.get("next") if isinstance(paging, dict) else None
     return next_url if isinstance(next_url, str) and next_url else None
+
+
+def is_video_post(post: Item, video_ids: set[str] | None) -> bool:
+    """An `added_video` post is the page's upload of a video: the video is the item.
+
+    It is dropped when its video was read, and always when the video listing is incomplete
+    (`video_ids` None: the video is then likely among those not read, and a post kept now
+    would be a second card until the next complete run).
+    """
+    target = added_video_target(post.raw)
+    if target is None:
+        return False
+    return video_ids is None or target in video_ids
+
+
+def added_video_target(node: Mapping[str, Any]) -> str | None:
+    """The video id an `added_video` post's attachment points at, else None."""
+    if node.get("status_type") != "added_video":
+        return None
+    attachments = node.get("attachments")
+    entries = attachments.get("data") if isinstance(attachments, dict) else None
+    for attachment in entries if isinstance(entries, list) else []:
+        if not isinstance(attachment, dict) or attachment.get("media_type") != "video":
+            continue
+        target = attachment.get("target")
+        target_id = target.get("id") if isinstance(target, dict) else None
+        if isinstance(target_id, str | int) and not isinstance(target_id, bool):
+            return str(target_id)
+    return None
 
 
 # --- parsing (pure) ----------------------------------------------------------------------------
@@ -327,11 +474,57 @@ def parse_video(node: Mapping[str, Any]) -> Item:
         description=description,
         url=web_url(node.get("permalink_url"), fallback=f"{FACEBOOK_WEB}/watch/?v={video_id}"),
         published_at=_published_at(node),
-        thumbnail_url=_text(node.get("picture")) or None,
+        thumbnail_url=best_video_picture(node),
         duration_seconds=_duration(node.get("length")),
+        public=is_published_video(node),
         embeddable=node.get("embeddable") is not False,
         raw=dict(node),
     )
+
+
+def is_published_video(node: Mapping[str, Any]) -> bool:
+    """Unpublished and scheduled videos (`published` false) and videos that are not ready
+    (processing, error, expired) are never shown. A node without these fields is published:
+    older answers and the `published` field's own default say so."""
+    if node.get("published") is False:
+        return False
+    status = node.get("status")
+    video_status = status.get("video_status") if isinstance(status, dict) else None
+    return video_status in (None, "ready")
+
+
+def best_video_picture(node: Mapping[str, Any]) -> str | None:
+    """The largest picture of the video's cover. `picture` is about 160 px wide; `format`
+    holds the same cover up to its native size; `thumbnails` are candidate frames, of which
+    the preferred one is the cover."""
+    candidates = _format_pictures(node.get("format")) or _thumbnail_pictures(node.get("thumbnails"))
+    if candidates:
+        return max(candidates)[1]
+    return _text(node.get("picture")) or None
+
+
+def _format_pictures(formats: Any) -> list[tuple[int, str]]:
+    entries = formats if isinstance(formats, list) else []
+    return [
+        (_count(entry.get("width")) or 0, entry["picture"])
+        for entry in entries
+        if isinstance(entry, dict) and _is_web_url(entry.get("picture"))
+    ]
+
+
+def _thumbnail_pictures(thumbnails: Any) -> list[tuple[int, str]]:
+    data = thumbnails.get("data") if isinstance(thumbnails, dict) else thumbnails
+    entries = [
+        entry
+        for entry in (data if isinstance(data, list) else [])
+        if isinstance(entry, dict) and _is_web_url(entry.get("uri"))
+    ]
+    preferred = [entry for entry in entries if entry.get("is_preferred") is True]
+    return [(_count(entry.get("width")) or 0, entry["uri"]) for entry in preferred or entries]
+
+
+def _is_web_url(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(("https://", "http://"))
 
 
 def parse_post(node: Mapping[str, Any]) -> Item:
@@ -453,6 +646,10 @@ def graph_error(
     subcode = _count(error.get("error_subcode"))
     message = _text(error.get("message")) or "no message"
     detail = f"{message} ({_describe(code, subcode, status, error.get('fbtrace_id'), request)})"
+    if "appsecret_proof" in message:
+        return SourceError(SOURCE, "app secret", detail)
+    if code == TOO_MUCH_DATA_CODE and "reduce the amount of data" in message.lower():
+        return TooMuchData(SOURCE, "too much data", detail)
     if code in TOKEN_CODES:
         return SourceError(SOURCE, "token", detail)
     if code in PERMISSION_CODES:
@@ -467,6 +664,17 @@ def graph_error(
         return SourceError(SOURCE, cause, detail, retryable=True)
     cause = f"http {status}" if status >= 400 else "unexpected response"
     return SourceError(SOURCE, cause, detail, retryable=status >= 500)
+
+
+def with_secret_hint(error: SourceError, secret_env: str | None) -> SourceError:
+    """Graph's appsecret_proof errors, with what the operator has to do about them."""
+    if error.cause != "app secret":
+        return error
+    if secret_env is None:
+        hint = "the app requires an app secret proof: set facebook.app_secret_env"
+    else:
+        hint = f"the app secret in {secret_env} is not the secret of the token's app"
+    return SourceError(SOURCE, "app secret", f"{hint}; {error.detail}")
 
 
 def http_error(status: int, headers: Mapping[str, str], request: str = "") -> SourceError:
