@@ -9,7 +9,15 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from aggregator import __version__, cli_curation, cli_figures, cli_operations, cli_serve, jobs
+from aggregator import (
+    __version__,
+    cli_check,
+    cli_curation,
+    cli_figures,
+    cli_operations,
+    cli_serve,
+    jobs,
+)
 from aggregator.config import SOURCES, Config, default_config_path, load_config, require_secrets
 from aggregator.errors import ConfigError, LockedError, UsageError, redact
 
@@ -66,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
             "--quick",
             action="store_true",
             help="a cheap refresh: figures, the newest items and the showcased videos' "
-            "statistics (3 YouTube units, 1 Graph request); retires nothing",
+            "statistics (3 YouTube units, 3 Graph requests); retires nothing",
         )
     commands.add_parser("render", parents=[common], help="render only, from the database")
     demo = commands.add_parser(
@@ -109,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # Each adds its subcommands to the parser and runs them: `add_parsers`, `COMMANDS`, `run`.
-_COMMAND_MODULES = (cli_figures, cli_operations, cli_serve, cli_curation)
+_COMMAND_MODULES = (cli_figures, cli_operations, cli_serve, cli_curation, cli_check)
 
 
 def _run(args: argparse.Namespace) -> int:

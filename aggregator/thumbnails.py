@@ -31,8 +31,6 @@ _EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 _MIN_SECONDS_LEFT = 5.0
 
 SMALL_WIDTH, LARGE_WIDTH = 320, 640
-# Below this width a 640 px copy would only be blown up; the browser can do that itself.
-_LARGE_FROM_WIDTH = 480
 _WEBP, _JPEG = ("webp", "image/webp"), ("jpg", "image/jpeg")
 _VARIANTS = ((SMALL_WIDTH, _WEBP), (LARGE_WIDTH, _WEBP), (SMALL_WIDTH, _JPEG))
 
@@ -105,7 +103,8 @@ def ensure_variants(output_dir: Path, originals: list[str]) -> int:
         if all((output_dir / path).is_file() for path in needed):
             continue
         if (output_dir / original).is_file() and make_variants(output_dir, original):
-            made += 1
+            # An original narrower than 320 px gets none (and is opened again next time).
+            made += all((output_dir / path).is_file() for path in needed)
     return made
 
 
@@ -120,10 +119,18 @@ def make_variants(output_dir: Path, original: str) -> bool:
         return False
     for width, (extension, _) in _VARIANTS:
         path = output_dir / variant_path(original, width, extension)
-        if path.exists() or (width == LARGE_WIDTH and source.width < _LARGE_FROM_WIDTH):
+        # Never blown up: a copy wider than the 16:9 crop would only be blurred, and the
+        # browser can scale the original itself (the page then shows the original).
+        if path.exists() or width > crop_width(source.size):
             continue
         write_atomic(path, _encode(source, width, extension))
     return True
+
+
+def crop_width(size: tuple[int, int]) -> int:
+    """The width of the largest 16:9 crop of an image of this size."""
+    width, height = size
+    return min(width, height * 16 // 9)
 
 
 def _encode(source: Image.Image, width: int, extension: str) -> bytes:

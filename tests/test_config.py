@@ -52,6 +52,7 @@ def test_example_config_loads_and_documents_every_key(tmp_path):
         "access_token_env",
         "graph_url",
         "api_version",
+        "app_secret_env",
         "url",
         "tag",
     ]:
@@ -114,6 +115,23 @@ def test_missing_secret_names_the_variable(tmp_path):
     require_secrets(config, ["youtube"])
     with pytest.raises(ConfigError, match="FB_T"):
         require_secrets(config, ["youtube", "facebook"])
+
+
+def test_app_secret_is_optional_but_required_once_named(tmp_path):
+    plain = minimal(facebook={"page": "p"})
+    config = config_from_dict(plain, base_dir=tmp_path, environ={"FACEBOOK_ACCESS_TOKEN": "t-1234"})
+    assert config.facebook is not None and config.facebook.app_secret is None
+    require_secrets(config, ["facebook"])
+    named = minimal(facebook={"page": "p", "app_secret_env": "FB_SECRET"})
+    environ = {"FACEBOOK_ACCESS_TOKEN": "t-1234", "FB_SECRET": "s3cret-app"}
+    config = config_from_dict(named, base_dir=tmp_path, environ=environ)
+    assert config.facebook is not None and config.facebook.app_secret == "s3cret-app"
+    assert "s3cret-app" not in repr(config)
+    assert redact("proof for s3cret-app") == "proof for REDACTED"
+    del environ["FB_SECRET"]
+    config = config_from_dict(named, base_dir=tmp_path, environ=environ)
+    with pytest.raises(ConfigError, match=r"^facebook.app_secret_env: .*FB_SECRET is not set"):
+        require_secrets(config, ["facebook"])
 
 
 def test_secrets_come_from_the_environment_and_are_redacted(tmp_path):

@@ -8,6 +8,7 @@ import socket
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -15,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from aggregator.cli import main
 from aggregator.config import FacebookConfig
 from aggregator.errors import SourceError
 from aggregator.fakeapi import FakeApiServer, World, graph_error
@@ -812,3 +814,56 @@ def test_missing_token_fails_before_any_request():
         )
     assert caught.value.cause == "token"
     assert "FACEBOOK_ACCESS_TOKEN" in str(caught.value)
+
+
+# --- through the pipeline: what the page shows ------------------------------------------------
+
+
+class Buttons(HTMLParser):
+    """The attributes of each item's buttons, and its links, by (data-source, data-id)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.item: tuple[str, str] | None = None
+        self.buttons: dict[tuple[str, str], list[dict[str, str | None]]] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "article" and "data-id" in found:
+            self.item = (str(found["data-source"]), str(found["data-id"]))
+            self.buttons[self.item] = []
+        elif tag == "button" and self.item is not None:
+            self.buttons[self.item].append(found)
+
+
+def tagged_video(world: World) -> dict[str, Any]:
+    return next(v for v in page_of(world)["videos"] if "#flächenglühen" in v["description"])
+
+
+def test_a_video_facebook_will_not_embed_opens_there_and_its_post_is_no_second_card(make_site):
+    world = World.demo()
+    video = tagged_video(world)
+    video["embeddable"] = False
+    site = make_site(world)
+    assert main(["--config", str(site.config), "update"]) == 0
+    page = Buttons()
+    page.feed(site.read("index.html"))
+    (button,) = page.buttons[("facebook", video["id"])]
+    assert "data-embed-url" not in button
+    assert button["data-open-url"] == f"https://www.facebook.com{video['permalink_url']}"
+    posts = fake_graph.listed_nodes(page_of(world), "posts")
+    video_post_ids = {p["id"] for p in posts if p.get("status_type") == "added_video"}
+    assert len(video_post_ids) == len(page_of(world)["videos"])
+    assert not video_post_ids & {item_id for _, item_id in page.buttons}
+    assert "Auf Facebook abspielen" in site.read("index.html")
+
+
+def test_unpublished_video_leaves_the_page(make_site):
+    world = World.demo()
+    video = tagged_video(world)
+    site = make_site(world)
+    assert main(["--config", str(site.config), "update"]) == 0
+    assert f'data-id="{video["id"]}"' in site.read("index.html")
+    video["published"] = False
+    assert main(["--config", str(site.config), "update"]) == 0
+    assert f'data-id="{video["id"]}"' not in site.read("index.html")

@@ -381,7 +381,8 @@ def test_expansion_returns_edges_with_paging(server: FakeApiServer) -> None:
     assert len(videos["data"]) == 4
     assert set(videos["data"][0]) == {"id", "title", "created_time"}
     assert "next" in videos["paging"] and set(videos["paging"]["cursors"]) == {"before", "after"}
-    assert len(posts["data"]) == 12 and "next" not in posts["paging"]
+    # 12 posts and, for each of the 6 videos, its `added_video` post.
+    assert len(posts["data"]) == 12 + 6 and "next" not in posts["paging"]
     assert all("id" in post for post in posts["data"])
     rest = http.get(videos["paging"]["next"], timeout=5).json()
     assert [set(video) for video in rest["data"]] == [{"id", "title", "created_time"}] * 2
@@ -419,7 +420,7 @@ def test_posts_edge(server: FakeApiServer) -> None:
         "kreativessachsen/posts",
         fields="id,message,created_time,permalink_url,full_picture",
     ).json()["data"]
-    assert len(posts) == 12
+    assert len(posts) == 12 + 6  # and an `added_video` post for each of the 6 videos
     assert all(re.fullmatch(rf"{page_id}_\d+", post["id"]) for post in posts)
     assert all(post["permalink_url"].startswith("https://www.facebook.com/") for post in posts)
     assert any("full_picture" not in post for post in posts)
@@ -435,10 +436,11 @@ def test_paging_next_followed_to_the_end(server: FakeApiServer) -> None:
     while "next" in body["paging"]:
         assert f"access_token={TOKEN}" in body["paging"]["next"]
         assert body["paging"]["next"].startswith(server.url + "v25.0/")
+        # Time-based links as in real-api/facebook/posts_p1_time_paging.json.
+        assert "&since&__paging_token=" in body["paging"]["next"]
         body = http.get(body["paging"]["next"], timeout=5).json()
-        assert body["paging"]["cursors"]["after"]
         seen += [post["id"] for post in body["data"]]
-    assert len(seen) == len(set(seen)) == 250
+    assert len(seen) == len(set(seen)) == 250 + 1  # and the one video's post
     assert server.stats.by_route["graph.posts"] == 3
     previous = http.get(body["paging"]["previous"], timeout=5).json()
     assert len(previous["data"]) == 100
@@ -446,7 +448,8 @@ def test_paging_next_followed_to_the_end(server: FakeApiServer) -> None:
 
 def test_limit_and_cursor_errors(server: FakeApiServer) -> None:
     assert graph(server, "kreativessachsen/posts", limit=101).json()["error"]["code"] == 100
-    assert graph(server, "kreativessachsen/posts", after="nonsense").status_code == 400
+    assert graph(server, "kreativessachsen/videos", after="nonsense").status_code == 400
+    assert graph(server, "kreativessachsen/posts", __paging_token="x").status_code == 400
     default = graph(server, "kreativessachsen/posts").json()
     assert set(default["data"][0]) <= {"created_time", "message", "story", "id"}
 

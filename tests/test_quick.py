@@ -48,14 +48,15 @@ def new_video(site, video_id: str, title: str, published: str = "2026-11-20T09:0
     site.world.add_youtube_video(channel_id(site), video)
 
 
-def test_a_quick_refresh_with_nothing_new_costs_3_units_and_1_graph_request(site):
+def test_a_quick_refresh_with_nothing_new_costs_3_units_and_3_graph_requests(site):
     assert run(site, "update") == 0
     site.server.reset_stats()
     assert run(site, "update", "--quick") == 0
     assert site.server.stats.youtube_units == 3
+    # The figures, then the first page of videos and of posts, each on its own.
     assert site.server.stats.by_route.get("graph.page") == 1
-    assert site.server.stats.by_route.get("graph.videos", 0) == 0
-    assert site.server.stats.by_route.get("graph.posts", 0) == 0
+    assert site.server.stats.by_route.get("graph.videos", 0) == 1
+    assert site.server.stats.by_route.get("graph.posts", 0) == 1
     assert shown_ids(site, "youtube") == DEMO_SHOWN_YOUTUBE
     outcomes = rows(site, "select source, outcome from fetch_runs order by id")
     assert ("youtube", "ok") in outcomes[:3]
@@ -124,7 +125,7 @@ def test_a_first_quick_run_is_a_full_one(site):
     assert sorted(outcomes) == [("facebook", "ok"), ("youtube", "ok")]
 
 
-def test_a_large_channel_and_page_still_cost_3_units_and_1_request(make_site):
+def test_a_large_channel_and_page_still_cost_3_units_and_3_requests(make_site):
     world = World.synthetic(
         youtube_uploads=400, facebook_videos=250, facebook_posts=350, tagged_every=2
     )
@@ -134,7 +135,7 @@ def test_a_large_channel_and_page_still_cost_3_units_and_1_request(make_site):
     site.server.reset_stats()
     assert run(site, "update", "--quick") == 0
     assert site.server.stats.youtube_units == 3
-    assert site.server.stats.graph_requests == 1
+    assert site.server.stats.graph_requests == 3
 
 
 def test_more_than_50_new_videos_are_read_page_by_page(make_site):

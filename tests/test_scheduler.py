@@ -150,7 +150,7 @@ def test_a_simulated_day_keeps_the_page_current_with_quick_runs_and_one_daily_fu
             modes[source].append(outcome.mode)
             if outcome.mode == jobs.QUICK:
                 assert outcome.usage.quota_units <= 3 and outcome.usage.requests <= 3
-                assert source == "youtube" or outcome.usage.requests == 1
+                assert outcome.usage.requests == 3
         shown = shown_ids(site, "youtube")
         assert ("NEWvideo001" in shown) == (hour >= 6), hour
         assert ("A5bUqkYPIw8" in shown) == (hour < 9), hour

@@ -63,7 +63,7 @@ def test_healthy_after_an_update(two_sources, capsys):
     assert youtube["age_seconds"] < 60
     assert youtube["stale_after_seconds"] == 26 * 3600
     assert youtube["last_error"] is None and youtube["next_run"] is None
-    assert by_source(document)["facebook"]["today"]["requests"] == 1
+    assert by_source(document)["facebook"]["today"]["requests"] == 3
 
 
 def test_never_fetched_without_creating_the_database(two_sources, capsys):

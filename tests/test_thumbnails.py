@@ -15,7 +15,7 @@ from aggregator.thumbnails import (
 from aggregator.view import ThumbnailVariant
 
 
-def original(folder, name="thumbs/youtube-abc.jpg", size=(480, 360)) -> str:
+def original(folder, name="thumbs/youtube-abc.jpg", size=(640, 480)) -> str:
     (folder / "thumbs").mkdir(exist_ok=True)
     image = Image.new("RGB", size, (200, 80, 20))
     # YouTube's 4:3 images carry black bars above and below the 16:9 picture.
@@ -46,12 +46,19 @@ def test_variants_are_16_to_9_webp_in_two_widths_and_a_jpeg_fallback(tmp_path):
             assert top_row[0] > 150  # the black bar was cropped away
 
 
-def test_a_small_original_is_not_blown_up_to_640(tmp_path):
-    name = original(tmp_path, "thumbs/facebook-1.jpg", size=(130, 73))
+def test_no_variant_is_ever_blown_up(tmp_path):
+    """Graph's `picture` is about 160 px (video_node_format_thumbnails.json: p160x160), and
+    YouTube's `high` is 480x360 with black bars: a 16:9 crop 480 px wide."""
+    tiny = original(tmp_path, "thumbs/facebook-1.jpg", size=(160, 90))
+    high = original(tmp_path, "thumbs/youtube-high.jpg", size=(480, 360))
+    narrow = original(tmp_path, "thumbs/website-1.jpg", size=(700, 300))  # crop: 533 wide
 
-    make_variants(tmp_path, name)
+    for name in (tiny, high, narrow):
+        make_variants(tmp_path, name)
 
-    assert [v.width for v in thumbnail_variants(tmp_path, name)] == [320, 320]
+    assert thumbnail_variants(tmp_path, tiny) == ()
+    assert [v.width for v in thumbnail_variants(tmp_path, high)] == [320, 320]
+    assert [v.width for v in thumbnail_variants(tmp_path, narrow)] == [320, 320]
 
 
 def test_making_variants_again_leaves_existing_files_alone(tmp_path):

@@ -143,7 +143,8 @@ KNOWN_FIELDS = {
         "likes",
     },
 }
-TIME_PAGED_EDGES = frozenset({"posts", "feed", "published_posts"})
+# /feed pages by cursors (page_feed_rich_fields_p1_cursor.json), /posts by time.
+TIME_PAGED_EDGES = frozenset({"posts", "published_posts"})
 NATIVE_COVER = (1280, 720)
 # The `format` filters Graph lists for a video's cover, smallest first.
 FORMAT_BOXES = (130, 480, 720)
@@ -517,16 +518,16 @@ class _Links:
         paging: dict[str, Any] = {}
         if not window:
             return paging
-        if start > 0:
-            since = _unix(window[0].get("created_time", ""))
-            paging["previous"] = self._url(
-                [
-                    ("since", str(since)),
-                    ("until", None),
-                    ("__paging_token", encode_cursor(start)),
-                    ("__previous", "1"),
-                ]
-            )
+        # posts_p1_time_paging.json: even the first page links to a `previous`.
+        since = _unix(window[0].get("created_time", ""))
+        paging["previous"] = self._url(
+            [
+                ("since", str(since)),
+                ("until", None),
+                ("__paging_token", encode_cursor(start)),
+                ("__previous", "1"),
+            ]
+        )
         if more:
             until = _unix(window[-1].get("created_time", ""))
             token = encode_cursor(start + self.limit - 1)
