@@ -89,6 +89,7 @@ def test_data_access_about_to_expire(make_site, capsys):
     world = World.demo()
     world.facebook_token = {"data_access_expires_at": int(time.time()) + 10 * 86400}
     code, lines = check(make_site(world), capsys)
+    assert code == 1
     (line,) = failed(lines)
     assert line.startswith("✗ facebook: data access expires on ")
     assert "renew data access" in line
@@ -117,6 +118,7 @@ def test_an_unknown_tag(make_site, capsys):
     site = make_site()
     site.config.write_text(site.config.read_text().replace('tag = "flaechengluehen"', 'tag = "x"'))
     code, lines = check(site, capsys)
+    assert code == 1
     (line,) = failed(lines)
     assert line.startswith("✗ website: no tag 'x' → set website.tag to the tag's slug")
 
@@ -138,5 +140,6 @@ def test_a_proxy_in_use_is_named_without_its_password(site, capsys, monkeypatch)
     monkeypatch.setenv("https_proxy", "http://user:pa55word@proxy.example:3128")
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     code, lines = check(site, capsys)
+    assert code == 0
     assert "✓ proxy: requests to the APIs go through proxy.example:3128" in lines[0]
     assert "pa55word" not in "\n".join(lines)
