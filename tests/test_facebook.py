@@ -8,11 +8,11 @@ import socket
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from conftest import real_api_json
 
 from aggregator.config import FacebookConfig
 from aggregator.errors import SourceError
@@ -21,14 +21,9 @@ from aggregator.models import Figure, Usage
 from aggregator.retry import RetryPolicy
 from aggregator.sources import facebook
 
-REAL_API = Path(__file__).parents[2] / "shared" / "fixtures" / "real-api" / "facebook"
-
 
 def recorded(name: str) -> Any:
-    path = REAL_API / name
-    if not path.exists():
-        pytest.skip(f"recorded response {name} is not available")
-    return json.loads(path.read_text(encoding="utf-8"))
+    return real_api_json(f"facebook/{name}")
 
 
 # --- the page and its figures -------------------------------------------------------------------
