@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -29,6 +30,10 @@ EDGES = {
     "feed": ("posts", "Post"),
     "published_posts": ("posts", "Post"),
 }
+# Edges that page by time, not by cursors: {previous, next} links carrying since/until and a
+# __paging_token (recorded: real-api/facebook/posts_p1_time_paging.json, posts_p2_last.json).
+TIME_PAGED_EDGES = frozenset({"posts"})
+TIME_PAGING_PARAMS = ("since", "until", "__paging_token", "__previous")
 KNOWN_FIELDS = {
     "Page": {
         "id",
@@ -191,7 +196,7 @@ def _route(segments: list[str], world: World, context: _Context) -> dict[str, An
     if len(segments) == 2 and segments[1] in EDGES:
         modifiers = {
             name: value
-            for name in ("limit", "after", "before")
+            for name in ("limit", "after", "before", *TIME_PAGING_PARAMS)
             if (value := context.request.one(name)) is not None
         }
         if context.request.one("summary") in ("true", "1", "total_count"):
@@ -307,13 +312,18 @@ def _listing(
     key, node_type = EDGES[edge]
     nodes = sorted(page.get(key, []), key=lambda node: node.get("created_time", ""), reverse=True)
     limit = _limit(modifiers.get("limit"))
-    start = _start(modifiers, limit, len(nodes))
+    time_paged = edge in TIME_PAGED_EDGES
+    if time_paged and "__paging_token" in modifiers:
+        start, stop = _time_window(modifiers["__paging_token"], modifiers, limit)
+    else:
+        start = _start(modifiers, limit, len(nodes))
+        stop = start + limit
     chosen = fields or _parse(DEFAULT_FIELDS[node_type])
-    data = [
-        _select(node, chosen, node_type, page, context) for node in nodes[start : start + limit]
-    ]
+    data = [_select(node, chosen, node_type, page, context) for node in nodes[start:stop]]
     listing: dict[str, Any] = {"data": data}
-    if data:
+    if data and time_paged:
+        listing["paging"] = _time_paging(page, edge, fields, limit, context, nodes, start, stop)
+    elif data:
         paging: dict[str, Any] = {
             "cursors": {
                 "before": encode_cursor(start),
@@ -352,6 +362,47 @@ def _start(modifiers: dict[str, str], limit: int, total: int) -> int:
     return 0
 
 
+def _time_window(token: str, modifiers: dict[str, str], limit: int) -> tuple[int, int]:
+    """Where a time-paged listing starts and stops. The fake's __paging_token names the
+    boundary post, so posts sharing a second are neither lost nor repeated; __previous=1 reads
+    the newer posts before it."""
+    boundary = decode_cursor(token)
+    if modifiers.get("__previous") == "1":
+        return max(0, boundary - limit), boundary
+    return boundary + 1, boundary + 1 + limit
+
+
+def _time_paging(
+    page: Resource,
+    edge: str,
+    fields: list[GraphField],
+    limit: int,
+    context: _Context,
+    nodes: list[Resource],
+    start: int,
+    stop: int,
+) -> dict[str, str]:
+    """Graph's time-based paging: `previous` always (newer posts may appear), `next` while
+    older ones remain; `since`/`until` are the Unix time of the page's first/last post."""
+    first, last = start, min(stop, len(nodes)) - 1
+    newer = [("__previous", "1"), ("since", _unix_time(nodes[first])), ("until", "")]
+    newer.append(("__paging_token", encode_cursor(first)))
+    paging = {"previous": _paging_url(page, edge, fields, limit, context, time=newer)}
+    if stop < len(nodes):
+        older = [("until", _unix_time(nodes[last])), ("since", "")]
+        older += [("__paging_token", encode_cursor(last)), ("__previous", "")]
+        paging["next"] = _paging_url(page, edge, fields, limit, context, time=older)
+    return paging
+
+
+def _unix_time(node: Resource) -> str:
+    try:
+        created = datetime.strptime(node.get("created_time", ""), "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        return ""
+    return str(int(created.timestamp()))
+
+
 def encode_cursor(index: int) -> str:
     return base64.urlsafe_b64encode(f"fakecursor:{index}".encode()).decode().rstrip("=")
 
@@ -376,6 +427,7 @@ def _paging_url(
     *,
     after: int | None = None,
     before: int | None = None,
+    time: list[tuple[str, str]] | None = None,
 ) -> str:
     params = [("access_token", context.token), ("pretty", "0")]
     if fields:
@@ -385,5 +437,6 @@ def _paging_url(
         params.append(("after", encode_cursor(after)))
     if before is not None:
         params.append(("before", encode_cursor(before)))
+    params += time or []
     base = context.request.base_url
     return f"{base}/{context.version}/{page['id']}/{edge}?{urlencode(params)}"
