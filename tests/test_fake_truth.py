@@ -414,32 +414,6 @@ def test_graph_answer_has_the_recorded_shape(server: FakeApiServer, case: Case) 
 
 
 @pytest.mark.parametrize(
-    ("edge", "recording", "client_fields"),
-    [
-        ("videos", "facebook/page_videos_p1_cursor_next.json", facebook.VIDEO_FIELDS),
-        ("posts", "facebook/posts_p1_time_paging.json", facebook.POST_FIELDS),
-    ],
-)
-def test_edges_inside_the_first_request_of_a_fetch_have_the_recorded_shape(
-    server: FakeApiServer, edge: str, recording: str, client_fields: str
-) -> None:
-    """The page request our source really sends (facebook.PAGE_FIELDS, edges expanded in it):
-    each edge in it is laid out as the recorded edge request, paging included. It asks for
-    more fields than the recording did; those are checked in the edge cases above."""
-    server.world = World.synthetic(youtube_uploads=1, facebook_videos=150, facebook_posts=150)
-    recorded = real_api_json(recording)
-    answer = graph(server, "kreativessachsen", fields=facebook.PAGE_FIELDS).json()
-    asked = {f"data[].{field.name}" for field in graph_fields(client_fields)}
-    problems = compare(
-        recorded,
-        answer[edge],
-        graph_reads(recorded, client_fields),
-        lambda path: path in asked or path in GRAPH_DOCUMENTED,
-    )
-    assert_agree(problems, recording)
-
-
-@pytest.mark.parametrize(
     ("recording", "path", "params", "reads"),
     [
         ("facebook/oauth_long_lived_user_token.json", "oauth/access_token",
