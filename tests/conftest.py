@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +18,30 @@ from aggregator.retry import RetryPolicy
 API_KEY = "AIzaTestKey-0123456789"
 ACCESS_TOKEN = "EAATestToken0123456789abcdef"
 
-REAL_API = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real-api"
+# Real recorded API answers (see SOURCES.md there), read in place, never copied into the repo.
+REAL_API = Path(
+    os.environ.get("SHOWCASE_REAL_API")
+    or Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real-api"
+)
+
+
+def real_api_path(relative: str) -> Path:
+    """The path of a recorded answer, e.g. "youtube/playlistItems_list_page2_last.json".
+
+    Without the recordings a test that needs one is skipped; CI sets
+    SHOWCASE_REQUIRE_RECORDINGS=1, under which a missing folder or file fails the test instead.
+    """
+    path = REAL_API / relative
+    if not path.is_file():
+        reason = f"recorded API answer {relative} is not available (looked in {REAL_API})"
+        if os.environ.get("SHOWCASE_REQUIRE_RECORDINGS") == "1":
+            pytest.fail(f"{reason}; SHOWCASE_REQUIRE_RECORDINGS=1 requires it", pytrace=False)
+        pytest.skip(reason)
+    return path
+
+
+def real_api_json(relative: str) -> Any:
+    return json.loads(real_api_path(relative).read_text(encoding="utf-8"))
 
 
 @dataclass

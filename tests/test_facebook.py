@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from conftest import real_api_json
 
 from aggregator.cli import main
 from aggregator.config import FacebookConfig
@@ -25,14 +25,9 @@ from aggregator.models import Figure, KnownItems, Usage
 from aggregator.retry import RetryPolicy
 from aggregator.sources import facebook
 
-REAL_API = Path(__file__).parents[2] / "shared" / "fixtures" / "real-api" / "facebook"
-
 
 def recorded(name: str) -> Any:
-    path = REAL_API / name
-    if not path.exists():
-        pytest.skip(f"recorded response {name} is not available")
-    return json.loads(path.read_text(encoding="utf-8"))
+    return real_api_json(f"facebook/{name}")
 
 
 # --- the page and its figures -------------------------------------------------------------------

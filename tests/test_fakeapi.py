@@ -7,17 +7,16 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from conftest import real_api_json
 from PIL import Image
 
 from aggregator.fakeapi import FakeApiServer, World, graph_error, youtube_error
 
 KEY, TOKEN = "test-key", "test-token"
-REAL_API = Path(__file__).parents[2] / "shared" / "fixtures" / "real-api"
 GRAPH_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0000")
 YOUTUBE_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
@@ -59,10 +58,7 @@ def uploads_id(server: FakeApiServer) -> str:
 
 
 def fixture(relative: str) -> Any:
-    path = REAL_API / relative
-    if not path.exists():
-        pytest.skip(f"real API fixtures not available ({path})")
-    return json.loads(path.read_text(encoding="utf-8"))
+    return real_api_json(relative)
 
 
 def assert_same_shape(
@@ -439,6 +435,7 @@ def test_paging_next_followed_to_the_end(server: FakeApiServer) -> None:
         # Time-based links as in real-api/facebook/posts_p1_time_paging.json.
         assert "&since&__paging_token=" in body["paging"]["next"]
         body = http.get(body["paging"]["next"], timeout=5).json()
+        assert "__paging_token=" in body["paging"]["previous"]  # posts_p1_time_paging.json
         seen += [post["id"] for post in body["data"]]
     assert len(seen) == len(set(seen)) == 250 + 1  # and the one video's post
     assert server.stats.by_route["graph.posts"] == 3

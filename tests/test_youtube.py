@@ -7,10 +7,10 @@ import logging
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import real_api_json, real_api_path
 
 from aggregator.config import YouTubeConfig
 from aggregator.errors import SourceError
@@ -18,22 +18,15 @@ from aggregator.models import Figure, Usage
 from aggregator.retry import RetryPolicy
 from aggregator.sources import youtube
 
-REAL_API = Path(__file__).parents[2] / "shared" / "fixtures" / "real-api" / "youtube"
 API_KEY = "AIzaSyTEST-not-a-real-key-0123456789"
 
 
 def recorded(name: str) -> dict[str, Any]:
-    path = REAL_API / name
-    if not path.exists():
-        pytest.skip(f"recorded API responses not available: {path}")
-    return json.loads(path.read_text("utf-8"))
+    return dict(real_api_json(f"youtube/{name}"))
 
 
 def recorded_bytes(name: str) -> bytes:
-    path = REAL_API / name
-    if not path.exists():
-        pytest.skip(f"recorded API responses not available: {path}")
-    return path.read_bytes()
+    return real_api_path(f"youtube/{name}").read_bytes()
 
 
 # --- parsers on recorded responses -------------------------------------------------------------
