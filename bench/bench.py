@@ -61,8 +61,10 @@ def youtube_bound(uploads: int) -> int:
 
 
 def graph_bound(videos: int, posts: int) -> int:
-    """The contract's request bound: 1 + ⌈videos/100⌉ + ⌈posts/100⌉."""
-    return 1 + -(-videos // 100) + -(-posts // 100)
+    """The request bound at page size 100: the figures, ⌈videos/100⌉, and ⌈posts/100⌉ where
+    Graph's /posts also lists an `added_video` post for each video, plus at most one empty
+    last page."""
+    return 1 + -(-videos // 100) + -(-(posts + videos) // 100) + 1
 
 
 def run_cli(config: Path, *args: str) -> tuple[int, float, float]:
