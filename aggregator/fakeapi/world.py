@@ -127,6 +127,9 @@ class World:
         `password` is listed with its content and excerpt withheld.
     wordpress_tags: term objects (id, name, slug, ...); `count` is computed.
     wordpress_media: attachment objects (id, source_url, media_details.sizes, ...).
+    wordpress_site: how the site is set up (fakeapi/wordpress.py): "permalinks": "pretty"
+        (default) or "plain"; "web_server_404": true when /wp-json/ never reaches WordPress;
+        "refused_user_agents": substrings of User-Agents its firewall answers 403.
     """
 
     youtube_channels: dict[str, Resource] = field(default_factory=dict)
@@ -137,6 +140,7 @@ class World:
     wordpress_posts: list[Resource] = field(default_factory=list)
     wordpress_tags: list[Resource] = field(default_factory=list)
     wordpress_media: list[Resource] = field(default_factory=list)
+    wordpress_site: Resource = field(default_factory=dict)
 
     # -- loading ----------------------------------------------------------------------------
 
@@ -167,7 +171,7 @@ class World:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> World:
         """Read the world.json layout: {"youtube": {"channels", "videos", "quota_left"},
-        "facebook": {"pages"}, "wordpress": {"tags", "posts", "media"}}."""
+        "facebook": {"pages"}, "wordpress": {"tags", "posts", "media", "site"}}."""
         youtube = data.get("youtube", {})
         facebook = data.get("facebook", {})
         wordpress = data.get("wordpress", {})
@@ -179,6 +183,7 @@ class World:
             wordpress_posts=list(wordpress.get("posts", [])),
             wordpress_tags=list(wordpress.get("tags", [])),
             wordpress_media=list(wordpress.get("media", [])),
+            wordpress_site=dict(wordpress.get("site", {})),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -193,6 +198,7 @@ class World:
                 "tags": self.wordpress_tags,
                 "posts": self.wordpress_posts,
                 "media": self.wordpress_media,
+                "site": self.wordpress_site,
             },
         }
 
