@@ -243,7 +243,7 @@ def check_website(settings: WebsiteConfig, policy: RetryPolicy) -> list[Check]:
         except SourceError as error:
             return [_website_failure(error, settings)]
         checks = [
-            Check("website", True, f"WordPress REST API answers at {client.api_url}"),
+            Check("website", True, f"WordPress REST API answers at {client.api_root}"),
             Check("website", True, f"tag {settings.tag!r} found (id {tag_id})"),
         ]
     return checks

@@ -425,7 +425,9 @@ def test_only_published_posts_and_protected_ones_withheld(server: FakeApiServer)
     assert 1840 not in listed
     assert listed[1384]["excerpt"] == {"rendered": "", "protected": True}
     assert listed[1384]["content"] == {"rendered": "", "protected": True}
-    assert listed[1384]["title"]["rendered"].startswith("Geschützt: ")
+    # No "Protected: " before the title in the REST API: a real WordPress 6.1
+    # (tests/test_website_real.py::test_protected_post_is_listed_withheld).
+    assert listed[1384]["title"]["rendered"] == posts[1384]["title"]["rendered"]
     assert wp(server, "tags", slug=TAG).json()[0]["count"] == 4
 
 
@@ -582,7 +584,9 @@ def test_html_page_with_status_200_is_not_json(server) -> None:
     with pytest.raises(SourceError) as caught:
         fetch(server)
     assert caught.value.cause == "not JSON"
-    assert server.stats.wordpress_requests == 1
+    # The page is no REST answer, so the site's address is asked where its API is: it
+    # advertises /wp-json/, the root that answered HTML, so nothing else is tried.
+    assert server.stats.by_route == {"wordpress.tags": 1, "wordpress.page": 1}
 
 
 def test_html_instead_of_posts_is_a_partial_result(server) -> None:
@@ -708,3 +712,168 @@ def test_cli_unknown_tag_names_it(site, capsys) -> None:
     assert main(["--config", str(site.config), "fetch", "website"]) == 1
     line = capsys.readouterr().err.strip()
     assert "website: not found" in line and "gibtsnicht" in line
+
+
+# --- where the REST API is: pretty and plain permalinks ------------------------------------------
+# https://developer.wordpress.org/rest-api/using-the-rest-api/discovery/ (the Link header, and
+# "?rest_route=/" without pretty permalinks) and https://developer.wordpress.org/rest-api/
+# extending-the-rest-api/routes-and-endpoints/ (the route in rest_route, the query after it).
+# What a real WordPress answers is in tests/test_website_real.py.
+
+
+def test_route_urls_under_both_kinds_of_root() -> None:
+    params = {"slug": TAG, "_fields": "id,name"}
+    assert website.route_url("https://www.example.org/wp-json/", "wp/v2/tags", params) == (
+        "https://www.example.org/wp-json/wp/v2/tags?slug=flaechengluehen&_fields=id%2Cname"
+    )
+    plain = "https://www.example.org/index.php?rest_route=/"
+    assert website.route_url(plain, "wp/v2/tags", params) == (
+        "https://www.example.org/index.php?rest_route=/wp/v2/tags&slug=flaechengluehen"
+        "&_fields=id%2Cname"
+    )
+    encoded = "https://www.example.org/?rest_route=%2F"
+    assert website.route_url(encoded, "wp/v2/posts", {"page": 2}) == (
+        "https://www.example.org/?rest_route=/wp/v2/posts&page=2"
+    )
+
+
+def test_advertised_api_root_among_other_links() -> None:
+    links = (
+        '<https://www.example.org/wp-json/wp/v2/pages/7>; rel="alternate"; title="JSON", '
+        '<https://www.example.org/index.php?rest_route=/>; rel="https://api.w.org/", '
+        "<https://www.example.org/?p=7>; rel=shortlink"
+    )
+    assert website.advertised_api_root({"Link": links}) == (
+        "https://www.example.org/index.php?rest_route=/"
+    )
+    assert website.advertised_api_root({"link": '<https://x.org/?p=7>; rel="shortlink"'}) is None
+    assert website.advertised_api_root({"Link": '<javascript:x>; rel="https://api.w.org/"'}) is None
+    assert website.advertised_api_root({}) is None
+
+
+def test_error_names_the_route_of_a_plain_permalink_request() -> None:
+    url = "https://www.example.org/index.php?rest_route=/wp/v2/posts&tags=12&page=2"
+    with pytest.raises(SourceError) as caught:
+        website.parse_listing(500, rest_error("internal_server_error", 500), {}, url)
+    assert "GET www.example.org/index.php?rest_route=/wp/v2/posts)" in str(caught.value)
+    assert "tags=12" not in str(caught.value)
+
+
+def plain_world(**site: Any) -> World:
+    world = World.synthetic(youtube_uploads=0, facebook_videos=0, facebook_posts=0,
+                            wordpress_posts=250)  # fmt: skip
+    world.wordpress_site = {"permalinks": "plain", **site}
+    return world
+
+
+def test_fake_plain_permalinks_site(server: FakeApiServer) -> None:
+    server.world.wordpress_site = {"permalinks": "plain"}
+    tags = f"{server.url}wp-json/wp/v2/tags?slug={TAG}"
+    redirect = http.get(tags, allow_redirects=False, timeout=5)
+    assert redirect.status_code == 301
+    assert redirect.headers["Location"] == f"{server.base_url}/wp-json/wp/v2/tags/?slug={TAG}"
+    page = http.get(tags, timeout=5)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    root = f"{server.base_url}/index.php?rest_route=/"
+    assert page.links["https://api.w.org/"]["url"] == root
+    assert http.head(server.url, timeout=5).links["https://api.w.org/"]["url"] == root
+    routed = http.get(f"{root}wp/v2/tags&slug={TAG}", timeout=5)
+    assert [tag["id"] for tag in routed.json()] == [12]
+    assert routed.links["https://api.w.org/"]["url"] == root
+    first = http.get(f"{server.url}?rest_route=/wp/v2/posts&per_page=2", timeout=5)
+    assert set(first.links) == {"next"}  # the paging link replaces the root's
+    assert first.links["next"]["url"] == (
+        f"{server.base_url}/index.php?rest_route=%2Fwp%2Fv2%2Fposts&per_page=2&page=2"
+    )
+    pages = 1 + 2 + 1  # the 301 alone, the 301 and the page it leads to, the HEAD
+    assert server.stats.by_route == {
+        "wordpress.page": pages,
+        "wordpress.tags": 1,
+        "wordpress.posts": 1,
+    }
+
+
+def test_fake_pretty_permalinks_serve_rest_route_too(server: FakeApiServer) -> None:
+    routed = http.get(f"{server.url}?rest_route=/wp/v2/tags&slug={TAG}", timeout=5)
+    assert [tag["id"] for tag in routed.json()] == [12]
+    home = http.head(server.url, timeout=5)
+    assert home.status_code == 200
+    assert home.links["https://api.w.org/"]["url"] == f"{server.base_url}/wp-json/"
+    unknown = http.get(f"{server.url}?rest_route=/wp/v2/users", timeout=5)
+    assert unknown.status_code == 404 and unknown.json()["code"] == "rest_no_route"
+
+
+def test_fake_web_server_404_without_a_link(server: FakeApiServer) -> None:
+    server.world.wordpress_site = {"permalinks": "plain", "web_server_404": True}
+    missing = http.get(f"{server.url}wp-json/wp/v2/tags", timeout=5)
+    assert missing.status_code == 404 and "Link" not in missing.headers
+    assert missing.headers["Content-Type"].startswith("text/html")
+
+
+def test_fetch_with_plain_permalinks_follows_the_root_the_answer_advertises() -> None:
+    with FakeApiServer(plain_world()) as server:
+        result, usage = fetch(server)
+        assert result.complete and len(result.items) == 250
+        # the 301 and the home page it leads to, then the tag and 3 pages at ?rest_route=
+        assert usage.requests == server.stats.wordpress_requests == 2 + 1 + 3
+        assert server.stats.by_route == {
+            "wordpress.page": 2,
+            "wordpress.tags": 1,
+            "wordpress.posts": 3,
+        }
+        paths = [path for route, path in server.stats.requests if route == "wordpress.posts"]
+        assert all(path.startswith("/index.php?rest_route=/wp/v2/posts&tags=12&") for path in paths)
+
+
+def test_fetch_behind_a_web_server_404_asks_the_home_page() -> None:
+    with FakeApiServer(plain_world(web_server_404=True)) as server:
+        result, usage = fetch(server)
+        assert result.complete and len(result.items) == 250
+        assert usage.requests == 1 + 1 + 1 + 3  # the 404, the HEAD, the tag, 3 pages
+        assert server.stats.by_route["wordpress.page"] == 2
+
+
+def test_fetch_guesses_rest_route_when_no_page_names_the_root() -> None:
+    with FakeApiServer(plain_world(web_server_404=True)) as server:
+        # a plugin that removes WordPress's Link header from every page
+        server.inject("wordpress.page", status=404, body="<h1>Not Found</h1>",
+                      content_type="text/html", times=2)  # fmt: skip
+        result, usage = fetch(server)
+        assert result.complete and len(result.items) == 250
+        assert usage.requests == 1 + 1 + 1 + 3
+
+
+def test_no_rest_api_anywhere_is_the_first_answers_error(server) -> None:
+    server.world.wordpress_site = {"permalinks": "plain", "web_server_404": True}
+    server.inject("wordpress.page", status=404, body="<h1>Not Found</h1>",
+                  content_type="text/html", times=2)  # fmt: skip
+    server.inject("wordpress.tags", status=200, body="<p>Startseite</p>", content_type="text/html")
+    with pytest.raises(SourceError) as caught:
+        fetch(server)
+    assert caught.value.cause == "not found"
+    assert "GET 127.0.0.1" in str(caught.value) and "/wp-json/wp/v2/tags" in str(caught.value)
+    assert server.stats.wordpress_requests == 3  # /wp-json/, the HEAD, ?rest_route=
+
+
+# --- User-Agent --------------------------------------------------------------------------------
+# Hosts' firewalls refuse scripting clients: ModSecurity's OWASP Core Rule Set lists
+# "python-requests" in rules/scripting-user-agents.data (rule 913101).
+
+
+def test_a_firewall_that_refuses_python_requests_lets_showcase_through(server) -> None:
+    server.world.wordpress_site = {"refused_user_agents": ["python-requests"]}
+    refused = requests.get(f"{server.url}wp-json/wp/v2/tags", timeout=5)  # requests' own UA
+    assert refused.status_code == 403
+    assert refused.request.headers["User-Agent"].startswith("python-requests/")
+    server.reset_stats()
+    result, usage = fetch(server)
+    assert result.complete and {item.platform_id for item in result.items} == DEMO_INTERVIEWS
+    assert usage.requests == 2
+
+
+def test_a_refused_user_agent_is_a_permission_error(server) -> None:
+    server.world.wordpress_site = {"refused_user_agents": ["showcase/"]}
+    with pytest.raises(SourceError) as caught:
+        fetch(server)
+    assert (caught.value.cause, caught.value.retryable) == ("permission", False)
+    assert server.stats.wordpress_requests == 1

@@ -34,6 +34,7 @@ ROUTES = (
     "wordpress.tags",
     "wordpress.posts",
     "wordpress.media",
+    "wordpress.page",
     "thumbs",
 )
 _SECRET_PARAMS = {
@@ -244,7 +245,7 @@ class FakeApiServer:
         path = re.sub("/{2,}", "/", unquote(parts.path))
         params = parse_qs(parts.query, keep_blank_values=True)
         request = ApiRequest(path, params, headers, self.base_url)
-        route = classify(path)
+        route = classify(path, params, self.world)
         self._record(route, parts.path, parts.query)
         injection = self._take_injection(route)
         if injection is not None:
@@ -283,13 +284,19 @@ class FakeApiServer:
         if route.startswith("graph."):
             return self._serve_graph(request)
         if route.startswith("wordpress."):
-            status, body, headers = wordpress.serve(
-                route.removeprefix("wordpress."), request, self.world
-            )
-            return Reply(status, wordpress.wordpress_json(body, self.base_url), headers=headers)
+            return self._serve_wordpress(route.removeprefix("wordpress."), request)
         if route == "thumbs":
             return self._serve_thumbnail(request)
         return Reply(404, b"Not Found", "text/plain; charset=utf-8")
+
+    def _serve_wordpress(self, resource: str, request: ApiRequest) -> Reply:
+        refused = wordpress.refusal(request, self.world)
+        if refused is not None:
+            return refused
+        if resource == "page":
+            return wordpress.serve_page(request, self.world)
+        status, body, headers = wordpress.serve(resource, request, self.world)
+        return Reply(status, wordpress.wordpress_json(body, self.base_url), headers=headers)
 
     def _serve_youtube(self, resource: str, request: ApiRequest) -> Reply:
         pretty = request.one("prettyPrint") not in ("false", "0")
@@ -361,14 +368,20 @@ class FakeApiServer:
         return Reply(200, image, "image/jpeg", headers)
 
 
-def classify(path: str) -> str:
-    """The route a path belongs to: one of ROUTES, or "youtube.other", "graph.other",
-    "wordpress.other"."""
+def classify(
+    path: str, params: dict[str, list[str]] | None = None, world: World | None = None
+) -> str:
+    """The route a request belongs to: one of ROUTES, or "youtube.other", "graph.other",
+    "wordpress.other". WordPress reads /wp-json/... (pretty permalinks) and
+    /?rest_route=/wp/v2/...; "wordpress.page" is a page of the site: the home page, or
+    /wp-json/ on a site with plain permalinks."""
     if path.startswith("/thumbs/"):
         return "thumbs"
-    if path == "/wp-json" or path.startswith("/wp-json/"):
-        resource = path.removeprefix(wordpress.API_PATH + "/").strip("/")
-        return f"wordpress.{resource}" if resource in wordpress.RESOURCES else "wordpress.other"
+    resource = wordpress.rest_resource(path, params or {}, world or World())
+    if resource is not None:
+        return f"wordpress.{resource}" if resource else "wordpress.other"
+    if path in wordpress.FRONT_PAGES or path == "/wp-json" or path.startswith("/wp-json/"):
+        return "wordpress.page"
     if path.startswith("/youtube/v3/"):
         resource = path.removeprefix("/youtube/v3/").strip("/")
         return f"youtube.{resource}" if resource in youtube.RESOURCES else "youtube.other"

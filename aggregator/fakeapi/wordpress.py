@@ -13,6 +13,18 @@ WordPress 5.4, `_links` and `_embedded` come only when `_fields` names one of th
 no users or comments. Only published posts are listed; a post with a `password` comes with its
 content and excerpt withheld. Errors are WordPress's {"code", "message", "data": {"status"}}.
 The JSON is what PHP's json_encode writes: ASCII only, slashes escaped.
+
+The same routes answer at /?rest_route=/wp/v2/... (and /index.php?rest_route=...), with
+pretty permalinks too. world.wordpress_site sets the site up (the behaviours of a real
+WordPress 6.1, Debian's package, in tests/test_website_real.py):
+- "permalinks": "plain": /wp-json/ is no route. WordPress answers such a path with a 301 that
+  adds a trailing slash, then with its home page (200, HTML); the API root it advertises in
+  `Link: <...>; rel="https://api.w.org/"` is {base}/index.php?rest_route=/.
+- "web_server_404": with plain permalinks, /wp-json/ never reaches WordPress: the web server
+  answers its own HTML 404, without a Link header (Apache without WordPress's .htaccess).
+- "refused_user_agents": a firewall (ModSecurity's Core Rule Set lists "python-requests" in
+  rules/scripting-user-agents.data) answers 403 to a User-Agent containing one of these.
+The home page (/) sends the Link header, as every page WordPress serves does.
 """
 
 from __future__ import annotations
@@ -23,15 +35,16 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from aggregator.fakeapi.wire import ApiRequest, graph_json
+from aggregator.fakeapi.wire import ApiRequest, Reply, graph_json
 from aggregator.fakeapi.world import BASE, Resource, World
 
 RESOURCES = ("tags", "posts", "media")
 API_PATH = "/wp-json/wp/v2"
+REST_ROUTE_PREFIX = "/wp/v2"
+FRONT_PAGES = ("/", "/index.php")  # where ?rest_route= is read
 DEFAULT_PER_PAGE = 10
 MAX_PER_PAGE = 100
 SITE_TIMEZONE = ZoneInfo("Europe/Berlin")
-PROTECTED_TITLE = "Geschützt: {title}"  # the German site's "Protected: %s"
 
 NO_ROUTE = "No route was found matching the URL and request method."
 PAST_THE_END = "The page number requested is larger than the number of pages available."
@@ -117,7 +130,62 @@ def serve(resource: str, request: ApiRequest, world: World) -> Answer:
             raise WordPressApiError(404, "rest_no_route", NO_ROUTE)
         return handlers[resource](request, world)
     except WordPressApiError as error:
-        return error.status, error.body, _headers(request)
+        return error.status, error.body, _headers(request, world)
+
+
+def rest_resource(path: str, params: dict[str, list[str]], world: World) -> str | None:
+    """The collection a request asks the REST API for ("posts", or "" for another route), or
+    None when it is no REST request: a page of the site."""
+    rest_route = params.get("rest_route", [None])[-1]
+    if path in FRONT_PAGES and rest_route:
+        route = rest_route
+    elif (path == "/wp-json" or path.startswith("/wp-json/")) and not plain_permalinks(world):
+        route = path.removeprefix("/wp-json")
+    else:
+        return None
+    resource = route.removeprefix(REST_ROUTE_PREFIX + "/").strip("/")
+    return resource if route.startswith(REST_ROUTE_PREFIX + "/") and resource in RESOURCES else ""
+
+
+def plain_permalinks(world: World) -> bool:
+    return world.wordpress_site.get("permalinks") == "plain"
+
+
+def api_root(base_url: str, world: World) -> str:
+    """What WordPress's rest_url() gives: /wp-json/, or index.php?rest_route=/ without pretty
+    permalinks."""
+    if plain_permalinks(world):
+        return f"{base_url}/index.php?rest_route=/"
+    return f"{base_url}/wp-json/"
+
+
+def refusal(request: ApiRequest, world: World) -> Reply | None:
+    """A firewall's 403 for a User-Agent it refuses (world.wordpress_site refused_user_agents)."""
+    agent = str(request.headers.get("User-Agent") or "").casefold()
+    refused = world.wordpress_site.get("refused_user_agents", [])
+    if not any(str(pattern).casefold() in agent for pattern in refused):
+        return None
+    page = "<!DOCTYPE html><title>403 Forbidden</title><h1>Forbidden</h1><p>Access denied.</p>"
+    return Reply(403, page.encode(), "text/html; charset=iso-8859-1")
+
+
+def serve_page(request: ApiRequest, world: World) -> Reply:
+    """A page of the site (any path that is no REST request) as WordPress or the web server
+    in front of it answers it: the HTML home page, a redirect, a 404."""
+    on_api_path = request.path == "/wp-json" or request.path.startswith("/wp-json/")
+    if on_api_path and world.wordpress_site.get("web_server_404"):
+        page = "<!DOCTYPE html><title>404 Not Found</title><h1>Not Found</h1>"
+        return Reply(404, page.encode(), "text/html; charset=iso-8859-1")
+    if request.path not in FRONT_PAGES and not request.path.endswith("/"):
+        # redirect_canonical(): a path that is no file gets its trailing slash.
+        query = urlencode(request.params, doseq=True)
+        location = f"{request.base_url}{request.path}/" + (f"?{query}" if query else "")
+        return Reply(301, b"", "text/html; charset=UTF-8",
+                     {"X-Redirect-By": "WordPress", "Location": location})  # fmt: skip
+    # With plain permalinks WordPress ignores the path and serves the home page.
+    link = f'<{api_root(request.base_url, world)}>; rel="https://api.w.org/"'
+    page = '<!DOCTYPE html><html lang="de-DE"><title>Kreatives Sachsen</title><p>Startseite</p>'
+    return Reply(200, page.encode(), "text/html; charset=UTF-8", {"Link": link})
 
 
 # -- the collections ----------------------------------------------------------------------------
@@ -134,7 +202,7 @@ def list_tags(request: ApiRequest, world: World) -> Answer:
         tags = [tag for tag in tags if tag.get("id") in include]
     if request.one("hide_empty") in ("1", "true"):
         tags = [tag for tag in tags if counts.get(tag["id"], 0) > 0]
-    shown, headers = _paginate(request, tags, past_end_is_error=False)
+    shown, headers = _paginate(request, world, tags, past_end_is_error=False)
     fields = _fields(request)
     body = [_select(_term(tag, counts.get(tag["id"], 0)), fields) for tag in shown]
     return 200, body, headers
@@ -149,7 +217,7 @@ def list_posts(request: ApiRequest, world: World) -> Answer:
     if include:
         posts = [post for post in posts if post.get("id") in include]
     posts = _ordered(posts, request, include)
-    shown, headers = _paginate(request, posts, past_end_is_error=True)
+    shown, headers = _paginate(request, world, posts, past_end_is_error=True)
     fields, embed = _fields(request), _embed_relations(request)
     body = [_select(_post(post, world, embed), fields) for post in shown]
     return 200, body, headers
@@ -164,7 +232,7 @@ def list_media(request: ApiRequest, world: World) -> Answer:
     if parents:
         media = [item for item in media if item.get("post") in parents]
     media = _ordered(media, request, include)
-    shown, headers = _paginate(request, media, past_end_is_error=True)
+    shown, headers = _paginate(request, world, media, past_end_is_error=True)
     fields = _fields(request)
     return 200, [_select(_attachment(item), fields) for item in shown], headers
 
@@ -250,7 +318,7 @@ def _ordered(items: list[Resource], request: ApiRequest, include: list[int]) -> 
 
 
 def _paginate(
-    request: ApiRequest, items: list[Resource], *, past_end_is_error: bool
+    request: ApiRequest, world: World, items: list[Resource], *, past_end_is_error: bool
 ) -> tuple[list[Resource], dict[str, str]]:
     per_page = _int_param(request, "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
     page = _int_param(request, "page", 1, 1)
@@ -258,25 +326,29 @@ def _paginate(
     pages = -(-total // per_page)
     if past_end_is_error and total > 0 and page > pages:
         raise WordPressApiError(400, "rest_post_invalid_page_number", PAST_THE_END)
-    headers = _headers(request)
+    headers = _headers(request, world)
     headers |= {"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)}
-    links = [headers["Link"]]
+    links = []
     if page > 1:
         links.append(f'<{_page_url(request, min(page - 1, max(pages, 1)))}>; rel="prev"')
     if page < pages:
         links.append(f'<{_page_url(request, page + 1)}>; rel="next"')
-    headers["Link"] = ", ".join(links)
+    if links:
+        # The paging links take the Link header's place: the api.w.org link is gone (a real
+        # WordPress 6.1, tests/test_website_real.py::test_paging_links_replace_the_root_link).
+        headers["Link"] = ", ".join(links)
     return items[(page - 1) * per_page : page * per_page], headers
 
 
 def _page_url(request: ApiRequest, page: int) -> str:
     params = {name: values for name, values in request.params.items() if name != "page"}
     params["page"] = [str(page)]
-    return f"{request.base_url}{request.path}?{urlencode(params, doseq=True)}"
+    path = "/index.php" if "rest_route" in params else request.path
+    return f"{request.base_url}{path}?{urlencode(params, doseq=True)}"
 
 
-def _headers(request: ApiRequest) -> dict[str, str]:
-    return {**HEADERS, "Link": f'<{request.base_url}/wp-json/>; rel="https://api.w.org/"'}
+def _headers(request: ApiRequest, world: World) -> dict[str, str]:
+    return {**HEADERS, "Link": f'<{api_root(request.base_url, world)}>; rel="https://api.w.org/"'}
 
 
 def _select(resource: Resource, fields: list[str] | None) -> Resource:
@@ -313,6 +385,8 @@ def _post(stored: Resource, world: World, embed: set[str] | None) -> Resource:
     post_id = stored["id"]
     date_gmt = str(stored.get("date_gmt", ""))
     password = stored.get("password")
+    # No "Protected: " before a protected post's title: the REST API leaves it out (a real
+    # WordPress 6.1, tests/test_website_real.py::test_protected_post_is_listed_withheld).
     title = str(stored.get("title", {}).get("rendered", ""))
     media_id = stored.get("featured_media", 0)
     post: Resource = {
@@ -326,7 +400,7 @@ def _post(stored: Resource, world: World, embed: set[str] | None) -> Resource:
         "status": stored.get("status", "publish"),
         "type": "post",
         "link": stored.get("link", f"{BASE}/?p={post_id}"),
-        "title": {"rendered": PROTECTED_TITLE.format(title=title) if password else title},
+        "title": {"rendered": title},
         "content": {
             "rendered": "" if password else stored.get("content", {}).get("rendered", ""),
             "protected": bool(password),

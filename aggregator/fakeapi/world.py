@@ -138,6 +138,9 @@ class World:
     count it towards a page's limit but leave it out of `data`, as privacy filtering does (so a
     page may come back short, or empty, with a `next` link); `_native: [w, h]` on a video is
     its cover's native size (default 1280x720), from which `format` and `thumbnails` follow.
+    wordpress_site: how the site is set up (fakeapi/wordpress.py): "permalinks": "pretty"
+        (default) or "plain"; "web_server_404": true when /wp-json/ never reaches WordPress;
+        "refused_user_agents": substrings of User-Agents its firewall answers 403.
     """
 
     youtube_channels: dict[str, Resource] = field(default_factory=dict)
@@ -150,6 +153,7 @@ class World:
     wordpress_media: list[Resource] = field(default_factory=list)
     facebook_app_secret: str | None = None
     facebook_max_nodes: int | None = None
+    wordpress_site: Resource = field(default_factory=dict)
 
     # -- loading ----------------------------------------------------------------------------
 
@@ -180,7 +184,7 @@ class World:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> World:
         """Read the world.json layout: {"youtube": {"channels", "videos", "quota_left"},
-        "facebook": {"pages"}, "wordpress": {"tags", "posts", "media"}}."""
+        "facebook": {"pages"}, "wordpress": {"tags", "posts", "media", "site"}}."""
         youtube = data.get("youtube", {})
         facebook = data.get("facebook", {})
         wordpress = data.get("wordpress", {})
@@ -194,6 +198,7 @@ class World:
             wordpress_posts=list(wordpress.get("posts", [])),
             wordpress_tags=list(wordpress.get("tags", [])),
             wordpress_media=list(wordpress.get("media", [])),
+            wordpress_site=dict(wordpress.get("site", {})),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -212,6 +217,7 @@ class World:
                 "tags": self.wordpress_tags,
                 "posts": self.wordpress_posts,
                 "media": self.wordpress_media,
+                "site": self.wordpress_site,
             },
         }
 

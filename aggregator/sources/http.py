@@ -7,7 +7,8 @@ carry the whole URL, query (and whatever token it holds) included.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,8 +37,24 @@ def http_get(
 ) -> requests.Response:
     """One GET. A timeout or a broken connection is a retryable SourceError; any answer,
     error statuses included, is returned for the source to classify."""
+    send = partial(session.get, url, headers=dict(headers or {}), timeout=timeout)
+    return _send(send, url, source, timeout)
+
+
+def http_head(
+    session: requests.Session, url: str, source: str, timeout: float
+) -> requests.Response:
+    """One HEAD, redirects followed (requests follows none for HEAD unless told), failing
+    as http_get does."""
+    send = partial(session.head, url, timeout=timeout, allow_redirects=True)
+    return _send(send, url, source, timeout)
+
+
+def _send(
+    request: Callable[[], requests.Response], url: str, source: str, timeout: float
+) -> requests.Response:
     try:
-        return session.get(url, headers=dict(headers or {}), timeout=timeout)
+        return request()
     except requests.Timeout:
         detail = f"{where(url)}: no answer within {timeout:g}s"
         raise SourceError(source, "timeout", detail, retryable=True) from None

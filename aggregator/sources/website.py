@@ -8,20 +8,34 @@ under any other slug the posts are stored, but only those whose title or excerpt
 configured #hashtag are shown.
 
 The REST API is public and read without authentication, so only published posts are listed.
-Two kinds of requests, each counted in `usage.requests`:
+Its root is first taken to be {url}/wp-json/, where a site with pretty permalinks serves it.
+Two kinds of requests there, each counted in `usage.requests`:
 
-- GET {url}/wp-json/wp/v2/tags?slug={tag}: the tag's id ("not found" when no tag has the slug);
-- GET {url}/wp-json/wp/v2/posts?tags={id}&per_page=100&page=N, newest id first, with each
+- GET {root}wp/v2/tags?slug={tag}: the tag's id ("not found" when no tag has the slug);
+- GET {root}wp/v2/posts?tags={id}&per_page=100&page=N, newest id first, with each
   post's featured image embedded (`_embed=wp:featuredmedia`, so no media request is needed).
 
-P posts therefore cost 1 + max(1, ⌈P/100⌉) requests. The pages are counted from the answer's
-X-WP-TotalPages: WordPress answers 400 for a page past the last one, so none is asked for. A
-site (or a cache in front of it) that drops that header is read until a page comes back less
-than full, or until WordPress says the page is past the end. The posts are ordered by id, not
-by date, so that a page boundary cannot fall between two posts of the same date and shuffle
-them. When X-WP-Total drops between two pages, a post went away and the posts after it moved
-up onto a page already read: that listing is reported incomplete, so it retires nothing. The
-site's name would take one more request (GET /wp-json), so the account is named after the host.
+A site with plain permalinks has no /wp-json/: the web server answers 404, or WordPress itself
+answers with a page of the site (a redirect to "/wp-json/wp/v2/tags/", then the home page).
+An answer that is not the REST API's is where the API root is looked for, the way WordPress
+advertises it (https://developer.wordpress.org/rest-api/using-the-rest-api/discovery/):
+the `Link: <...>; rel="https://api.w.org/"` header of that answer, which WordPress sends on
+every page it serves, else of a HEAD request to the site's address, else {url}/?rest_route=/
+as a last guess. Under a root with a query ("/index.php?rest_route=/") the route goes into
+rest_route and the parameters follow with "&".
+
+P posts therefore cost 1 + max(1, ⌈P/100⌉) requests with pretty permalinks and 2 more with
+plain ones: the answer at /wp-json/ and the redirect WordPress sends before it, or the web
+server's 404 and the HEAD (every redirect followed counts as a request). The pages are counted
+from the answer's X-WP-TotalPages: WordPress answers 400 for a page past the last one, so none
+is asked for. A site (or a cache in front of it) that drops that header is read until a page
+comes back less than full, or until WordPress says the page is past the end. The posts are
+ordered by id, not by date, so that a page boundary cannot fall between two posts of the same
+date and shuffle them. When X-WP-Total drops between two pages, a post went away and the posts
+after it moved up onto a page already read: that listing is reported incomplete, so it retires
+nothing. The site's name would take one more request (GET {root}), so the account is named
+after the host. Every request carries showcase's own User-Agent (sources/http.py): some hosts'
+firewalls refuse requests' default "python-requests/x.y".
 
 The site's HTML is untrusted: titles and excerpts leave this module as plain text (tags
 stripped, entities decoded, whitespace collapsed), and the renderer escapes them. A
@@ -36,7 +50,7 @@ from contextlib import nullcontext
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
@@ -47,6 +61,7 @@ from aggregator.retry import RetryPolicy
 from aggregator.sources.http import (
     header,
     http_get,
+    http_head,
     json_or_none,
     new_session,
     retry_after_seconds,
@@ -56,7 +71,9 @@ from aggregator.sources.http import (
 log = logging.getLogger(__name__)
 
 SOURCE = "website"
-API_PATH = "/wp-json/wp/v2"
+DEFAULT_API_PATH = "/wp-json/"  # the API root with pretty permalinks
+PLAIN_API_QUERY = "/?rest_route=/"  # the API root with plain permalinks
+API_ROOT_REL = "https://api.w.org/"  # the Link relation WordPress advertises its root with
 PAGE_SIZE = 100  # the REST API's maximum per_page
 POST_FIELDS = "id,date_gmt,link,title,excerpt,featured_media,status,_links,_embedded"
 EMBED = "wp:featuredmedia"
@@ -82,6 +99,15 @@ _MORE_MARKER = " [\u2026]"  # WordPress's default excerpt ending, " [&hellip;]"
 
 class PastTheLastPage(SourceError):
     """WordPress's 400 rest_post_invalid_page_number: the page asked for is past the end."""
+
+
+class NotTheRestApi(SourceError):
+    """An answer that did not come from the REST API (an HTML page, a web server's 404): the
+    API may live elsewhere. `advertised_root` is the root the answer's Link header names."""
+
+    def __init__(self, cause: str, detail: str, advertised_root: str | None):
+        super().__init__(SOURCE, cause, detail)
+        self.advertised_root = advertised_root
 
 
 def fetch(
@@ -119,17 +145,60 @@ class WordPressClient:
     """GET requests to one site's REST API, each counted, timed out and retried by the policy."""
 
     def __init__(self, site_url: str, policy: RetryPolicy, usage: Usage, session: requests.Session):
-        self.api_url = site_url.rstrip("/") + API_PATH
+        self.site_url = site_url.rstrip("/")
+        self.api_root = self.site_url + DEFAULT_API_PATH
         self.policy = policy
         self.usage = usage
         self.session = session
 
     def tag_id(self, slug: str) -> int:
-        url = f"{self.api_url}/tags?{urlencode({'slug': slug, '_fields': TAG_FIELDS})}"
+        """The tag's id; the first request, so it is where the API root is found."""
+        try:
+            return self._tag_id_at_root(slug)
+        except NotTheRestApi as first_error:
+            root = self._other_api_root(first_error)
+            if root == self.api_root:
+                raise
+            log.info("website: %s; trying the API root %s", first_error, request_name(root))
+            self.api_root = root
+            try:
+                return self._tag_id_at_root(slug)
+            except NotTheRestApi:
+                raise first_error from None
+
+    def _tag_id_at_root(self, slug: str) -> int:
+        url = self.route_url("wp/v2/tags", {"slug": slug, "_fields": TAG_FIELDS})
         tags, _ = self.get_list(url)
         if not tags:
-            raise SourceError(SOURCE, "not found", f"no tag with the slug {slug!r} ({where(url)})")
+            detail = f"no tag with the slug {slug!r} ({request_name(url)})"
+            raise SourceError(SOURCE, "not found", detail)
         return tag_id_of(tags[0], url)
+
+    def _other_api_root(self, error: NotTheRestApi) -> str:
+        """Where the API is, cheapest first: what the answer advertised, else what the site's
+        address advertises (one HEAD), else the plain-permalink root."""
+        advertised = error.advertised_root or self.advertised_api_root()
+        return advertised or self.site_url + PLAIN_API_QUERY
+
+    def advertised_api_root(self) -> str | None:
+        """The root the site's address names in its Link header (HEAD, as the discovery doc
+        advises); None when it names none or cannot be reached."""
+        url = self.site_url + "/"
+        try:
+            response = self.policy.call(SOURCE, lambda: self._head_once(url))
+        except SourceError as error:
+            log.info("website: no API root advertised: %s", error)
+            return None
+        return advertised_api_root(response.headers)
+
+    def _head_once(self, url: str) -> requests.Response:
+        self.usage.requests += 1
+        response = http_head(self.session, url, SOURCE, self.policy.request_timeout())
+        self.usage.requests += len(response.history)
+        return response
+
+    def route_url(self, route: str, params: Mapping[str, str | int]) -> str:
+        return route_url(self.api_root, route, params)
 
     def tagged_posts(self, tag_id: int) -> Iterator[list[dict[str, Any]]]:
         """The tag's posts, one page of up to PAGE_SIZE at a time."""
@@ -158,7 +227,7 @@ class WordPressClient:
             page += 1
 
     def posts_url(self, tag_id: int, page: int) -> str:
-        query = {
+        query: dict[str, str | int] = {
             "tags": tag_id,
             "per_page": PAGE_SIZE,
             "page": page,
@@ -167,7 +236,7 @@ class WordPressClient:
             "_fields": POST_FIELDS,
             "_embed": EMBED,
         }
-        return f"{self.api_url}/posts?{urlencode(query)}"
+        return self.route_url("wp/v2/posts", query)
 
     def get_list(self, url: str) -> tuple[list[dict[str, Any]], Mapping[str, str]]:
         return self.policy.call(SOURCE, lambda: self._get_once(url))
@@ -175,8 +244,9 @@ class WordPressClient:
     def _get_once(self, url: str) -> tuple[list[dict[str, Any]], Mapping[str, str]]:
         self.usage.requests += 1
         timeout = self.policy.request_timeout()
-        log.debug("%s", where(url))
+        log.debug("%s", request_name(url))
         response = http_get(self.session, url, SOURCE, timeout, REQUEST_HEADERS)
+        self.usage.requests += len(response.history)  # the redirects followed
         listing = parse_listing(response.status_code, response.content, response.headers, url)
         return listing, response.headers
 
@@ -199,6 +269,44 @@ def _count_header(headers: Mapping[str, str], name: str) -> int | None:
         return None
 
 
+# --- the API root (pure) ------------------------------------------------------------------------
+
+
+def route_url(api_root: str, route: str, params: Mapping[str, str | int]) -> str:
+    """A route under an API root: "{root}wp/v2/tags?slug=x" under ".../wp-json/", and
+    "...?rest_route=/wp/v2/tags&slug=x" under a plain-permalink root ".../?rest_route=/"."""
+    parts = urlsplit(api_root)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    path = parts.path
+    if any(name == "rest_route" for name, _ in query):
+        query = [
+            (name, value.rstrip("/") + "/" + route if name == "rest_route" else value)
+            for name, value in query
+        ]
+    else:
+        path = path.rstrip("/") + "/" + route
+    query += [(name, str(value)) for name, value in params.items()]
+    return urlunsplit((parts.scheme, parts.netloc, path, urlencode(query, safe="/"), ""))
+
+
+def advertised_api_root(headers: Mapping[str, str]) -> str | None:
+    """The URL of `Link: <URL>; rel="https://api.w.org/"`, among any other links."""
+    value = header(headers, "link")
+    if not value:
+        return None
+    for link in requests.utils.parse_header_links(value):
+        url = link.get("url", "")
+        if link.get("rel") == API_ROOT_REL and url.startswith(("https://", "http://")):
+            return url
+    return None
+
+
+def request_name(url: str) -> str:
+    """where(url), and the route when it travels in the query (?rest_route=)."""
+    route = dict(parse_qsl(urlsplit(url).query)).get("rest_route")
+    return f"{where(url)}?rest_route={route}" if route else where(url)
+
+
 # --- answers and errors (pure) -----------------------------------------------------------------
 
 
@@ -208,13 +316,19 @@ def parse_listing(
     """The JSON list of a collection answer, or the SourceError the answer amounts to."""
     payload = json_or_none(body)
     if status >= 400:
-        raise error_from_response(status, payload, headers, where(url))
+        error = error_from_response(status, payload, headers, request_name(url))
+        if status == 404 and not _error_code_and_message(payload)[0]:
+            # Not WordPress's JSON 404 (rest_no_route): the web server's or the theme's page.
+            raise NotTheRestApi(error.cause, error.detail, advertised_api_root(headers))
+        raise error
     if payload is None:
         content_type = header(headers, "content-type") or "no content type"
-        detail = f"{where(url)}: HTTP {status} answer ({content_type}) is not JSON"
-        raise SourceError(SOURCE, "not JSON", detail)
+        detail = f"{request_name(url)}: HTTP {status} answer ({content_type}) is not JSON"
+        raise NotTheRestApi("not JSON", detail, advertised_api_root(headers))
     if not isinstance(payload, list) or not all(isinstance(entry, dict) for entry in payload):
-        detail = f"{where(url)}: expected a JSON list of objects, got {type(payload).__name__}"
+        detail = (
+            f"{request_name(url)}: expected a JSON list of objects, got {type(payload).__name__}"
+        )
         raise SourceError(SOURCE, "unexpected response", detail)
     return payload
 
@@ -255,7 +369,8 @@ def _error_code_and_message(payload: Any) -> tuple[str, str]:
 def tag_id_of(tag: Mapping[str, Any], url: str = "") -> int:
     tag_id = tag.get("id")
     if not isinstance(tag_id, int) or isinstance(tag_id, bool):
-        raise SourceError(SOURCE, "unexpected response", f"{where(url)}: a tag without an id")
+        detail = f"{request_name(url)}: a tag without an id"
+        raise SourceError(SOURCE, "unexpected response", detail)
     return tag_id
 
 
