@@ -16,6 +16,7 @@ import requests
 
 from aggregator import PROJECT_URL, __version__
 from aggregator.errors import SourceError
+from aggregator.recording import active_recorder
 from aggregator.sources.transport import ProxySession, proxy_note
 
 # Some hosts and security plugins answer 403 to requests' default "python-requests/x.y".
@@ -24,9 +25,12 @@ USER_AGENT = f"showcase/{__version__} (+{PROJECT_URL})"
 
 def new_session() -> requests.Session:
     """A requests Session for one source's run: showcase's own User-Agent, the operator's proxy
-    (never for loopback)."""
+    (never for loopback), and under `--record` every exchange written down."""
     session = ProxySession()
     session.headers["User-Agent"] = USER_AGENT
+    recorder = active_recorder()
+    if recorder is not None:
+        session.hooks["response"].append(recorder.requests_hook)
     return session
 
 

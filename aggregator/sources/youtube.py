@@ -40,6 +40,7 @@ from googleapiclient.http import HttpRequest, set_user_agent
 from aggregator.config import YouTubeConfig
 from aggregator.errors import SourceError, redact
 from aggregator.models import Account, Figure, Item, KnownItems, SourceResult, Usage
+from aggregator.recording import active_recorder
 from aggregator.retry import RetryPolicy
 from aggregator.sources.http import USER_AGENT
 from aggregator.sources.transport import httplib2_proxy_info, proxy_note
@@ -275,8 +276,11 @@ def build_service(api_key: str | None, api_endpoint: str, timeout: float) -> Any
 
 def new_http(timeout: float) -> httplib2.Http:
     """An httplib2 connection sending showcase's User-Agent (googleapiclient adds "(gzip)"),
-    through the operator's proxy (never for loopback)."""
+    through the operator's proxy (never for loopback), recorded under `--record`."""
     http = httplib2.Http(timeout=timeout, proxy_info=httplib2_proxy_info())
+    recorder = active_recorder()
+    if recorder is not None:
+        recorder.capture_httplib2(http)
     return set_user_agent(http, USER_AGENT)
 
 
