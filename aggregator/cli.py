@@ -20,6 +20,7 @@ from aggregator import (
 )
 from aggregator.config import SOURCES, Config, default_config_path, load_config, require_secrets
 from aggregator.errors import ConfigError, LockedError, UsageError, redact
+from aggregator.recording import recording
 
 EXIT_OK = 0
 EXIT_SOURCE_FAILED = 1
@@ -76,6 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
             help="a cheap refresh: figures, the newest items and the showcased videos' "
             "statistics (3 YouTube units, 3 Graph requests); retires nothing",
         )
+        command.add_argument(
+            "--record",
+            type=Path,
+            metavar="DIR",
+            help="write every request and answer of the run into DIR (a new folder) as JSON "
+            "files, secrets removed: what to send with a bug report",
+        )
     commands.add_parser("render", parents=[common], help="render only, from the database")
     demo = commands.add_parser(
         "demo", parents=[common], help="the whole pipeline on bundled sample data, no keys"
@@ -85,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=Path("showcase-demo"),
         help="where the demo writes its database and page (default: ./showcase-demo)",
+    )
+    demo.add_argument(
+        "--replay",
+        type=Path,
+        metavar="DIR",
+        help="serve a recording (fetch --record DIR) instead of the sample data",
     )
     for module in _COMMAND_MODULES:
         module.add_parsers(commands, common)
@@ -122,11 +136,7 @@ _COMMAND_MODULES = (cli_figures, cli_operations, cli_serve, cli_curation, cli_ch
 
 def _run(args: argparse.Namespace) -> int:
     if args.command == "demo":
-        from aggregator.demo import run_demo
-
-        index = run_demo(args.directory)
-        print(index)
-        return EXIT_OK
+        return _demo(args)
     config = load_config(getattr(args, "config", None) or default_config_path())
     for module in _COMMAND_MODULES:
         if args.command in module.COMMANDS:
@@ -137,7 +147,19 @@ def _run(args: argparse.Namespace) -> int:
     sources = _requested_sources(config, getattr(args, "sources", None))
     require_secrets(config, sources)
     mode = jobs.QUICK if getattr(args, "quick", False) else jobs.FULL
-    outcomes = jobs.update(config, sources, render=args.command == "update", mode=mode)
+    with recording(args.record, config, sources, args.command):
+        outcomes = jobs.update(config, sources, render=args.command == "update", mode=mode)
+    return _report(outcomes, getattr(args, "verbose", False))
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from aggregator.demo import run_demo, run_replay
+
+    if args.replay is None:
+        print(run_demo(args.directory))
+        return EXIT_OK
+    index, outcomes = run_replay(args.replay, args.directory)
+    print(index)
     return _report(outcomes, getattr(args, "verbose", False))
 
 

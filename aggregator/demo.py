@@ -7,6 +7,7 @@ clients, real SQLite and the real renderer with no keys and no network.
 from __future__ import annotations
 
 import json
+import logging
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,11 @@ from aggregator import jobs, store
 from aggregator.config import Config, config_from_dict
 from aggregator.errors import ShowcaseError
 from aggregator.fakeapi import FakeApiServer, World
+from aggregator.fakeapi.replay import NOWHERE, ReplayServer
 from aggregator.figures import entry_moment
 from aggregator.files import write_atomic
+
+log = logging.getLogger(__name__)
 
 DEMO_KEY = "demo-youtube-key"
 DEMO_TOKEN = "demo-facebook-token"
@@ -89,6 +93,23 @@ def run_demo(directory: Path) -> Path:
         raise ShowcaseError("demo failed: " + "; ".join(failed))
     write_atomic(directory / "showcase.toml", render_config_text().encode())
     return config.output_dir / "index.html"
+
+
+def run_replay(
+    recording: Path, directory: Path, outside: str = NOWHERE
+) -> tuple[Path, list[jobs.FetchOutcome]]:
+    """Run `update` into `directory` against a recording (`fetch --record`) served from
+    loopback, with the recorded showcase settings; return the page's path and the outcomes
+    (a recorded failure fails again, which is what a bug report needs). Requests the
+    recording does not lead to loopback go to the proxy `outside`, where nothing listens."""
+    directory = directory.resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    with ReplayServer(recording) as replay, replay.isolated(outside):
+        config = config_from_dict(replay.config_dict(), base_dir=directory, environ=_ENVIRON)
+        outcomes = jobs.update(config)
+    if replay.unmatched:
+        log.warning("replay: %d requests had no recorded answer", len(replay.unmatched))
+    return config.output_dir / "index.html", outcomes
 
 
 def _enter_figures_by_hand(config: Config) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from aggregator.errors import redact
@@ -430,10 +430,16 @@ def _default_error(route: str, status: int) -> tuple[bytes, str]:
     return f"{status} error".encode(), "text/plain; charset=utf-8"
 
 
+class Answers(Protocol):
+    """What the HTTP side asks for each request: FakeApiServer, or a replay (replay.py)."""
+
+    def handle(self, raw_path: str, headers: Mapping[str, str] | Message) -> Reply: ...
+
+
 class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
-    fake: FakeApiServer
+    fake: Answers
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         log.debug("fake API connection error from %s", client_address, exc_info=True)

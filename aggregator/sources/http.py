@@ -1,7 +1,8 @@
 """What the requests-based sources share: one GET, and reading the answer's edges.
 
 Failures become `SourceError`s that name the host and path only: requests' own exceptions
-carry the whole URL, query (and whatever token it holds) included.
+carry the whole URL, query (and whatever token it holds) included, and the proxy's URL with its
+password.
 """
 
 from __future__ import annotations
@@ -16,15 +17,21 @@ import requests
 
 from aggregator import PROJECT_URL, __version__
 from aggregator.errors import SourceError
+from aggregator.recording import active_recorder
+from aggregator.sources.transport import ProxySession, proxy_note
 
 # Some hosts and security plugins answer 403 to requests' default "python-requests/x.y".
 USER_AGENT = f"showcase/{__version__} (+{PROJECT_URL})"
 
 
 def new_session() -> requests.Session:
-    """A requests Session for one source's run, sending showcase's own User-Agent."""
-    session = requests.Session()
+    """A requests Session for one source's run: showcase's own User-Agent, the operator's proxy
+    (never for loopback), and under `--record` every exchange written down."""
+    session = ProxySession()
     session.headers["User-Agent"] = USER_AGENT
+    recorder = active_recorder()
+    if recorder is not None:
+        session.hooks["response"].append(recorder.requests_hook)
     return session
 
 
@@ -59,11 +66,16 @@ def _send(
         detail = f"{where(url)}: no answer within {timeout:g}s"
         raise SourceError(source, "timeout", detail, retryable=True) from None
     except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
-        detail = f"{where(url)}: {type(error).__name__}"
+        detail = f"{where(url)}: {type(error).__name__}{_through_proxy(session, url)}"
         raise SourceError(source, "connection", detail, retryable=True) from None
     except requests.RequestException as error:
         detail = f"{where(url)}: {type(error).__name__}"
         raise SourceError(source, "connection", detail) from None
+
+
+def _through_proxy(session: requests.Session, url: str) -> str:
+    settings = session.proxy_settings if isinstance(session, ProxySession) else None
+    return proxy_note(url, settings)
 
 
 def where(url: str) -> str:

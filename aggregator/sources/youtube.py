@@ -40,8 +40,10 @@ from googleapiclient.http import HttpRequest, set_user_agent
 from aggregator.config import YouTubeConfig
 from aggregator.errors import SourceError, redact
 from aggregator.models import Account, Figure, Item, KnownItems, SourceResult, Usage
+from aggregator.recording import active_recorder
 from aggregator.retry import RetryPolicy
 from aggregator.sources.http import USER_AGENT
+from aggregator.sources.transport import httplib2_proxy_info, proxy_note
 
 SOURCE = "youtube"
 PAGE_SIZE = 50  # the API's maximum for playlistItems.list and for ids in videos.list
@@ -273,8 +275,13 @@ def build_service(api_key: str | None, api_endpoint: str, timeout: float) -> Any
 
 
 def new_http(timeout: float) -> httplib2.Http:
-    """An httplib2 connection sending showcase's User-Agent (googleapiclient adds "(gzip)")."""
-    return set_user_agent(httplib2.Http(timeout=timeout), USER_AGENT)
+    """An httplib2 connection sending showcase's User-Agent (googleapiclient adds "(gzip)"),
+    through the operator's proxy (never for loopback), recorded under `--record`."""
+    http = httplib2.Http(timeout=timeout, proxy_info=httplib2_proxy_info())
+    recorder = active_recorder()
+    if recorder is not None:
+        recorder.capture_httplib2(http)
+    return set_user_agent(http, USER_AGENT)
 
 
 class YouTubeClient:
@@ -353,9 +360,8 @@ def _execute_once(request: HttpRequest, what: str, timeout: float) -> dict[str, 
             SOURCE, "timeout", f"{what}: no answer within {timeout:.0f}s", retryable=True
         ) from None
     except (httplib2.HttpLib2Error, http.client.HTTPException, OSError) as error:
-        raise SourceError(
-            SOURCE, "connection", f"{what}: {_describe_os_error(error)}", retryable=True
-        ) from None
+        detail = f"{what}: {_describe_os_error(error)}{proxy_note(str(request.uri))}"
+        raise SourceError(SOURCE, "connection", detail, retryable=True) from None
     if isinstance(response, str | bytes):
         # googleapiclient hands back the body as text when a 200 answer is not JSON.
         raise SourceError(SOURCE, "not JSON", f"{what} answered 200 with a body that is not JSON")
