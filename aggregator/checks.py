@@ -8,7 +8,6 @@ requests (the page, debug_token, one video, one post), the website 2 requests (t
 
 from __future__ import annotations
 
-import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,6 +20,7 @@ from aggregator.retry import RetryPolicy
 from aggregator.sources import facebook, website, youtube
 from aggregator.sources.facebook import GraphClient, TokenInfo
 from aggregator.sources.http import new_session
+from aggregator.sources.transport import ProxySettings, describe_proxy
 
 # Graph permissions the token needs: the page's figures and videos, and its posts.
 PAGE_PERMISSIONS = ("pages_read_engagement", "pages_read_user_content")
@@ -59,14 +59,26 @@ def run_checks(config: Config, policy: RetryPolicy, now: datetime | None = None)
 
 
 def proxy_check(config: Config) -> Check:
-    """Which proxy the sources' requests will take (from https_proxy, http_proxy, no_proxy)."""
-    proxies = urllib.request.getproxies()
-    proxy = proxies.get("https") or proxies.get("http")
-    if not proxy:
-        return Check("proxy", True, "none set: requests go straight to the APIs")
-    parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
-    where = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
-    return Check("proxy", True, f"requests to the APIs go through {where} (loopback never does)")
+    """Which proxy each source's requests take (https_proxy, http_proxy, no_proxy; the same
+    rule the sources use, loopback never proxied)."""
+    settings = ProxySettings.from_environment()
+    endpoints = {
+        "youtube": config.youtube.api_endpoint if config.youtube else None,
+        "facebook": config.facebook.graph_url if config.facebook else None,
+        "website": config.website.url if config.website else None,
+    }
+    routes: dict[str, list[str]] = {}
+    for name, url in endpoints.items():
+        if url is not None:
+            proxy = settings.proxy_for(url)
+            routes.setdefault(describe_proxy(proxy) if proxy else "", []).append(name)
+    if set(routes) <= {""}:
+        return Check("proxy", True, "none in use: requests go straight to the APIs")
+    parts = [
+        f"{', '.join(names)} through {proxy}" if proxy else f"{', '.join(names)} directly"
+        for proxy, names in routes.items()
+    ]
+    return Check("proxy", True, "; ".join(parts))
 
 
 # --- YouTube -----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import time
+from pathlib import Path
 
 import pytest
 from conftest import ACCESS_TOKEN, API_KEY
@@ -136,10 +137,37 @@ def test_nobody_answering_says_check_the_network_or_proxy(make_site, capsys):
     assert all("cannot be reached: check the network, or the proxy" in x for x in failed(lines))
 
 
-def test_a_proxy_in_use_is_named_without_its_password(site, capsys, monkeypatch):
+def test_the_proxy_each_source_takes_is_named_without_its_password():
+    from aggregator.checks import proxy_check
+    from aggregator.config import config_from_dict
+
+    data = {
+        "showcase": {"hashtags": ["x"]},
+        "youtube": {"channel": "@k"},
+        "facebook": {"page": "p"},
+        "website": {"url": "https://intranet.example.org", "tag": "t"},
+    }
+    config = config_from_dict(data, base_dir=Path("."), environ={})
+    environ = {
+        "https_proxy": "http://user:pa55word@proxy.example:3128",
+        "no_proxy": ".example.org",
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "no_proxy"):
+            patch.delenv(name, raising=False)
+        for name, value in environ.items():
+            patch.setenv(name, value)
+        line = proxy_check(config).line()
+    assert line == "✓ proxy: youtube, facebook through proxy.example:3128; website directly"
+    assert "pa55word" not in line
+
+
+def test_a_proxy_set_for_loopback_apis_is_not_used(site, capsys, monkeypatch):
     monkeypatch.setenv("https_proxy", "http://user:pa55word@proxy.example:3128")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
     code, lines = check(site, capsys)
     assert code == 0
-    assert "✓ proxy: requests to the APIs go through proxy.example:3128" in lines[0]
+    # The fake is on loopback, which never goes through a proxy, even without no_proxy.
+    assert lines[0] == "✓ proxy: none in use: requests go straight to the APIs"
     assert "pa55word" not in "\n".join(lines)

@@ -45,7 +45,7 @@ def http_get(
     """One GET. A timeout or a broken connection is a retryable SourceError; any answer,
     error statuses included, is returned for the source to classify."""
     send = partial(session.get, url, headers=dict(headers or {}), timeout=timeout)
-    return _send(send, url, source, timeout)
+    return _send(send, session, url, source, timeout)
 
 
 def http_head(
@@ -54,11 +54,15 @@ def http_head(
     """One HEAD, redirects followed (requests follows none for HEAD unless told), failing
     as http_get does."""
     send = partial(session.head, url, timeout=timeout, allow_redirects=True)
-    return _send(send, url, source, timeout)
+    return _send(send, session, url, source, timeout)
 
 
 def _send(
-    request: Callable[[], requests.Response], url: str, source: str, timeout: float
+    request: Callable[[], requests.Response],
+    session: requests.Session,
+    url: str,
+    source: str,
+    timeout: float,
 ) -> requests.Response:
     try:
         return request()
