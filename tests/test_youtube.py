@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -506,15 +508,95 @@ def test_hanging_server_times_out(server):
         youtube.fetch(settings_for(server.url), quick_policy(timeout=0.2, attempts=2), usage)
     assert caught.value.cause == "timeout"
     assert caught.value.retryable is True
-    assert usage.requests == 2
+    # A timed-out request may have reached Google: counted, to err on the safe side.
+    assert usage.requests == usage.quota_units == 2
 
 
-def test_refused_connection():
+def test_a_refused_connection_is_retried_and_costs_no_quota():
+    """Quota is spent by requests that reach Google ("All API requests, including invalid
+    requests, incur a quota cost", https://developers.google.com/youtube/v3/determine_quota_cost);
+    a connection nobody accepted never got there."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     usage = Usage()
+    attempts = []
+    policy = quick_policy()
+    policy.sleep = attempts.append  # one pause before each of the 3 retries
     with pytest.raises(SourceError) as caught:
-        youtube.fetch(settings_for(f"http://127.0.0.1:{port}/"), quick_policy(), usage)
+        youtube.fetch(settings_for(f"http://127.0.0.1:{port}/"), policy, usage)
     assert caught.value.cause == "connection"
-    assert usage.requests == 4
+    assert caught.value.retryable is True
+    assert len(attempts) == 3
+    assert (usage.requests, usage.quota_units) == (0, 0)
+
+
+# --- unknown channels, as YouTube answers them today --------------------------------------------
+
+# The body Google sends for an invalid argument to the Data API, as quoted from a live
+# response in https://github.com/n8n-io/n8n/issues/19947 (an unknown channel id, 2025); issue 7
+# reports the same 400 badRequest / INVALID_ARGUMENT for channels.list with an unknown id.
+INVALID_ARGUMENT_BODY = {
+    "error": {
+        "code": 400,
+        "message": "Request contains an invalid argument.",
+        "errors": [
+            {
+                "message": "Request contains an invalid argument.",
+                "domain": "global",
+                "reason": "badRequest",
+            }
+        ],
+        "status": "INVALID_ARGUMENT",
+    }
+}
+UNKNOWN_CHANNEL_ID = "UCzzzzzzzzzzzzzzzzzzzzzz"
+
+
+def raw_get(url: str) -> tuple[int, Any]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def test_the_fake_answers_an_unknown_channel_id_with_400_invalid_argument(server, world):
+    """An unknown id fails the whole call (https://github.com/SMAPPNYU/youtube-data-api/issues/7:
+    "when one element of an entry is invalid, the entire call fails")."""
+    base = f"{server.url}youtube/v3/channels?part=snippet&key={API_KEY}"
+    assert raw_get(f"{base}&id={UNKNOWN_CHANNEL_ID}") == (400, INVALID_ARGUMENT_BODY)
+    assert raw_get(f"{base}&id={channel_id(world)},{UNKNOWN_CHANNEL_ID}")[0] == 400
+    status, body = raw_get(f"{base}&id={channel_id(world)}")
+    assert status == 200 and [item["id"] for item in body["items"]] == [channel_id(world)]
+
+
+def test_an_unknown_channel_id_is_one_line_naming_the_channel_as_not_found(server):
+    usage = Usage()
+    with pytest.raises(SourceError) as caught:
+        youtube.fetch(settings_for(server.url, channel=UNKNOWN_CHANNEL_ID), quick_policy(), usage)
+    assert str(caught.value) == f"youtube: not found: channel {UNKNOWN_CHANNEL_ID} not found"
+    assert caught.value.retryable is False
+    assert server.stats.by_route == {"youtube.channels": 1}
+    assert usage.quota_units == 1  # an invalid request costs its unit too
+
+
+def test_an_unknown_handle_is_still_200_without_items_and_not_found(server):
+    """channels.list "returns a collection of zero or more channel resources"
+    (https://developers.google.com/youtube/v3/docs/channels/list); no answer other than an
+    empty one is on record for an unknown handle, so the fake keeps it."""
+    status, body = raw_get(
+        f"{server.url}youtube/v3/channels?part=snippet&forHandle=@niemand&key={API_KEY}"
+    )
+    assert status == 200 and "items" not in body
+    with pytest.raises(SourceError) as caught:
+        fetch(server, channel="@niemand")
+    assert str(caught.value) == "youtube: not found: channel @niemand not found"
+
+
+def test_an_invalid_key_on_channels_list_is_still_a_key_problem(server):
+    # Today's invalid-key body also says badRequest / INVALID_ARGUMENT (with API_KEY_INVALID
+    # in its details): it must not become "channel not found".
+    with pytest.raises(SourceError) as caught:
+        fetch(server, channel=UNKNOWN_CHANNEL_ID, api_key="AIzaSyWRONG-0123456789")
+    assert caught.value.cause == "key"

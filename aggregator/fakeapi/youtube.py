@@ -140,7 +140,12 @@ def list_channels(request: ApiRequest, world: World) -> dict[str, Any]:
 def _find_channels(world: World, by: str, request: ApiRequest) -> list[Resource]:
     if by == "id":
         ids = request.listed("id")
-        return [world.youtube_channels[i] for i in ids if i in world.youtube_channels]
+        if any(i not in world.youtube_channels for i in ids):
+            # Today's answer to an unknown id: Google's generic 400 badRequest /
+            # INVALID_ARGUMENT for the whole call (it used to be 200 without items). An unknown
+            # handle still gets 200 without items.
+            raise YouTubeApiError(400)
+        return [world.youtube_channels[i] for i in ids]
     if by == "forHandle":
         channel = world.find_channel("@" + (request.one("forHandle") or "").removeprefix("@"))
         return [channel] if channel else []

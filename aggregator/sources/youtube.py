@@ -288,15 +288,25 @@ class YouTubeClient:
         )
 
     def channel(self, channel: str) -> dict[str, Any]:
-        """The channel resource, looked up by @handle or by id (UC...)."""
+        """The channel resource, looked up by @handle or by id (UC...).
+
+        An unknown id answers HTTP 400 badRequest / INVALID_ARGUMENT today (it used to be 200
+        without items, which an unknown @handle still gets): parts and fields are fixed here,
+        so the channel is the only argument that can be invalid, and either answer means the
+        channel was not found."""
         lookup = {"forHandle": channel} if channel.startswith("@") else {"id": channel}
         request = self.service.channels().list(
             part=CHANNEL_PARTS, fields=CHANNEL_FIELDS, prettyPrint=False, **lookup
         )
-        response = self._execute(request, "channels.list")
+        try:
+            response = self._execute(request, "channels.list")
+        except SourceError as error:
+            if error.cause != "http 400":
+                raise
+            raise channel_not_found(channel) from None
         items = parse_list_items(response, "channels.list")
         if not items:
-            raise SourceError(SOURCE, "not found", f"channel {channel} not found")
+            raise channel_not_found(channel)
         return items[0]
 
     def upload_entries(self, playlist_id: str) -> Iterator[dict[str, Any]]:
@@ -331,11 +341,32 @@ class YouTubeClient:
 
     def _execute(self, request: HttpRequest, what: str) -> dict[str, Any]:
         def attempt_once() -> dict[str, Any]:
-            self.usage.requests += 1
-            self.usage.quota_units += 1  # every list call costs 1 unit, failed ones too
-            return _execute_once(request, what, self.policy.request_timeout())
+            try:
+                response = _execute_once(request, what, self.policy.request_timeout())
+            except NotSentError:
+                raise  # nothing reached Google: no quota spent
+            except SourceError:
+                self._count_request()  # error answers and timeouts may have cost a unit
+                raise
+            self._count_request()
+            return response
 
         return self.policy.call(SOURCE, attempt_once)
+
+    def _count_request(self) -> None:
+        # Every list call that reaches Google costs 1 unit, invalid ones too
+        # (https://developers.google.com/youtube/v3/determine_quota_cost). A timed-out request
+        # may have reached it, so it is counted as well: the count errs on the safe side.
+        self.usage.requests += 1
+        self.usage.quota_units += 1
+
+
+class NotSentError(SourceError):
+    """The request never left this machine (connection refused, host unknown): it cost nothing."""
+
+
+def channel_not_found(channel: str) -> SourceError:
+    return SourceError(SOURCE, "not found", f"channel {channel} not found")
 
 
 def _execute_once(request: HttpRequest, what: str, timeout: float) -> dict[str, Any]:
@@ -351,6 +382,10 @@ def _execute_once(request: HttpRequest, what: str, timeout: float) -> dict[str, 
     except TimeoutError:
         raise SourceError(
             SOURCE, "timeout", f"{what}: no answer within {timeout:.0f}s", retryable=True
+        ) from None
+    except (ConnectionRefusedError, httplib2.ServerNotFoundError) as error:
+        raise NotSentError(
+            SOURCE, "connection", f"{what}: {_describe_os_error(error)}", retryable=True
         ) from None
     except (httplib2.HttpLib2Error, http.client.HTTPException, OSError) as error:
         raise SourceError(
