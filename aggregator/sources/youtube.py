@@ -59,12 +59,20 @@ PLAYLIST_FIELDS = (
     "nextPageToken,items(snippet(publishedAt,title,resourceId/videoId),"
     "contentDetails(videoId,videoPublishedAt))"
 )
-VIDEO_PARTS = "snippet,contentDetails,statistics,status"
+# liveStreamingDetails is always asked for: videos.list costs 1 unit whatever its parts
+# (https://developers.google.com/youtube/v3/determine_quota_cost), YouTube sends the object only
+# for an upcoming, live or past broadcast, and asking only after a first answer said "upcoming"
+# would cost a second call.
+VIDEO_PARTS = "snippet,contentDetails,statistics,status,liveStreamingDetails"
 VIDEO_FIELDS = (
     "items(id,snippet(publishedAt,channelId,title,description,thumbnails,tags,"
     "liveBroadcastContent),contentDetails/duration,statistics/viewCount,"
-    "status(privacyStatus,embeddable,uploadStatus))"
+    "status(privacyStatus,embeddable,uploadStatus),"
+    "liveStreamingDetails(scheduledStartTime,actualStartTime,actualEndTime))"
 )
+# snippet.liveBroadcastContent values that mean "not over yet"; "none" and "completed" (listed
+# in the discovery document) are ordinary videos.
+LIVE_STATES = ("upcoming", "live")
 
 QUOTA_REASONS = {"quotaExceeded", "dailyLimitExceeded"}
 RATE_LIMIT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "RATE_LIMIT_EXCEEDED"}
@@ -548,6 +556,8 @@ def parse_video(video: Mapping[str, Any]) -> Item:
     snippet = video.get("snippet") or {}
     status = video.get("status") or {}
     tags = snippet.get("tags")
+    live_status = parse_live_status(snippet)
+    duration = parse_duration((video.get("contentDetails") or {}).get("duration"))
     return Item(
         source=SOURCE,
         platform_id=video_id,
@@ -557,13 +567,26 @@ def parse_video(video: Mapping[str, Any]) -> Item:
         url=WATCH_URL + video_id,
         published_at=_required_time(snippet.get("publishedAt"), f"video {video_id}"),
         thumbnail_url=best_thumbnail(snippet.get("thumbnails")),
-        duration_seconds=parse_duration((video.get("contentDetails") or {}).get("duration")),
+        # Upcoming and live videos say P0D: they have no length yet.
+        duration_seconds=None if live_status else duration,
         views=parse_count((video.get("statistics") or {}).get("viewCount")),
         tags=[tag for tag in tags if isinstance(tag, str)] if isinstance(tags, list) else [],
         public=status.get("privacyStatus") == "public",
         embeddable=status.get("embeddable", True) is not False,
         raw=dict(video),
+        live_status=live_status,
+        scheduled_start_at=parse_time(
+            (video.get("liveStreamingDetails") or {}).get("scheduledStartTime")
+        )
+        if live_status
+        else None,
     )
+
+
+def parse_live_status(snippet: Mapping[str, Any]) -> str | None:
+    """The broadcast state while a premiere or stream has not ended ("upcoming", "live")."""
+    content = snippet.get("liveBroadcastContent")
+    return content if content in LIVE_STATES else None
 
 
 def parse_unavailable_entry(entry: Mapping[str, Any]) -> Item:
