@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -34,7 +34,7 @@ def build_showcase(session: Session, config: Config, now: datetime) -> Showcase:
         locale=config.showcase.locale,
         timezone=config.showcase.timezone,
         figures=figure_views(session, config, now),
-        items=showcase_items(session, config),
+        items=showcase_items(session, config, now),
         since=config.showcase.since,
         base_url=config.base_url,
         privacy_url=config.showcase.privacy_url,
@@ -90,8 +90,8 @@ def _is_stale(
     return failed or now - row.as_of > config.showcase.stale_after
 
 
-def showcase_items(session: Session, config: Config) -> list[ItemView]:
-    return [item_view(row, config.output_dir) for row in showcase_rows(session, config)]
+def showcase_items(session: Session, config: Config, now: datetime | None = None) -> list[ItemView]:
+    return [item_view(row, config.output_dir, now) for row in showcase_rows(session, config)]
 
 
 def showcase_rows(session: Session, config: Config) -> list[store.ItemRow]:
@@ -135,7 +135,7 @@ def display_order(
     return pinned + rest
 
 
-def item_view(row: store.ItemRow, output_dir: Path) -> ItemView:
+def item_view(row: store.ItemRow, output_dir: Path, now: datetime | None = None) -> ItemView:
     thumbnail = row.thumbnail_file
     if thumbnail and not (output_dir / thumbnail).is_file():
         thumbnail = None
@@ -155,7 +155,21 @@ def item_view(row: store.ItemRow, output_dir: Path) -> ItemView:
         if row.embeddable
         else None,
         thumbnail_variants=thumbnail_variants(output_dir, thumbnail) if thumbnail else (),
+        live_status=row.live_status,
+        scheduled_start_at=announced_start(row.scheduled_start_at, now),
     )
+
+
+# A premiere starts on time and a stream a little late; one that has not started a day after
+# its announced time has been called off or moved without YouTube saying so.
+ANNOUNCEMENT_GRACE = timedelta(hours=24)
+
+
+def announced_start(scheduled: datetime | None, now: datetime | None) -> datetime | None:
+    """The announced start, unless it passed more than ANNOUNCEMENT_GRACE ago."""
+    if scheduled is None or now is None or scheduled + ANNOUNCEMENT_GRACE >= now:
+        return scheduled
+    return None
 
 
 def embed_url(source: str, kind: str, platform_id: str, url: str) -> str | None:

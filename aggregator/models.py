@@ -45,6 +45,10 @@ class Item:
     public: bool = True
     embeddable: bool = True
     raw: dict[str, Any] = field(default_factory=dict)
+    # A YouTube premiere or live stream before it has ended: "upcoming" or "live" (None for an
+    # ordinary video, which is what both become once they have ended).
+    live_status: str | None = None
+    scheduled_start_at: datetime | None = None  # when an upcoming one is announced to start
 
 
 @dataclass

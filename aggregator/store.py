@@ -94,6 +94,9 @@ class ItemRow(Base):
     first_seen_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
     retired_at: Mapped[datetime | None]
+    # A premiere or stream not yet ended: "upcoming" or "live"; NULL for an ordinary video.
+    live_status: Mapped[str | None] = mapped_column(String(16))
+    scheduled_start_at: Mapped[datetime | None]
 
 
 class FigureRow(Base):
@@ -273,6 +276,8 @@ def _copy_item(row: ItemRow, item: Item, account_id: int, now: datetime) -> None
     row.public = item.public
     row.embeddable = item.embeddable
     row.raw = item.raw
+    row.live_status = item.live_status
+    row.scheduled_start_at = item.scheduled_start_at
     row.last_seen_at = now
     row.retired_at = None
 

@@ -48,6 +48,12 @@ class ItemView:
     embeddable: bool = True
     embed_url: str | None = None  # player URL inserted only after a click
     thumbnail_variants: tuple[ThumbnailVariant, ...] = ()  # smallest first, those on disk
+    # A premiere or stream that has not ended: "upcoming" (shown as announced, without length)
+    # or "live"; None for an ordinary video, which both become once they have ended.
+    live_status: str | None = None
+    # When an upcoming one starts; None when unknown or when that time is long past (it is then
+    # shown as announced without a date that would mislead).
+    scheduled_start_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,7 @@ def test_channel_by_id_has_uploads_playlist_and_string_counts(server: FakeApiSer
         "viewCount": "58231",
         "subscriberCount": "412",
         "hiddenSubscriberCount": False,
-        "videoCount": "13",
+        "videoCount": "14",
     }
 
 
@@ -205,7 +205,7 @@ def test_videos_list_returns_only_public_and_unlisted(server: FakeApiServer) -> 
 
 
 def test_videos_list_parts_and_wire_types(server: FakeApiServer) -> None:
-    video_id = demo_channel(server)["uploads"][0]
+    video_id = demo_channel(server)["uploads"][1]  # [0] is an upcoming premiere: P0D
     item = yt(server, "videos", part="contentDetails,statistics,status", id=video_id).json()
     item = item["items"][0]
     assert set(item) == {"kind", "etag", "id", "contentDetails", "statistics", "status"}
@@ -223,7 +223,7 @@ def test_videos_list_parts_and_wire_types(server: FakeApiServer) -> None:
 
 
 def test_repeated_part_and_id_parameters_are_joined(server: FakeApiServer) -> None:
-    first, second = demo_channel(server)["uploads"][3:5]
+    first, second = demo_channel(server)["uploads"][4:6]
     response = http.get(
         f"{server.url}youtube/v3/videos",
         params=[("part", "id"), ("part", "status"), ("id", first), ("id", second), ("key", KEY)],
@@ -281,7 +281,7 @@ def test_fields_slash_syntax_and_errors(server: FakeApiServer) -> None:
         forHandle="kreativessachsen",
         fields="items/statistics/videoCount",
     ).json()
-    assert body == {"items": [{"statistics": {"videoCount": "13"}}]}
+    assert body == {"items": [{"statistics": {"videoCount": "14"}}]}
     bad = yt(server, "channels", part="id", forHandle="x", fields="items(id")
     assert bad.status_code == 400
 
@@ -620,9 +620,9 @@ def test_google_api_client_talks_to_the_fake(server: FakeApiServer) -> None:
         response = request.execute()
         ids += [item["contentDetails"]["videoId"] for item in response["items"]]
         request = client.playlistItems().list_next(request, response)
-    assert len(ids) == 15
+    assert len(ids) == 16
     videos = client.videos().list(part=["status"], id=ids).execute()
-    assert len(videos["items"]) == 14
+    assert len(videos["items"]) == 15
 
 
 # -- the demo and synthetic worlds --------------------------------------------------------------
@@ -660,8 +660,11 @@ def test_demo_world_covers_the_matching_cases() -> None:
     assert channel["statistics"]["videoCount"] == str(privacy.count("public"))
     assert channel["statistics"]["subscriberCount"] == "412"
     assert len(channel["id"]) == 24 and channel["id"].startswith("UC")
+    live = [v["snippet"]["liveBroadcastContent"] for v in videos]
+    assert live.count("upcoming") == 1  # one premiere announced: the only new video
     dates = [v["snippet"]["publishedAt"] for v in videos]
-    assert min(dates).startswith("2017-06-27") and max(dates) < "2025"
+    assert min(dates).startswith("2017-06-27")
+    assert max(date for date, state in zip(dates, live, strict=True) if state == "none") < "2025"
     page = next(iter(world.facebook_pages.values()))
     assert (page["followers_count"], page["fan_count"]) == (1310, 1280)
     assert page["id"].isdigit() and page["username"] == "kreativessachsen"

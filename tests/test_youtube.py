@@ -4,17 +4,36 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
+import sqlite3
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from alembic import command
+from alembic.config import Config as AlembicConfig
 from conftest import real_api_json, real_api_path
+from sqlalchemy import create_engine
+from sqlalchemy import text as sql
+from test_render import golden_showcase, item_by_id, parse, youtube_video
 
+from aggregator import store
+from aggregator.cli import main
 from aggregator.config import YouTubeConfig
+from aggregator.context import announced_start
+from aggregator.demo import run_demo
 from aggregator.errors import SourceError
+from aggregator.fakeapi.youtube import make_ended, make_live, make_upcoming
 from aggregator.models import Figure, Usage
+from aggregator.render import render_outputs
 from aggregator.retry import RetryPolicy
 from aggregator.sources import youtube
 
@@ -499,15 +518,329 @@ def test_hanging_server_times_out(server):
         youtube.fetch(settings_for(server.url), quick_policy(timeout=0.2, attempts=2), usage)
     assert caught.value.cause == "timeout"
     assert caught.value.retryable is True
-    assert usage.requests == 2
+    # A timed-out request may have reached Google: counted, to err on the safe side.
+    assert usage.requests == usage.quota_units == 2
 
 
-def test_refused_connection():
+def test_a_refused_connection_is_retried_and_costs_no_quota():
+    """Quota is spent by requests that reach Google ("All API requests, including invalid
+    requests, incur a quota cost", https://developers.google.com/youtube/v3/determine_quota_cost);
+    a connection nobody accepted never got there."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     usage = Usage()
+    attempts = []
+    policy = quick_policy()
+    policy.sleep = attempts.append  # one pause before each of the 3 retries
     with pytest.raises(SourceError) as caught:
-        youtube.fetch(settings_for(f"http://127.0.0.1:{port}/"), quick_policy(), usage)
+        youtube.fetch(settings_for(f"http://127.0.0.1:{port}/"), policy, usage)
     assert caught.value.cause == "connection"
-    assert usage.requests == 4
+    assert caught.value.retryable is True
+    assert len(attempts) == 3
+    assert (usage.requests, usage.quota_units) == (0, 0)
+
+
+# --- unknown channels, as YouTube answers them today --------------------------------------------
+
+# The body Google sends for an invalid argument to the Data API, as quoted from a live
+# response in https://github.com/n8n-io/n8n/issues/19947 (an unknown channel id, 2025); issue 7
+# reports the same 400 badRequest / INVALID_ARGUMENT for channels.list with an unknown id.
+INVALID_ARGUMENT_BODY = {
+    "error": {
+        "code": 400,
+        "message": "Request contains an invalid argument.",
+        "errors": [
+            {
+                "message": "Request contains an invalid argument.",
+                "domain": "global",
+                "reason": "badRequest",
+            }
+        ],
+        "status": "INVALID_ARGUMENT",
+    }
+}
+UNKNOWN_CHANNEL_ID = "UCzzzzzzzzzzzzzzzzzzzzzz"
+
+
+def raw_get(url: str) -> tuple[int, Any]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def test_the_fake_answers_an_unknown_channel_id_with_400_invalid_argument(server, world):
+    """An unknown id fails the whole call (https://github.com/SMAPPNYU/youtube-data-api/issues/7:
+    "when one element of an entry is invalid, the entire call fails")."""
+    base = f"{server.url}youtube/v3/channels?part=snippet&key={API_KEY}"
+    assert raw_get(f"{base}&id={UNKNOWN_CHANNEL_ID}") == (400, INVALID_ARGUMENT_BODY)
+    assert raw_get(f"{base}&id={channel_id(world)},{UNKNOWN_CHANNEL_ID}")[0] == 400
+    status, body = raw_get(f"{base}&id={channel_id(world)}")
+    assert status == 200 and [item["id"] for item in body["items"]] == [channel_id(world)]
+
+
+def test_an_unknown_channel_id_is_one_line_naming_the_channel_as_not_found(server):
+    usage = Usage()
+    with pytest.raises(SourceError) as caught:
+        youtube.fetch(settings_for(server.url, channel=UNKNOWN_CHANNEL_ID), quick_policy(), usage)
+    assert str(caught.value) == f"youtube: not found: channel {UNKNOWN_CHANNEL_ID} not found"
+    assert caught.value.retryable is False
+    assert server.stats.by_route == {"youtube.channels": 1}
+    assert usage.quota_units == 1  # an invalid request costs its unit too
+
+
+def test_an_unknown_handle_is_still_200_without_items_and_not_found(server):
+    """channels.list "returns a collection of zero or more channel resources"
+    (https://developers.google.com/youtube/v3/docs/channels/list); no answer other than an
+    empty one is on record for an unknown handle, so the fake keeps it."""
+    status, body = raw_get(
+        f"{server.url}youtube/v3/channels?part=snippet&forHandle=@niemand&key={API_KEY}"
+    )
+    assert status == 200 and "items" not in body
+    with pytest.raises(SourceError) as caught:
+        fetch(server, channel="@niemand")
+    assert str(caught.value) == "youtube: not found: channel @niemand not found"
+
+
+def test_an_invalid_key_on_channels_list_is_still_a_key_problem(server):
+    # Today's invalid-key body also says badRequest / INVALID_ARGUMENT (with API_KEY_INVALID
+    # in its details): it must not become "channel not found".
+    with pytest.raises(SourceError) as caught:
+        fetch(server, channel=UNKNOWN_CHANNEL_ID, api_key="AIzaSyWRONG-0123456789")
+    assert caught.value.cause == "key"
+
+
+# --- premieres and live streams ---------------------------------------------------------------
+#
+# Shapes from the videos resource in the bundled discovery document
+# (aggregator/data/youtube.v3.json: snippet.liveBroadcastContent none/upcoming/live/completed;
+# VideoLiveStreamingDetails "only present if the video is an upcoming, live, or completed live
+# broadcast") and from the recordings search_list_eventType_live_hashtags.json ("live") and
+# search_list_by_channel_page1.json ("none"). Upcoming and live videos say duration "P0D".
+
+
+def live_video(content: str, duration: str, details: dict[str, str] | None = None) -> dict:
+    (video,) = recorded("videos_list_snippet_contentDetails_status_statistics.json")["items"]
+    video = json.loads(json.dumps(video))
+    video["snippet"]["liveBroadcastContent"] = content
+    video["contentDetails"]["duration"] = duration
+    if details is not None:
+        video["liveStreamingDetails"] = details
+    return video
+
+
+def test_an_upcoming_premiere_has_its_announced_start_and_no_length():
+    video = live_video("upcoming", "P0D", {"scheduledStartTime": "2026-12-03T18:00:00Z"})
+    item = youtube.parse_video(video)
+    assert item.live_status == "upcoming"
+    assert item.scheduled_start_at == datetime(2026, 12, 3, 18, 0, tzinfo=UTC)
+    assert item.duration_seconds is None
+
+
+def test_a_running_stream_is_live_without_length():
+    details = {
+        "actualStartTime": "2026-12-03T18:01:13Z",
+        "scheduledStartTime": "2026-12-03T18:00:00Z",
+        "concurrentViewers": "17",
+    }
+    item = youtube.parse_video(live_video("live", "P0D", details))
+    assert (item.live_status, item.duration_seconds) == ("live", None)
+    assert item.scheduled_start_at == datetime(2026, 12, 3, 18, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("content", ["none", "completed", None])
+def test_an_ended_stream_is_an_ordinary_video_with_its_length(content):
+    details = {
+        "actualStartTime": "2026-12-03T18:01:13Z",
+        "actualEndTime": "2026-12-03T18:55:40Z",
+        "scheduledStartTime": "2026-12-03T18:00:00Z",
+    }
+    item = youtube.parse_video(live_video(content, "PT54M27S", details))
+    assert (item.live_status, item.scheduled_start_at) == (None, None)
+    assert item.duration_seconds == 54 * 60 + 27
+
+
+def test_live_broadcast_content_of_recorded_responses():
+    live = recorded("search_list_eventType_live_hashtags.json")["items"]
+    ordinary = recorded("search_list_by_channel_page1.json")["items"]
+    assert {youtube.parse_live_status(item["snippet"]) for item in live} == {"live"}
+    assert {youtube.parse_live_status(item["snippet"]) for item in ordinary} == {None}
+
+
+def test_videos_list_asks_for_the_broadcast_times_at_no_extra_cost(server, world):
+    """videos.list costs 1 unit whatever its parts
+    (https://developers.google.com/youtube/v3/determine_quota_cost)."""
+    first = world.youtube_channels[channel_id(world)]["uploads"][0]
+    make_upcoming(world.youtube_videos[first], "2026-12-03T18:00:00Z")
+    result, usage = fetch(server)
+    (videos_call, *_) = [path for route, path in server.stats.requests if route == "youtube.videos"]
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(videos_call).query)
+    assert "liveStreamingDetails" in query["part"][0].split(",")
+    assert "liveStreamingDetails(scheduledStartTime," in query["fields"][0]
+    assert usage.quota_units == 7  # as many as without it (test_120_uploads_cost_seven_units)
+    upcoming = next(item for item in result.items if item.platform_id == first)
+    assert upcoming.scheduled_start_at == datetime(2026, 12, 3, 18, 0, tzinfo=UTC)
+
+
+def test_the_fake_serves_live_details_only_when_asked_and_always_a_broadcast_state(server, world):
+    first, second = world.youtube_channels[channel_id(world)]["uploads"][:2]
+    make_live(world.youtube_videos[first], "2026-12-03T18:01:13Z")
+    base = f"{server.url}youtube/v3/videos?key={API_KEY}&id={first},{second}"
+    _, without = raw_get(f"{base}&part=snippet")
+    assert all("liveStreamingDetails" not in video for video in without["items"])
+    states = [video["snippet"]["liveBroadcastContent"] for video in without["items"]]
+    assert states == ["live", "none"]
+    _, asked = raw_get(f"{base}&part=contentDetails,liveStreamingDetails")
+    running, ordinary = asked["items"]
+    assert running["contentDetails"]["duration"] == "P0D"
+    assert set(running["liveStreamingDetails"]) == {
+        "actualStartTime",
+        "scheduledStartTime",
+        "concurrentViewers",
+    }
+    assert "liveStreamingDetails" not in ordinary
+
+
+# --- from the API to the page: one card through premiere, live and after ------------------------
+
+PREMIERE_ID = "Wq7rTgL2pXe"  # the demo world's upcoming premiere
+
+
+def card(site: Any, platform_id: str) -> Any:
+    return item_by_id(parse(site.read("index.html")), platform_id)
+
+
+def meta_text(node: Any) -> str:
+    (meta,) = node.with_class("showcase__meta")
+    return meta.normalized_text
+
+
+def test_a_premiere_is_announced_then_live_then_an_ordinary_video_on_the_same_card(site):
+    video = site.world.youtube_videos[PREMIERE_ID]
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
+    make_upcoming(video, start.isoformat().replace("+00:00", "Z"))
+    assert main(["--config", str(site.config), "update"]) == 0
+    announced = card(site, PREMIERE_ID)
+    assert announced.attrs["data-live"] == "upcoming"
+    local = start.astimezone(ZoneInfo("Europe/Berlin"))
+    assert meta_text(announced) == f"YouTube Premiere am {local:%d.%m.%Y, %H:%M} Uhr"
+    (time_element,) = announced.find_all("time")
+    assert time_element.attrs["datetime"] == start.isoformat()
+
+    make_live(video, start.isoformat().replace("+00:00", "Z"))
+    assert main(["--config", str(site.config), "update"]) == 0
+    running = card(site, PREMIERE_ID)
+    assert (running.attrs["data-live"], meta_text(running)) == ("live", "YouTube Live")
+
+    make_ended(video, (start + timedelta(hours=1)).isoformat(), "PT58M2S")
+    video["statistics"]["viewCount"] = "31"
+    assert main(["--config", str(site.config), "update"]) == 0
+    ended = card(site, PREMIERE_ID)  # exactly one card with this id, or item_by_id fails
+    assert "data-live" not in ended.attrs
+    assert meta_text(ended).endswith("58:02 31 Aufrufe")
+    with sqlite3.connect(site.folder / "showcase.db") as db:
+        rows = db.execute(
+            "SELECT live_status, scheduled_start_at, duration_seconds FROM items "
+            "WHERE platform_id = ?",
+            (PREMIERE_ID,),
+        ).fetchall()
+    assert rows == [(None, None, 3482)]
+
+
+def upcoming_view(**changes: Any) -> Any:
+    announced = {
+        "title": "Premiere #flächenglühen",
+        "views": 0,
+        "live_status": "upcoming",
+        "scheduled_start_at": datetime(2026, 12, 3, 18, 0, tzinfo=UTC),
+    }
+    return youtube_video("prem01", **(announced | changes))
+
+
+def render_card(item: Any, timezone: str = "Europe/Berlin") -> Any:
+    showcase = replace(golden_showcase(), items=[item], timezone=timezone)
+    return item_by_id(parse(render_outputs(showcase)["fragment.html"]), item.platform_id)
+
+
+@pytest.mark.parametrize(
+    ("timezone", "shown"),
+    [("Europe/Berlin", "03.12.2026, 19:00"), ("America/New_York", "03.12.2026, 13:00")],
+)
+def test_an_upcoming_premiere_shows_its_start_in_the_configured_zone_without_length(
+    timezone, shown
+):
+    node = render_card(upcoming_view(duration_seconds=0), timezone)
+    assert meta_text(node) == f"YouTube Premiere am {shown} Uhr"
+    assert "0:00" not in node.normalized_text
+    assert "Aufrufe" not in node.normalized_text
+    assert node.with_class("showcase__play")  # the player is still there, after a click
+
+
+def test_an_announcement_long_overdue_is_shown_without_its_date():
+    scheduled = datetime(2026, 12, 3, 18, 0, tzinfo=UTC)
+    assert announced_start(scheduled, scheduled + timedelta(hours=23)) == scheduled
+    assert announced_start(scheduled, scheduled + timedelta(hours=25)) is None
+    node = render_card(upcoming_view(scheduled_start_at=None))
+    assert meta_text(node) == "YouTube Premiere angekündigt"
+
+
+def test_a_live_video_reads_live():
+    node = render_card(upcoming_view(live_status="live", scheduled_start_at=None))
+    assert (node.attrs["data-live"], meta_text(node)) == ("live", "YouTube Live")
+
+
+def test_the_demo_page_shows_its_upcoming_premiere(tmp_path):
+    page = run_demo(tmp_path / "demo")
+    node = item_by_id(parse(page.read_text("utf-8")), PREMIERE_ID)
+    assert node.attrs["data-live"] == "upcoming"
+    # The demo's premiere is announced for 17.12.2026, 19:00; after that date has long passed
+    # the demo shows it as announced without a date (see ANNOUNCEMENT_GRACE).
+    assert meta_text(node).startswith("YouTube Premiere ")
+    assert not re.search(r"\d:\d\d(?!\d| Uhr)", meta_text(node))  # no length
+
+
+# --- the store: the new columns and the migration that adds them --------------------------------
+
+
+def test_a_database_at_0003_upgrades_to_0004_and_keeps_its_items(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = create_engine(url)
+    alembic_config = AlembicConfig()
+    alembic_config.set_main_option(
+        "script_location", str(resources.files("aggregator") / "migrations")
+    )
+    with old.begin() as connection:
+        alembic_config.attributes["connection"] = connection
+        command.upgrade(alembic_config, "0003")
+        connection.execute(
+            sql(
+                "INSERT INTO accounts (id, source, platform_id, name, url, raw, updated_at) "
+                "VALUES (1, 'youtube', 'UCq3', 'K', 'https://www.youtube.com/@k', '{}', "
+                "'2026-11-26 05:00:00')"
+            )
+        )
+        connection.execute(
+            sql(
+                "INSERT INTO items (source, platform_id, account_id, kind, title, description, "
+                "url, published_at, duration_seconds, tags, public, embeddable, raw, "
+                "first_seen_at, last_seen_at) VALUES ('youtube', 'abc', 1, 'video', "
+                "'Porträt #flächenglühen', '', 'https://www.youtube.com/watch?v=abc', "
+                "'2017-06-27 10:00:00', 192, '[]', 1, 1, '{}', '2026-11-26 05:00:00', "
+                "'2026-11-26 05:00:00')"
+            )
+        )
+    old.dispose()
+    engine = store.open_database(url)
+    with store.session_scope(engine) as session:
+        (row,) = store.live_items(session)
+        version = session.execute(sql("SELECT version_num FROM alembic_version")).scalar()
+    engine.dispose()
+    assert version == "0004"
+    assert (row.platform_id, row.title, row.duration_seconds) == (
+        "abc",
+        "Porträt #flächenglühen",
+        192,
+    )
+    assert (row.live_status, row.scheduled_start_at) == (None, None)

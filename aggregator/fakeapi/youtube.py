@@ -140,7 +140,12 @@ def list_channels(request: ApiRequest, world: World) -> dict[str, Any]:
 def _find_channels(world: World, by: str, request: ApiRequest) -> list[Resource]:
     if by == "id":
         ids = request.listed("id")
-        return [world.youtube_channels[i] for i in ids if i in world.youtube_channels]
+        if any(i not in world.youtube_channels for i in ids):
+            # Today's answer to an unknown id: Google's generic 400 badRequest /
+            # INVALID_ARGUMENT for the whole call (it used to be 200 without items). An unknown
+            # handle still gets 200 without items.
+            raise YouTubeApiError(400)
+        return [world.youtube_channels[i] for i in ids]
     if by == "forHandle":
         channel = world.find_channel("@" + (request.one("forHandle") or "").removeprefix("@"))
         return [channel] if channel else []
@@ -361,8 +366,56 @@ def _video_resource(video: Resource, parts: list[str]) -> Resource:
 
 def _video_snippet(stored: Resource) -> Resource:
     snippet = {key: value for key, value in stored.items() if not (key == "tags" and not value)}
+    snippet.setdefault("liveBroadcastContent", "none")  # always there, "none" for most videos
     snippet.setdefault("localized", _localized(stored))
     return snippet
+
+
+# -- world options: premieres and live streams ---------------------------------------------------
+#
+# What a video resource looks like before, during and after its premiere or live stream, from
+# the videos resource schema in the bundled discovery document (snippet.liveBroadcastContent,
+# VideoLiveStreamingDetails: "only present if the video is an upcoming, live, or completed
+# live broadcast"; concurrentViewers only while it runs) and the recorded search results in
+# shared/fixtures/real-api/youtube/search_list_eventType_live_hashtags.json ("live") and
+# search_list_by_channel_page1.json ("none"). Upcoming and live videos have duration "P0D".
+# YouTube's API does not tell a premiere from a scheduled stream: both look like these.
+
+
+def make_upcoming(video: Resource, scheduled_start: str) -> Resource:
+    """An announced premiere or stream that has not started: `scheduled_start` is RFC 3339."""
+    video["snippet"]["liveBroadcastContent"] = "upcoming"
+    video.setdefault("contentDetails", {})["duration"] = "P0D"
+    video["statistics"] = {**video.get("statistics", {}), "viewCount": "0"}
+    video["liveStreamingDetails"] = {"scheduledStartTime": scheduled_start}
+    return video
+
+
+def make_live(video: Resource, actual_start: str, concurrent_viewers: int = 17) -> Resource:
+    """The premiere or stream is running."""
+    scheduled = video.get("liveStreamingDetails", {}).get("scheduledStartTime", actual_start)
+    video["snippet"]["liveBroadcastContent"] = "live"
+    video.setdefault("contentDetails", {})["duration"] = "P0D"
+    video["liveStreamingDetails"] = {
+        "actualStartTime": actual_start,
+        "scheduledStartTime": scheduled,
+        "concurrentViewers": str(concurrent_viewers),
+    }
+    return video
+
+
+def make_ended(video: Resource, actual_end: str, duration: str) -> Resource:
+    """Over: an ordinary video again, with its length; the broadcast times stay."""
+    details = video.get("liveStreamingDetails", {})
+    started = details.get("actualStartTime", actual_end)
+    video["snippet"]["liveBroadcastContent"] = "none"
+    video.setdefault("contentDetails", {})["duration"] = duration
+    video["liveStreamingDetails"] = {
+        "actualStartTime": started,
+        "actualEndTime": actual_end,
+        "scheduledStartTime": details.get("scheduledStartTime", started),
+    }
+    return video
 
 
 def _embed_html(video_id: str) -> str:

@@ -61,12 +61,20 @@ PLAYLIST_FIELDS = (
     "nextPageToken,items(snippet(publishedAt,title,resourceId/videoId),"
     "contentDetails(videoId,videoPublishedAt))"
 )
-VIDEO_PARTS = "snippet,contentDetails,statistics,status"
+# liveStreamingDetails is always asked for: videos.list costs 1 unit whatever its parts
+# (https://developers.google.com/youtube/v3/determine_quota_cost), YouTube sends the object only
+# for an upcoming, live or past broadcast, and asking only after a first answer said "upcoming"
+# would cost a second call.
+VIDEO_PARTS = "snippet,contentDetails,statistics,status,liveStreamingDetails"
 VIDEO_FIELDS = (
     "items(id,snippet(publishedAt,channelId,title,description,thumbnails,tags,"
     "liveBroadcastContent),contentDetails/duration,statistics/viewCount,"
-    "status(privacyStatus,embeddable,uploadStatus))"
+    "status(privacyStatus,embeddable,uploadStatus),"
+    "liveStreamingDetails(scheduledStartTime,actualStartTime,actualEndTime))"
 )
+# snippet.liveBroadcastContent values that mean "not over yet"; "none" and "completed" (listed
+# in the discovery document) are ordinary videos.
+LIVE_STATES = ("upcoming", "live")
 
 QUOTA_REASONS = {"quotaExceeded", "dailyLimitExceeded"}
 RATE_LIMIT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "RATE_LIMIT_EXCEEDED"}
@@ -295,15 +303,25 @@ class YouTubeClient:
         )
 
     def channel(self, channel: str) -> dict[str, Any]:
-        """The channel resource, looked up by @handle or by id (UC...)."""
+        """The channel resource, looked up by @handle or by id (UC...).
+
+        An unknown id answers HTTP 400 badRequest / INVALID_ARGUMENT today (it used to be 200
+        without items, which an unknown @handle still gets): parts and fields are fixed here,
+        so the channel is the only argument that can be invalid, and either answer means the
+        channel was not found."""
         lookup = {"forHandle": channel} if channel.startswith("@") else {"id": channel}
         request = self.service.channels().list(
             part=CHANNEL_PARTS, fields=CHANNEL_FIELDS, prettyPrint=False, **lookup
         )
-        response = self._execute(request, "channels.list")
+        try:
+            response = self._execute(request, "channels.list")
+        except SourceError as error:
+            if error.cause != "http 400":
+                raise
+            raise channel_not_found(channel) from None
         items = parse_list_items(response, "channels.list")
         if not items:
-            raise SourceError(SOURCE, "not found", f"channel {channel} not found")
+            raise channel_not_found(channel)
         return items[0]
 
     def upload_entries(self, playlist_id: str) -> Iterator[dict[str, Any]]:
@@ -338,11 +356,32 @@ class YouTubeClient:
 
     def _execute(self, request: HttpRequest, what: str) -> dict[str, Any]:
         def attempt_once() -> dict[str, Any]:
-            self.usage.requests += 1
-            self.usage.quota_units += 1  # every list call costs 1 unit, failed ones too
-            return _execute_once(request, what, self.policy.request_timeout())
+            try:
+                response = _execute_once(request, what, self.policy.request_timeout())
+            except NotSentError:
+                raise  # nothing reached Google: no quota spent
+            except SourceError:
+                self._count_request()  # error answers and timeouts may have cost a unit
+                raise
+            self._count_request()
+            return response
 
         return self.policy.call(SOURCE, attempt_once)
+
+    def _count_request(self) -> None:
+        # Every list call that reaches Google costs 1 unit, invalid ones too
+        # (https://developers.google.com/youtube/v3/determine_quota_cost). A timed-out request
+        # may have reached it, so it is counted as well: the count errs on the safe side.
+        self.usage.requests += 1
+        self.usage.quota_units += 1
+
+
+class NotSentError(SourceError):
+    """The request never left this machine (connection refused, host unknown): it cost nothing."""
+
+
+def channel_not_found(channel: str) -> SourceError:
+    return SourceError(SOURCE, "not found", f"channel {channel} not found")
 
 
 def _execute_once(request: HttpRequest, what: str, timeout: float) -> dict[str, Any]:
@@ -358,6 +397,10 @@ def _execute_once(request: HttpRequest, what: str, timeout: float) -> dict[str, 
     except TimeoutError:
         raise SourceError(
             SOURCE, "timeout", f"{what}: no answer within {timeout:.0f}s", retryable=True
+        ) from None
+    except (ConnectionRefusedError, httplib2.ServerNotFoundError) as error:
+        raise NotSentError(
+            SOURCE, "connection", f"{what}: {_describe_os_error(error)}", retryable=True
         ) from None
     except (httplib2.HttpLib2Error, http.client.HTTPException, OSError) as error:
         detail = f"{what}: {_describe_os_error(error)}{proxy_note(str(request.uri))}"
@@ -519,6 +562,8 @@ def parse_video(video: Mapping[str, Any]) -> Item:
     snippet = video.get("snippet") or {}
     status = video.get("status") or {}
     tags = snippet.get("tags")
+    live_status = parse_live_status(snippet)
+    duration = parse_duration((video.get("contentDetails") or {}).get("duration"))
     return Item(
         source=SOURCE,
         platform_id=video_id,
@@ -528,13 +573,26 @@ def parse_video(video: Mapping[str, Any]) -> Item:
         url=WATCH_URL + video_id,
         published_at=_required_time(snippet.get("publishedAt"), f"video {video_id}"),
         thumbnail_url=best_thumbnail(snippet.get("thumbnails")),
-        duration_seconds=parse_duration((video.get("contentDetails") or {}).get("duration")),
+        # Upcoming and live videos say P0D: they have no length yet.
+        duration_seconds=None if live_status else duration,
         views=parse_count((video.get("statistics") or {}).get("viewCount")),
         tags=[tag for tag in tags if isinstance(tag, str)] if isinstance(tags, list) else [],
         public=status.get("privacyStatus") == "public",
         embeddable=status.get("embeddable", True) is not False,
         raw=dict(video),
+        live_status=live_status,
+        scheduled_start_at=parse_time(
+            (video.get("liveStreamingDetails") or {}).get("scheduledStartTime")
+        )
+        if live_status
+        else None,
     )
+
+
+def parse_live_status(snippet: Mapping[str, Any]) -> str | None:
+    """The broadcast state while a premiere or stream has not ended ("upcoming", "live")."""
+    content = snippet.get("liveBroadcastContent")
+    return content if content in LIVE_STATES else None
 
 
 def parse_unavailable_entry(entry: Mapping[str, Any]) -> Item:
