@@ -22,6 +22,7 @@ import requests
 from api_shapes import ARRAY, compare, skeleton
 from conftest import real_api_json, real_api_path
 from discovery_schema import defines, validate
+from fake_client import KEY, TOKEN, demo_channel, graph, http, uploads_id, yt
 
 from aggregator.fakeapi import FakeApiServer, World, graph_error
 from aggregator.fakeapi import server as fake_server
@@ -29,9 +30,6 @@ from aggregator.fakeapi import youtube as fake_youtube
 from aggregator.fakeapi.partial import GraphField, apply_google_fields, parse_google_fields
 from aggregator.fakeapi.partial import parse_graph_fields as graph_fields
 from aggregator.sources import facebook, youtube
-
-KEY, TOKEN = "test-key", "test-token"
-http = requests.Session()
 
 # Keys a recording has that today's API no longer sends, with the evidence.
 NO_LONGER_SENT = {
@@ -71,24 +69,6 @@ def server(shared_server: FakeApiServer) -> FakeApiServer:
     shared_server.world = World.demo()
     shared_server.clear_injections()
     return shared_server
-
-
-def yt(server: FakeApiServer, resource: str, **params: Any) -> requests.Response:
-    params.setdefault("key", KEY)
-    return http.get(f"{server.url}youtube/v3/{resource}", params=params, timeout=5)
-
-
-def graph(server: FakeApiServer, path: str, **params: Any) -> requests.Response:
-    params.setdefault("access_token", TOKEN)
-    return http.get(f"{server.url}v25.0/{path}", params=params, timeout=5)
-
-
-def demo_channel(server: FakeApiServer) -> dict[str, Any]:
-    return next(iter(server.world.youtube_channels.values()))
-
-
-def uploads(server: FakeApiServer) -> str:
-    return "UU" + demo_channel(server)["id"][2:]
 
 
 def assert_agree(problems: list[str], recording: str) -> None:
@@ -149,7 +129,7 @@ class Case:
 
 
 def _second_playlist_page(server: FakeApiServer) -> Any:
-    params = {"part": "snippet", "playlistId": uploads(server), "maxResults": 10}
+    params = {"part": "snippet", "playlistId": uploads_id(server), "maxResults": 10}
     first = yt(server, "playlistItems", **params).json()
     return yt(server, "playlistItems", **params, pageToken=first["nextPageToken"]).json()
 
@@ -179,7 +159,7 @@ YOUTUBE_CASES = [
     Case(
         "youtube/playlistItems_list_page1_nextPageToken.json",
         lambda s: yt(
-            s, "playlistItems", part="snippet", playlistId=uploads(s), maxResults=10
+            s, "playlistItems", part="snippet", playlistId=uploads_id(s), maxResults=10
         ).json(),
         youtube.PLAYLIST_FIELDS,
         "PlaylistItemListResponse",
@@ -243,7 +223,10 @@ def test_youtube_answer_follows_the_discovery_schema(server: FakeApiServer, case
 def _every_part(server: FakeApiServer) -> list[tuple[str, Any]]:
     """Every part the fake can serve, on every resource, first and later pages."""
     channel = demo_channel(server)
-    playlist = {"part": ",".join(fake_youtube.PLAYLIST_ITEM_PARTS), "playlistId": uploads(server)}
+    playlist = {
+        "part": ",".join(fake_youtube.PLAYLIST_ITEM_PARTS),
+        "playlistId": uploads_id(server),
+    }
     first = yt(server, "playlistItems", **playlist, maxResults=4).json()
     return [
         ("ChannelListResponse", yt(server, "channels", part=",".join(fake_youtube.CHANNEL_PARTS),

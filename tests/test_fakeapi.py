@@ -10,17 +10,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
 from conftest import real_api_json
+from fake_client import KEY, TOKEN, demo_channel, graph, http, uploads_id, yt
 from PIL import Image
 
 from aggregator.fakeapi import FakeApiServer, World, graph_error, youtube_error
 
-KEY, TOKEN = "test-key", "test-token"
 GRAPH_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0000")
 YOUTUBE_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
-
-http = requests.Session()
 
 
 @pytest.fixture(scope="module")
@@ -37,24 +34,6 @@ def server(shared_server: FakeApiServer) -> FakeApiServer:
     shared_server.reset_stats()
     shared_server.app_usage = None
     return shared_server
-
-
-def yt(server: FakeApiServer, resource: str, **params: Any) -> requests.Response:
-    params.setdefault("key", KEY)
-    return http.get(f"{server.url}youtube/v3/{resource}", params=params, timeout=5)
-
-
-def graph(server: FakeApiServer, path: str, **params: Any) -> requests.Response:
-    params.setdefault("access_token", TOKEN)
-    return http.get(f"{server.url}v25.0/{path}", params=params, timeout=5)
-
-
-def demo_channel(server: FakeApiServer) -> dict[str, Any]:
-    return next(iter(server.world.youtube_channels.values()))
-
-
-def uploads_id(server: FakeApiServer) -> str:
-    return "UU" + demo_channel(server)["id"][2:]
 
 
 def fixture(relative: str) -> Any:
