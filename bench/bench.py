@@ -1,23 +1,27 @@
 """Benchmark: `showcase update` against the fake APIs at scale, and `showcase render`.
 
     .venv/bin/python bench/bench.py [--uploads 5000] [--fb-videos 1000] [--fb-posts 5000]
-                                    [--render-items 10000]
+                                    [--render-items 10000] [--runs 3]
     .venv/bin/python bench/bench.py --page     # the page's weight in Debian's chromium
 
 Each command runs as its own process (the real CLI), so wall time and peak memory (max RSS)
 are the command's own; the fake server runs in this process and counts quota units and requests.
+Each measurement is repeated `--runs` times on a fresh site (these machines are shared and
+noisy): the median is printed, with the fastest and slowest run.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -78,41 +82,72 @@ def run_cli(config: Path, *args: str) -> tuple[int, float, float]:
     return os.waitstatus_to_exitcode(status), seconds, usage.ru_maxrss / 1024
 
 
-def bench_update(uploads: int, fb_videos: int, fb_posts: int) -> None:
-    with synthetic_site(uploads, fb_videos, fb_posts) as (config, server):
-        for run in ("first", "second"):
-            server.reset_stats()
-            code, seconds, rss = run_cli(config, "update")
-            stats = server.stats
-            thumbs = stats.by_route.get("thumbs", 0)
-            print(
-                f"update ({run} run; {uploads} uploads, {fb_videos} FB videos, {fb_posts} posts): "
-                f"exit {code}, {seconds:.1f} s, peak RSS {rss:.0f} MB, "
-                f"YouTube quota {stats.youtube_units} units "
-                f"(bound {youtube_bound(uploads)}), "
-                f"Graph requests {stats.graph_requests} "
-                f"(bound {graph_bound(fb_videos, fb_posts)}), "
-                f"thumbnails downloaded {thumbs}"
-            )
+@dataclass
+class Samples:
+    """Wall times and peak RSS of repeated runs of one command."""
 
+    seconds: list[float] = field(default_factory=list)
+    rss: list[float] = field(default_factory=list)
 
-def bench_quick_refresh(uploads: int, fb_videos: int, fb_posts: int) -> None:
-    """`update --quick` with nothing new, after a full `update`: what a frequent run costs."""
-    with synthetic_site(uploads, fb_videos, fb_posts) as (config, server):
-        run_cli(config, "update")
-        server.reset_stats()
-        code, seconds, rss = run_cli(config, "update", "--quick")
-        stats = server.stats
-        print(
-            f"update --quick (nothing new; {uploads} uploads, {fb_videos} FB videos, "
-            f"{fb_posts} posts): exit {code}, {seconds:.1f} s, peak RSS {rss:.0f} MB, "
-            f"YouTube quota {stats.youtube_units} units (full: {youtube_bound(uploads)}), "
-            f"Graph requests {stats.graph_requests} "
-            f"(full: {graph_bound(fb_videos, fb_posts)})"
+    def add(self, seconds: float, rss: float) -> None:
+        self.seconds.append(seconds)
+        self.rss.append(rss)
+
+    def __str__(self) -> str:
+        runs = len(self.seconds)
+        spread = f" ({min(self.seconds):.1f}–{max(self.seconds):.1f})" if runs > 1 else ""
+        return (
+            f"{statistics.median(self.seconds):.1f} s{spread}, "
+            f"peak RSS {statistics.median(self.rss):.0f} MB, median of {runs}"
         )
 
 
-def bench_render(count: int) -> None:
+def bench_update(uploads: int, fb_videos: int, fb_posts: int, runs: int) -> None:
+    samples = {"first": Samples(), "second": Samples()}
+    costs: dict[str, str] = {}
+    for _ in range(runs):
+        with synthetic_site(uploads, fb_videos, fb_posts) as (config, server):
+            for run, sample in samples.items():
+                server.reset_stats()
+                code, seconds, rss = run_cli(config, "update")
+                assert code == 0, f"update exited {code}"
+                sample.add(seconds, rss)
+                stats = server.stats
+                costs[run] = (
+                    f"YouTube quota {stats.youtube_units} units "
+                    f"(bound {youtube_bound(uploads)}), "
+                    f"Graph requests {stats.graph_requests} "
+                    f"(bound {graph_bound(fb_videos, fb_posts)}), "
+                    f"thumbnails downloaded {stats.by_route.get('thumbs', 0)}"
+                )
+    for run, sample in samples.items():
+        print(
+            f"update ({run} run; {uploads} uploads, {fb_videos} FB videos, {fb_posts} posts): "
+            f"{sample}, {costs[run]}"
+        )
+
+
+def bench_quick_refresh(uploads: int, fb_videos: int, fb_posts: int, runs: int) -> None:
+    """`update --quick` with nothing new, after a full `update`: what a frequent run costs."""
+    sample = Samples()
+    with synthetic_site(uploads, fb_videos, fb_posts) as (config, server):
+        run_cli(config, "update")
+        for _ in range(runs):
+            server.reset_stats()
+            code, seconds, rss = run_cli(config, "update", "--quick")
+            assert code == 0, f"update --quick exited {code}"
+            sample.add(seconds, rss)
+        stats = server.stats
+    print(
+        f"update --quick (nothing new; {uploads} uploads, {fb_videos} FB videos, "
+        f"{fb_posts} posts): {sample}, "
+        f"YouTube quota {stats.youtube_units} units (full: {youtube_bound(uploads)}), "
+        f"Graph requests {stats.graph_requests} "
+        f"(full: {graph_bound(fb_videos, fb_posts)})"
+    )
+
+
+def bench_render(count: int, runs: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         config = write_config(Path(folder), None)
         engine = store.open_database(f"sqlite:///{folder}/showcase.db")
@@ -138,10 +173,14 @@ def bench_render(count: int) -> None:
         with store.session_scope(engine) as session:
             store.save_result(session, result, now)
         engine.dispose()
-        code, seconds, rss = run_cli(config, "render")
+        sample = Samples()
+        for _ in range(runs):
+            code, seconds, rss = run_cli(config, "render")
+            assert code == 0, f"render exited {code}"
+            sample.add(seconds, rss)
         sizes = {p.name: p.stat().st_size for p in (Path(folder) / "public").glob("*.*")}
         print(
-            f"render ({count} items): exit {code}, {seconds:.1f} s, peak RSS {rss:.0f} MB, "
+            f"render ({count} items): {sample}, "
             + ", ".join(f"{name} {size / 1024:.0f} kB" for name, size in sorted(sizes.items()))
         )
 
@@ -200,14 +239,16 @@ def main() -> None:
     parser.add_argument("--fb-videos", type=int, default=1000)
     parser.add_argument("--fb-posts", type=int, default=5000)
     parser.add_argument("--render-items", type=int, default=10000)
+    parser.add_argument("--runs", type=int, default=3, help="repetitions of each measurement")
     parser.add_argument("--page", action="store_true", help="only the page weight (chromium)")
     args = parser.parse_args()
     if args.page:
         bench_page()
         return
-    bench_update(args.uploads, args.fb_videos, args.fb_posts)
-    bench_quick_refresh(args.uploads, args.fb_videos, args.fb_posts)
-    bench_render(args.render_items)
+    print(f"{os.cpu_count()} cores")
+    bench_update(args.uploads, args.fb_videos, args.fb_posts, args.runs)
+    bench_quick_refresh(args.uploads, args.fb_videos, args.fb_posts, args.runs)
+    bench_render(args.render_items, args.runs)
 
 
 if __name__ == "__main__":
