@@ -3,7 +3,8 @@
 Every check is one line, ✓ or ✗, and a failed one says what to do in words a web admin
 understands. The checks of a source stop at the first failure that the later ones depend on.
 Cost: YouTube 2 quota units (channels.list, one page of the uploads playlist), Facebook 4 Graph
-requests (the page, debug_token, one video, one post), the website 2 requests (the tag, one post).
+requests (the page, debug_token, one video, one post), the website 1 request (the tag; 3 when
+plain permalinks make the API root to be found first).
 """
 
 from __future__ import annotations

@@ -43,9 +43,21 @@ def test_everything_in_order(site, capsys):
     assert "✓ facebook: page token of this page, never expires" in text
     assert "✓ facebook: videos readable" in text and "✓ facebook: posts readable" in text
     assert "✓ website: tag 'flaechengluehen' found" in text
-    # Cheap: 2 quota units, 4 Graph requests.
+    # Cheap: 2 quota units, 4 Graph requests, 1 WordPress request.
     assert site.server.stats.youtube_units == 2
     assert site.server.stats.graph_requests == 4
+    assert site.server.stats.wordpress_requests == 1
+
+
+def test_a_site_with_plain_permalinks_passes_too(make_site, capsys):
+    world = World.demo()
+    world.wordpress_site = {"permalinks": "plain"}
+    site = make_site(world)
+    code, lines = check(site, capsys)
+    assert code == 0, lines
+    assert f"✓ website: WordPress REST API answers at {site.server.url}index.php?rest_route=/" in (
+        lines
+    )
 
 
 def test_a_wrong_key_names_the_variable_to_fix(site, capsys, monkeypatch):
