@@ -16,6 +16,7 @@ from babel import Locale, UnknownLocaleError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from aggregator.credentials import environment_with_credentials
 from aggregator.errors import ConfigError, register_secret
 
 SOURCES = ("youtube", "facebook", "website")
@@ -117,7 +118,7 @@ def config_from_dict(
     path: Path | None = None,
     environ: dict[str, str] | None = None,
 ) -> Config:
-    env = os.environ if environ is None else environ
+    env = environment_with_credentials(os.environ) if environ is None else environ
     _check_keys(data, {"storage", "output", "showcase", *SOURCES}, "")
     storage = _table(data, "storage")
     output = _table(data, "output")
