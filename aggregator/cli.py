@@ -14,6 +14,7 @@ from aggregator import (
     cli_check,
     cli_curation,
     cli_figures,
+    cli_install,
     cli_operations,
     cli_serve,
     jobs,
@@ -131,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # Each adds its subcommands to the parser and runs them: `add_parsers`, `COMMANDS`, `run`.
-_COMMAND_MODULES = (cli_figures, cli_operations, cli_serve, cli_curation, cli_check)
+_COMMAND_MODULES = (cli_figures, cli_operations, cli_serve, cli_curation, cli_check, cli_install)
 
 
 def _run(args: argparse.Namespace) -> int:

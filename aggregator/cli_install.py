@@ -1,0 +1,63 @@
+"""The `install` subcommand: `showcase install systemd|cron` lays out a service on this host."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from aggregator.config import Config
+from aggregator.install import (
+    DEFAULT_GROUP,
+    DEFAULT_OUTPUT,
+    DEFAULT_USER,
+    KINDS,
+    Layout,
+    install,
+)
+
+COMMANDS = ("install",)
+EXIT_OK = 0
+
+
+def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser(
+        "install",
+        parents=[common],
+        help="as root: install the config (--config) for systemd or cron, with a system user, "
+        "a group for staff, the database, the output folder and the secrets from the "
+        "environment; keeps what an earlier install left",
+    )
+    parser.add_argument("kind", choices=KINDS, help="systemd units (a timer) or a cron line")
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=Path("/"),
+        metavar="DIR",
+        help="install under DIR instead of / (to try it: no account is created, and the "
+        "installed files point inside DIR)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=DEFAULT_OUTPUT,
+        metavar="DIR",
+        help=f"the folder the web server serves (default: {DEFAULT_OUTPUT})",
+    )
+    parser.add_argument(
+        "--user", default=DEFAULT_USER, help=f"the service's user (default: {DEFAULT_USER})"
+    )
+    parser.add_argument(
+        "--group",
+        default=DEFAULT_GROUP,
+        help=f"the service's and the staff's group (default: {DEFAULT_GROUP})",
+    )
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    layout = Layout.under(args.root, args.output)
+    report = install(args.kind, config, layout, user=args.user, group=args.group)
+    for line in report.done:
+        print(line)
+    for number, line in enumerate(report.todo, start=1):
+        print(f"next {number}: {line}")
+    return EXIT_OK
