@@ -156,7 +156,7 @@ def install(
     else:
         install_env_file(layout, account, names, environ, report)
         install_cron(layout, account, command, report)
-    install_profile(layout, account, report)
+    install_profile(layout, account, command, report)
     return report
 
 
@@ -415,7 +415,7 @@ def program_command() -> str:
 
 def job_file(name: str) -> str:
     """A shipped unit or crontab: inside the installed wheel, else the source checkout's jobs/."""
-    packaged = resources.files("aggregator").joinpath("jobs", name)
+    packaged = resources.files("aggregator").joinpath("data", "jobs", name)
     if packaged.is_file():
         return packaged.read_text(encoding="utf-8")
     return (_REPO_JOBS / name).read_text(encoding="utf-8")
@@ -472,11 +472,16 @@ def install_cron(layout: Layout, account: Account, command: str, report: Report)
     )
 
 
-def install_profile(layout: Layout, account: Account, report: Report) -> None:
-    """Staff's shells find the config without --config."""
+def install_profile(layout: Layout, account: Account, command: str, report: Report) -> None:
+    """Staff's shells find the program and the config without a path or --config."""
     text = f"export SHOWCASE_CONFIG={shlex.quote(str(layout.config_file))}\n"
     _write_new(layout.profile_file, text, 0o644, 0, 0)
+    link = inside(layout.root, Path("/usr/local/bin/showcase"))
+    if Path(command).is_file() and not (link.exists() or link.is_symlink()):
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(command)
+        report.done.append(f"{link} -> {command}")
     report.todo.append(
-        f"staff: sudo usermod -aG {account.group} NAME, then log in again (SHOWCASE_CONFIG is set "
-        f"by {layout.profile_file})"
+        f"staff: sudo usermod -aG {account.group} NAME, then log in again (SHOWCASE_CONFIG is "
+        f"set by {layout.profile_file})"
     )

@@ -285,6 +285,8 @@ def test_install_lays_out_config_state_output_and_secrets(source, root, monkeypa
     assert API_KEY not in installed and ACCESS_TOKEN not in installed
     assert f'database = "sqlite:///{root}/var/lib/showcase/showcase.db"' in installed
     assert f'directory = "{root}/var/www/showcase"' in installed
+    assert (root / "usr/local/bin/showcase").resolve() == Path(sys.executable).with_name("showcase")
+    assert "SHOWCASE_CONFIG=" in (root / "etc/profile.d/showcase.sh").read_text()
     unit = (root / "etc/systemd/system/showcase-update.service").read_text(encoding="utf-8")
     assert API_KEY not in unit and ACCESS_TOKEN not in unit
     if os.geteuid() == 0:
@@ -463,5 +465,5 @@ def test_setting_a_toml_value_keeps_every_other_line():
 def test_the_job_files_are_shipped_in_one_copy():
     """jobs/ is the only copy: the wheel takes it in (pyproject's force-include)."""
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    assert '"jobs" = "aggregator/jobs"' in pyproject
-    assert not (ROOT / "aggregator/jobs").exists()
+    assert '"jobs" = "aggregator/data/jobs"' in pyproject
+    assert not (ROOT / "aggregator/data/jobs").exists()
