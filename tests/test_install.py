@@ -35,7 +35,7 @@ from pathlib import Path
 import pytest
 from conftest import ACCESS_TOKEN, API_KEY, write_config
 
-from aggregator import cli
+from aggregator import cli, install
 from aggregator.config import config_from_dict
 from aggregator.fakeapi import FakeApiServer, World
 from aggregator.install import set_toml_string
@@ -467,3 +467,19 @@ def test_the_job_files_are_shipped_in_one_copy():
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert '"jobs" = "aggregator/data/jobs"' in pyproject
     assert not (ROOT / "aggregator/data/jobs").exists()
+
+
+def test_on_the_real_root_a_missing_user_and_group_are_created(monkeypatch):
+    """A system group, then a system user in it: no login, its home the state folder.
+    (useradd(8), groupadd(8); run for real only on `/`, so here the calls are recorded.)"""
+    calls: list[list[str]] = []
+    monkeypatch.setattr(install, "_run", calls.append)
+    monkeypatch.setattr(install, "_user_exists", lambda name: False)
+    monkeypatch.setattr(install, "_group_exists", lambda name: False)
+    install.ensure_account(Path("/"), "showcase", "showcase", install.Report())
+    assert calls[0] == ["groupadd", "--system", "showcase"]
+    assert calls[1][:2] == ["useradd", "--system"] and calls[1][-1] == "showcase"
+    assert "/usr/sbin/nologin" in calls[1] and "/var/lib/showcase" in calls[1]
+    calls.clear()
+    install.ensure_account(Path("/elsewhere"), "showcase", "showcase", install.Report())
+    assert calls == []  # under another root, never
