@@ -1,13 +1,33 @@
-"""The `showcase` command line: parse arguments, call the jobs, turn errors into exit codes."""
+"""The `showcase` command line: parse arguments, call the jobs, turn errors into exit codes.
+
+How it behaves, for every command (a new command module gets all of it by registering in
+`_COMMAND_MODULES` and adding its parsers with `cli_help.add_command`):
+
+- `showcase` alone, or a command left without its subcommand (`showcase figures`), prints that
+  help on stdout and exits 2: a missing command is a usage error (the contract's 2), so a
+  crontab line that lost its command fails loudly; `showcase --help` is the way to exit 0.
+- Each command's `--help` has a description, examples and its exit codes (`cli_help`).
+- `-v`/`--verbose`: what happened, debugging detail and tracebacks. `--progress`: one line per
+  source and step, and the live counters even where stderr is not a terminal.
+- Live progress (`progress`) shows by itself only on a terminal that is not the journal.
+- Exit 75 (the lock is held) prints nothing unless `--verbose`: cron mails only failures.
+- Output cut short by its reader (`showcase report | head`) ends quietly: no traceback, the
+  command's own exit code when it had finished, else 0.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import shtab
 
 from aggregator import (
     __version__,
@@ -18,58 +38,141 @@ from aggregator import (
     cli_operations,
     cli_serve,
     jobs,
+    progress,
 )
-from aggregator.config import SOURCES, Config, default_config_path, load_config, require_secrets
+from aggregator.cli_help import (
+    FETCHED,
+    HELP_PARSER,
+    LOCKED,
+    SOURCE_FAILED,
+    USAGE,
+    add_command,
+    epilog,
+    wrap,
+)
+from aggregator.config import SOURCES, Config, load_config, require_secrets
 from aggregator.errors import ConfigError, LockedError, UsageError, redact
 from aggregator.recording import recording
+from aggregator.times import SECONDS, shown_time
 
 EXIT_OK = 0
 EXIT_SOURCE_FAILED = 1
 EXIT_USAGE = 2
 EXIT_LOCKED = 75
 
+CONFIG_VARIABLE = "SHOWCASE_CONFIG"
+DEFAULT_CONFIG = "showcase.toml"
+COMPLETION_SHELLS = ("bash", "zsh", "tcsh")
+
 log = logging.getLogger("aggregator")
 
 
 class RedactingFormatter(logging.Formatter):
+    """Secrets out of every line; `%(asctime)s`, when used, in `zone` with the zone named."""
+
+    def __init__(self, fmt: str, zone: ZoneInfo | None = None) -> None:
+        super().__init__(fmt)
+        self.zone = zone
+
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
 
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        moment = datetime.fromtimestamp(record.created).astimezone()
+        return shown_time(moment, self.zone, SECONDS) if self.zone else moment.strftime(SECONDS)
+
+
+class ProgressAwareHandler(logging.StreamHandler):
+    """A log line first wipes a live progress line, which the next count draws again."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        progress.clear_line()
+        super().emit(record)
+
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--config",
-        type=Path,
-        default=argparse.SUPPRESS,
-        help="config file (default: $SHOWCASE_CONFIG, else ./showcase.toml)",
-    )
-    common.add_argument(
-        "-v",
-        "--progress",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="print progress: one line per source and step",
-    )
-    common.add_argument(
-        "--verbose",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="progress and debugging detail, with tracebacks for failures",
-    )
+    common = _common_options()
     parser = argparse.ArgumentParser(
         prog="showcase",
-        description="Fetch a hashtag's videos and the social figures, render the showcase.",
+        description=wrap(
+            "Fetch a hashtag's videos and the social figures, render the showcase.\n\n"
+            "Start with `showcase init` (a config) or `showcase demo` (no keys needed); "
+            "`showcase COMMAND --help` tells more about each command, with its exit codes."
+        ),
+        epilog=epilog(
+            ["showcase demo", "showcase --config /etc/showcase/showcase.toml update"],
+            {
+                0: "done: every source fetched and rendered, every check passed, all healthy",
+                1: "a source or a check failed, or `status` found a source unhealthy",
+                **USAGE,
+                **LOCKED,
+            },
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"showcase {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    update = commands.add_parser(
-        "update",
-        parents=[common],
-        help="fetch every configured source, then render (the one line for cron)",
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_pipeline_parsers(commands, common)
+    for module in _COMMAND_MODULES:
+        module.add_parsers(commands, common)
+    _add_completion_parser(commands, common)
+    return parser
+
+
+def _common_options() -> argparse.ArgumentParser:
+    """Accepted before and after the command alike: `showcase -v update`, `showcase update -v`."""
+    common = argparse.ArgumentParser(add_help=False)
+    config = common.add_argument(
+        "--config",
+        type=Path,
+        default=argparse.SUPPRESS,
+        metavar="FILE",
+        help=f"config file (default: ${CONFIG_VARIABLE}, else ./{DEFAULT_CONFIG})",
     )
-    fetch = commands.add_parser("fetch", parents=[common], help="fetch only, no render")
+    config.complete = shtab.FILE  # type: ignore[attr-defined]
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="say what happened, with debugging detail and tracebacks for failures",
+    )
+    common.add_argument(
+        "--progress",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="one line per source and step, and the counters of long work (thumbnails, pages "
+        "read) even where stderr is not a terminal (on a terminal they show anyway)",
+    )
+    return common
+
+
+def _add_pipeline_parsers(
+    commands: argparse._SubParsersAction, common: argparse.ArgumentParser
+) -> None:
+    update = add_command(
+        commands,
+        common,
+        "update",
+        summary="fetch every configured source, then render (the one line for cron)",
+        description="Fetch every configured source (figures, every video and post), copy new "
+        "thumbnails into the output folder, then render. Prints nothing on success; each "
+        "failure is one line on stderr naming the source and the cause. Gives up within two "
+        "minutes when an API hangs.",
+        examples=["showcase update", "showcase update --quick", "showcase update --progress"],
+        exits={**FETCHED, **SOURCE_FAILED, **USAGE, **LOCKED},
+    )
+    fetch = add_command(
+        commands,
+        common,
+        "fetch",
+        summary="fetch only, no render",
+        description="Fetch the named sources (all configured ones when none is named) into "
+        "the database; render nothing.",
+        examples=["showcase fetch youtube facebook", "showcase fetch --record recording/"],
+        exits={**FETCHED, **SOURCE_FAILED, **USAGE, **LOCKED},
+    )
     fetch.add_argument("sources", nargs="*", metavar="SOURCE", help=f"one of {', '.join(SOURCES)}")
     for command in (update, fetch):
         command.add_argument(
@@ -85,9 +188,29 @@ def build_parser() -> argparse.ArgumentParser:
             help="write every request and answer of the run into DIR (a new folder) as JSON "
             "files, secrets removed: what to send with a bug report",
         )
-    commands.add_parser("render", parents=[common], help="render only, from the database")
-    demo = commands.add_parser(
-        "demo", parents=[common], help="the whole pipeline on bundled sample data, no keys"
+    add_command(
+        commands,
+        common,
+        "render",
+        summary="render only, from the database",
+        description="Render the page, the fragment, the figures and the feeds from what the "
+        "database holds, with no network. Every file is written atomically.",
+        examples=["showcase render"],
+        exits={0: "rendered", 1: "rendering failed (one line on stderr)", **USAGE},
+    )
+    demo = add_command(
+        commands,
+        common,
+        "demo",
+        summary="the whole pipeline on bundled sample data, no keys",
+        description="Fetch bundled sample data from a fake API on 127.0.0.1 (no keys, no "
+        "network), render it and print the path of the page. Needs no config.",
+        examples=[
+            "showcase demo",
+            "showcase demo --directory /tmp/showcase-demo",
+            "showcase demo --replay recording/ --directory replayed",
+        ],
+        exits={0: "the page rendered", 1: "the replayed run failed, as it did", **USAGE},
     )
     demo.add_argument(
         "--directory",
@@ -101,17 +224,59 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="serve a recording (fetch --record DIR) instead of the sample data",
     )
-    for module in _COMMAND_MODULES:
-        module.add_parsers(commands, common)
-    return parser
+
+
+def _add_completion_parser(
+    commands: argparse._SubParsersAction, common: argparse.ArgumentParser
+) -> None:
+    completion = add_command(
+        commands,
+        common,
+        "completion",
+        summary="print the shell completion script (bash, zsh, tcsh)",
+        description="Print a script that completes showcase's commands, options and files "
+        "when Tab is pressed. Needs no config; the script calls nothing at run time.",
+        examples=[
+            "showcase completion bash > ~/.local/share/bash-completion/completions/showcase",
+            "showcase completion zsh > ~/.zfunc/_showcase",
+        ],
+        exits={0: "the script printed", **USAGE},
+    )
+    completion.add_argument("shell", choices=COMPLETION_SHELLS, help="the shell to complete in")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     verbose = getattr(args, "verbose", False)
-    _configure_logging(progress=getattr(args, "progress", False) or verbose, debug=verbose)
+    asked_progress = getattr(args, "progress", False)
+    _configure_logging(steps=asked_progress or verbose, debug=verbose)
+    progress.configure(
+        progress.Display(sys.stderr, progress.choose_mode(sys.stderr, asked_progress))
+    )
+    code: int | None = None
     try:
+        code = _run_reporting_errors(parser, args, verbose)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        _stop_writing_stdout()
+        return EXIT_OK if code is None else code
+    finally:
+        progress.configure(None)
+
+
+def _run_reporting_errors(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, verbose: bool
+) -> int:
+    try:
+        missing = _missing_command_help(parser, args)
+        if missing is not None:
+            print(missing.format_help(), end="")
+            return EXIT_USAGE
         return _run(args)
+    except BrokenPipeError:
+        raise
     except ConfigError as error:
         _say(f"config: {error}")
         return EXIT_USAGE
@@ -119,7 +284,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say(str(error))
         return EXIT_USAGE
     except LockedError as error:
-        _say(str(error))
+        if verbose:
+            _say(str(error))
         return EXIT_LOCKED
     except KeyboardInterrupt:
         _say("interrupted")
@@ -131,14 +297,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_SOURCE_FAILED
 
 
+def _missing_command_help(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> argparse.ArgumentParser | None:
+    """The parser whose command was chosen but whose subcommand was not given, if any."""
+    chosen = getattr(args, HELP_PARSER, parser)
+    for action in chosen._actions:
+        if isinstance(action, argparse._SubParsersAction) and not getattr(args, action.dest, None):
+            return chosen
+    return None
+
+
+def _stop_writing_stdout() -> None:
+    """The reader went away (`| head`): point stdout at /dev/null so that the interpreter's
+    last flush at exit does not fail again (Python's documented way, see the `signal` docs)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 # Each adds its subcommands to the parser and runs them: `add_parsers`, `COMMANDS`, `run`.
+# `add_parsers` uses `cli_help.add_command`, so every `--help` has examples and exit codes.
 _COMMAND_MODULES = (cli_figures, cli_operations, cli_serve, cli_curation, cli_check, cli_install)
 
 
 def _run(args: argparse.Namespace) -> int:
     if args.command == "demo":
         return _demo(args)
-    config = load_config(getattr(args, "config", None) or default_config_path())
+    if args.command == "completion":
+        print(shtab.complete(build_parser(), shell=args.shell).rstrip("\n"))
+        return EXIT_OK
+    config = load_config(config_path(getattr(args, "config", None)))
     for module in _COMMAND_MODULES:
         if args.command in module.COMMANDS:
             return module.run(args, config)
@@ -151,6 +342,28 @@ def _run(args: argparse.Namespace) -> int:
     with recording(args.record, config, sources, args.command):
         outcomes = jobs.update(config, sources, render=args.command == "update", mode=mode)
     return _report(outcomes, getattr(args, "verbose", False))
+
+
+def config_path(given: Path | None, environ: dict[str, str] | None = None) -> Path:
+    """--config, else $SHOWCASE_CONFIG, else ./showcase.toml; one that is not there is a
+    ConfigError saying where it looked and how to choose another."""
+    env = os.environ if environ is None else environ
+    if given is not None:
+        path, origin = given, "given with --config"
+    elif env.get(CONFIG_VARIABLE):
+        path, origin = Path(env[CONFIG_VARIABLE]), f"from ${CONFIG_VARIABLE}"
+    else:
+        path, origin = Path(DEFAULT_CONFIG), f"the default, as ${CONFIG_VARIABLE} is not set"
+    try:
+        missing = not path.exists()
+    except OSError:  # there, but out of reach: load_config says it cannot be read
+        missing = False
+    if missing:
+        raise ConfigError(
+            f"no config file at {path.absolute()} ({origin}); name one with --config FILE or "
+            f"{CONFIG_VARIABLE}=FILE, or write one with `showcase init`"
+        )
+    return path
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -195,9 +408,9 @@ def _say(line: str) -> None:
     print(f"showcase: {redact(line)}", file=sys.stderr)
 
 
-def _configure_logging(progress: bool, debug: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+def _configure_logging(steps: bool, debug: bool) -> None:
+    handler = ProgressAwareHandler(sys.stderr)
     handler.setFormatter(RedactingFormatter("%(message)s"))
     log.handlers[:] = [handler]
     log.propagate = False
-    log.setLevel(logging.DEBUG if debug else logging.INFO if progress else logging.WARNING)
+    log.setLevel(logging.DEBUG if debug else logging.INFO if steps else logging.WARNING)

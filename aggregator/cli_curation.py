@@ -19,14 +19,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from babel import Locale
 from sqlalchemy.orm import Session
 
 from aggregator import store
+from aggregator.cli_help import DONE, add_command
 from aggregator.config import SOURCES, Config
 from aggregator.context import showcase_rows
 from aggregator.errors import UsageError
-from aggregator.render import Formats
+from aggregator.times import shown_time
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +55,24 @@ ACTIONS = {
     ),
 }
 COMMANDS = (*ACTIONS, "curation")
+_BAD_ITEM = {2: "not SOURCE:ID, an unknown source, or a configuration error"}
 
 
 def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     for name, action in ACTIONS.items():
-        parser = commands.add_parser(
-            name, parents=[common], help=f"{action.help}; takes effect at the next render"
+        parser = add_command(
+            commands,
+            common,
+            name,
+            summary=f"{action.help}; takes effect at the next render",
+            description=f"{action.help[0].upper()}{action.help[1:]}. Nothing is rendered: "
+            "the change shows at the next render, update or scheduled run. Quiet on success; "
+            "-v says what changed and where the item stands. No lock, no keys.",
+            examples=[
+                f"showcase {name} youtube:A5bUqkYPIw8",
+                f"showcase -v {name} facebook:104857293361870_3133062603682029",
+            ],
+            exits={0: "done (also when the mark was already so)", **_BAD_ITEM},
         )
         parser.add_argument(
             "item",
@@ -68,8 +80,16 @@ def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentP
             help=f"SOURCE is one of {', '.join(SOURCES)}; ID the platform's id (the page's "
             "data-id), e.g. youtube:A5bUqkYPIw8",
         )
-    commands.add_parser(
-        "curation", parents=[common], help="list the pinned, hidden and included items"
+    add_command(
+        commands,
+        common,
+        "curation",
+        summary="list the pinned, hidden and included items",
+        description="One line per curated item: SOURCE:ID, when it was pinned, hidden or "
+        "included (with the time zone), its place in the showcase at the next render or why "
+        "it is not shown, and its title. Prints nothing when nothing is curated.",
+        examples=["showcase curation"],
+        exits=DONE,
     )
 
 
@@ -160,7 +180,7 @@ def _short(title: str) -> str:
 
 def _list(session: Session, config: Config) -> None:
     """One line per curated item: its marks with their dates, and where it stands."""
-    formats = Formats(Locale.parse(config.showcase.locale), ZoneInfo(config.showcase.timezone))
+    zone = ZoneInfo(config.showcase.timezone)
     curated = store.curated_rows(session)
     if not curated:
         return
@@ -173,7 +193,7 @@ def _list(session: Session, config: Config) -> None:
         key = (mark.source, mark.platform_id)
         row = _item_row(session, key)
         when = [
-            formats.local_datetime(moment) if moment else "–"
+            shown_time(moment, zone) if moment else "–"
             for moment in (mark.pinned_at, mark.hidden_at, mark.included_at)
         ]
         if row is None:

@@ -18,6 +18,7 @@ from types import FrameType
 from zoneinfo import ZoneInfo
 
 from aggregator import jobs
+from aggregator.cli_help import USAGE, add_command
 from aggregator.config import Config, require_secrets
 
 COMMANDS = ("schedule", "status")
@@ -26,17 +27,35 @@ EXIT_UNHEALTHY = 1
 
 
 def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    commands.add_parser(
+    add_command(
+        commands,
+        common,
         "schedule",
-        parents=[common],
-        help="long-running scheduler: fetch each source at its `every` (quick refreshes, a "
+        summary="long-running scheduler: fetch each source at its `every` (quick refreshes, a "
         "full one every `full_every`) and render after each; stops on SIGTERM/SIGINT",
+        description="Run until stopped: fetch each source at its `every` (mostly quick "
+        "refreshes, a full one when the last is `full_every` old) and render after each "
+        "fetch. One line per run on stderr, with the time and its zone (none under systemd, "
+        "whose journal adds its own). SIGTERM or SIGINT stops it within 10 seconds.",
+        examples=["showcase schedule", "showcase --config /etc/showcase/showcase.toml schedule"],
+        exits={0: "stopped by SIGTERM or SIGINT", **USAGE},
     )
-    status = commands.add_parser(
+    status = add_command(
+        commands,
+        common,
         "status",
-        parents=[common],
-        help="per source: last success, last error, data age, quota used today, next run; "
+        summary="per source: last success, last error, data age, quota used today, next run; "
         "exit 0 when all are healthy, 1 otherwise",
+        description="Per configured source: the last success, the age of the data, the last "
+        "error, the quota units and requests spent today and, while `schedule` runs, the next "
+        "run; times in `showcase.timezone`, with the zone. Offline and read-only, so it "
+        "serves as a monitoring check.",
+        examples=["showcase status", "showcase status --json", "showcase status --check-token"],
+        exits={
+            0: "every source healthy and fresh",
+            1: "a source never fetched, failing or stale (named on the last line)",
+            **USAGE,
+        },
     )
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")
     status.add_argument(
@@ -56,7 +75,7 @@ def _schedule(config: Config, verbose: bool) -> int:
     from aggregator.scheduler import Scheduler
 
     require_secrets(config, jobs.fetchable_sources(config))
-    _log_one_line_per_run(verbose)
+    _log_one_line_per_run(verbose, ZoneInfo(config.showcase.timezone))
     runner = Scheduler(config)
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -76,16 +95,17 @@ def _schedule(config: Config, verbose: bool) -> int:
     return EXIT_OK
 
 
-def _log_one_line_per_run(verbose: bool) -> None:
-    """The scheduler's own lines (one per run) at INFO even without -v, with a timestamp
-    unless journald (which adds its own) reads stderr. APScheduler's warnings about skipped
-    and missed runs are said by the scheduler in its own words; its errors still show."""
+def _log_one_line_per_run(verbose: bool, zone: ZoneInfo) -> None:
+    """The scheduler's own lines (one per run) at INFO even without -v, with the time in
+    `zone` and the zone named, unless journald (which adds its own) reads stderr.
+    APScheduler's warnings about skipped and missed runs are said by the scheduler in its own
+    words; its errors still show."""
     from aggregator.cli import RedactingFormatter
 
     package = logging.getLogger("aggregator")
     prefix = "" if os.environ.get("JOURNAL_STREAM") else "%(asctime)s "
     for handler in package.handlers:
-        handler.setFormatter(RedactingFormatter(prefix + "%(message)s", "%Y-%m-%d %H:%M:%S"))
+        handler.setFormatter(RedactingFormatter(prefix + "%(message)s", zone))
     scheduler_log = logging.getLogger("aggregator.scheduler")
     scheduler_log.setLevel(logging.DEBUG if verbose else logging.INFO)
     apscheduler_log = logging.getLogger("apscheduler")

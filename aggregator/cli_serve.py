@@ -22,6 +22,7 @@ from types import FrameType
 from typing import Any
 
 from aggregator import jobs
+from aggregator.cli_help import USAGE, add_command
 from aggregator.config import Config
 from aggregator.errors import UsageError
 
@@ -33,11 +34,21 @@ log = logging.getLogger(__name__)
 
 
 def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    serve = commands.add_parser(
+    serve = add_command(
+        commands,
+        common,
         "serve",
-        parents=[common],
-        help="local preview for staff: render, then serve the output directory on "
+        summary="local preview for staff: render, then serve the output directory on "
         f"http://{DEFAULT_HOST}:{DEFAULT_PORT}/ until Ctrl-C",
+        description="Render from the database (as `render` does), then serve the output "
+        "directory on this machine and print its URL, until Ctrl-C or SIGTERM. A preview, "
+        "not a web server for the public; -v logs each request.",
+        examples=[
+            "showcase serve",
+            "showcase serve --port 0 --no-render",
+            "showcase serve --host 0.0.0.0 --port 8080",
+        ],
+        exits={0: "stopped by Ctrl-C or SIGTERM", **USAGE},
     )
     serve.add_argument(
         "--host",

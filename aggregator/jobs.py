@@ -22,12 +22,12 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from aggregator import store
+from aggregator import progress, store
 from aggregator.config import Config
 from aggregator.context import build_showcase, showcase_rows
 from aggregator.errors import LockedError, SourceError, redact
 from aggregator.models import KnownItems, SourceResult, Usage
-from aggregator.render import render_showcase
+from aggregator.render import render_showcase, source_label
 from aggregator.retry import RetryPolicy
 from aggregator.sources import MODULES, fetcher, quick_fetcher
 from aggregator.thumbnails import ThumbnailWanted, download_thumbnails, ensure_variants
@@ -123,8 +123,13 @@ def fetch_source(
     started_at, started = clock(), time.monotonic()
     with store.session_scope(engine) as session:
         known = known_items(session, config, name) if _can_be_quick(session, name, mode) else None
-    outcome = FetchOutcome(source=name, mode=FULL if known is None else QUICK)
-    result = _call_source(config, name, policy, outcome, known)
+    with progress.counter(f"{source_label(name)}: Seite") as pages:
+        outcome = FetchOutcome(
+            source=name,
+            mode=FULL if known is None else QUICK,
+            usage=progress.CountedUsage(shown=pages),
+        )
+        result = _call_source(config, name, policy, outcome, known)
     with store.session_scope(engine) as session:
         if result is not None:
             outcome.summary = store.save_result(session, result, started_at)

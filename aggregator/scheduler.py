@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from apscheduler.events import (
     EVENT_JOB_ERROR,
@@ -54,6 +55,7 @@ from aggregator.config import Config
 from aggregator.errors import ConfigError, LockedError, SourceError, redact
 from aggregator.files import write_atomic
 from aggregator.retry import RetryPolicy
+from aggregator.times import shown_time
 
 log = logging.getLogger(__name__)
 
@@ -297,7 +299,7 @@ class Scheduler:
             log.warning(
                 "%s: skipped the run due at %s: more than the grace time late",
                 event.job_id,
-                f"{event.scheduled_run_time:%Y-%m-%d %H:%M:%S}",
+                shown_time(event.scheduled_run_time, ZoneInfo(self.config.showcase.timezone)),
             )
         if isinstance(event, JobEvent) or event.code == EVENT_SCHEDULER_START:
             self._write_state()

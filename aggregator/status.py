@@ -32,6 +32,7 @@ from aggregator.errors import SourceError
 from aggregator.models import Usage
 from aggregator.retry import RetryPolicy
 from aggregator.scheduler import read_state
+from aggregator.times import shown_time
 
 QUOTA_ZONE = ZoneInfo("America/Los_Angeles")
 TOKEN_WARNING = timedelta(days=7)
@@ -321,7 +322,7 @@ def format_table(status: Status, zone: ZoneInfo) -> str:
     """A compact table for people, then one line per problem and the verdict."""
 
     def when(moment: datetime | None) -> str:
-        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else "–"
+        return shown_time(moment, zone) if moment else "–"
 
     header = ("SOURCE", "HEALTH", "LAST SUCCESS", "AGE", "LAST ERROR", "TODAY", "NEXT RUN")
     rows = [header]

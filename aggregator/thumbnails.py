@@ -17,6 +17,7 @@ from pathlib import Path
 import requests
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from aggregator import progress
 from aggregator.errors import redact
 from aggregator.files import write_atomic
 from aggregator.retry import RetryPolicy
@@ -63,19 +64,21 @@ def download_thumbnails(
     """
     stored: dict[int, str] = {}
     http = session or new_session()
-    for thumb in wanted:
-        if policy.remaining() < _MIN_SECONDS_LEFT:
-            log.info("thumbnails: time budget spent, %d left for the next run", len(wanted))
-            break
-        try:
-            data, extension = _download_image(http, thumb.url, policy.request_timeout())
-        except ThumbnailError as error:
-            log.info("thumbnail %s:%s: %s", thumb.source, thumb.platform_id, error)
-            continue
-        name = f"{THUMBS_DIR}/{thumbnail_stem(thumb.source, thumb.platform_id)}.{extension}"
-        write_atomic(output_dir / name, data)
-        make_variants(output_dir, name)
-        stored[thumb.item_id] = name
+    with progress.counter("Vorschaubilder", total=len(wanted)) as shown:
+        for thumb in wanted:
+            if policy.remaining() < _MIN_SECONDS_LEFT:
+                log.info("thumbnails: time budget spent, %d left for the next run", len(wanted))
+                break
+            shown.advance()
+            try:
+                data, extension = _download_image(http, thumb.url, policy.request_timeout())
+            except ThumbnailError as error:
+                log.info("thumbnail %s:%s: %s", thumb.source, thumb.platform_id, error)
+                continue
+            name = f"{THUMBS_DIR}/{thumbnail_stem(thumb.source, thumb.platform_id)}.{extension}"
+            write_atomic(output_dir / name, data)
+            make_variants(output_dir, name)
+            stored[thumb.item_id] = name
     return stored
 
 

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
+import pty
 import re
 import sqlite3
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
+from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import ACCESS_TOKEN, API_KEY
 
 from aggregator import jobs
-from aggregator.cli import main
+from aggregator.cli import RedactingFormatter, main
 from aggregator.config import load_config
 from aggregator.fakeapi import World, graph_error, youtube_error
 from aggregator.retry import RetryPolicy
@@ -207,7 +212,7 @@ def test_first_run_failing_still_renders_a_page(site, capsys):
 
 
 def test_secrets_never_reach_outputs_logs_or_database(site, capsys):
-    assert run(site, "-v", "update") == 0
+    assert run(site, "--progress", "update") == 0
     site.server.inject("youtube.channels", body=youtube_error(400, "keyInvalid"))
     site.server.inject("graph.page", body=graph_error(190, 463))
     assert run(site, "--verbose", "update") == 1
@@ -219,11 +224,29 @@ def test_secrets_never_reach_outputs_logs_or_database(site, capsys):
                 assert secret.encode() not in path.read_bytes(), path
 
 
-def test_progress_with_v(site, capsys):
-    assert run(site, "-v", "update") == 0
+def test_progress_says_each_step_without_tracebacks(site, capsys):
+    assert run(site, "--progress", "update") == 0
     err = capsys.readouterr().err
     assert re.search(r"youtube: ok; \d+ new.*\d+ quota units", err)
     assert re.search(r"facebook: ok; .*\d+ requests", err)
+    site.server.inject("graph.page", status=200, body="<!DOCTYPE html><p>Sorry",
+                       content_type="text/html")  # fmt: skip
+    assert run(site, "--progress", "update") == 1
+    err = capsys.readouterr().err
+    assert "facebook: not JSON" in err and "youtube: ok" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("flag", ["-v", "--verbose"])
+def test_v_is_verbose_with_tracebacks(site, capsys, flag):
+    """`-v` means --verbose, as in most command lines; progress has its own flag."""
+    site.server.inject("graph.page", status=200, body="<!DOCTYPE html><p>Sorry",
+                       content_type="text/html")  # fmt: skip
+    assert run(site, flag, "update") == 1
+    err = capsys.readouterr().err
+    assert "showcase: facebook: not JSON" in err
+    assert "Traceback" in err
+    assert re.search(r"youtube: ok; \d+ new", err)
 
 
 def test_fetch_only_named_sources_and_render_separately(site, capsys):
@@ -267,8 +290,10 @@ def test_a_second_run_on_the_same_database_exits_75(site, capsys):
     config = load_config(site.config)
     with jobs.database_lock(config):
         assert run(site, "update") == 75
-        assert run(site, "fetch") == 75
-    assert "another update or fetch is running" in capsys.readouterr().err
+        assert run(site, "fetch", "--progress") == 75
+        assert capsys.readouterr() == ("", "")  # cron mails nothing for a lock held
+        assert run(site, "--verbose", "update") == 75
+        assert "another update or fetch is running" in one_line(capsys.readouterr().err)
     assert site.server.stats.youtube_units == 0
     assert run(site, "update") == 0
 
@@ -348,3 +373,182 @@ def test_backfill_gives_a_fetched_figure_its_change_since(site, capsys):
     assert run(site, "figures", "backfill", "agency.events", "80", "--as-of", "2017-06-27") == 2
     assert "figures set" in one_line(capsys.readouterr().err)
     assert run(site, "figures", "backfill", "youtube.views", "1,5", "--as-of", "2017-06-27") == 2
+
+
+def module_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "aggregator", *args]
+
+
+def test_showcase_alone_prints_the_help_and_exits_2(capsys):
+    """A missing command is a usage error (the contract's exit 2), with the help on stdout;
+    `--help` is the way to exit 0."""
+    assert main([]) == 2
+    out, err = capsys.readouterr()
+    assert out.startswith("usage: showcase") and err == ""
+    for command in ("update", "fetch", "render", "demo", "status", "figures", "completion"):
+        assert re.search(rf"^    {command}\b", out, re.M), command
+    assert "exit codes:" in out
+    assert main(["figures"]) == 2
+    out, err = capsys.readouterr()
+    assert out.startswith("usage: showcase figures") and err == ""
+    assert re.search(r"^    export\b", out, re.M)
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.startswith("usage: showcase")
+
+
+def test_a_missing_config_says_where_it_looked_and_how_to_choose(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SHOWCASE_CONFIG", raising=False)
+    assert main(["render"]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert f"no config file at {tmp_path / 'showcase.toml'} (the default" in line
+    for way in ("--config FILE", "SHOWCASE_CONFIG=FILE", "showcase init"):
+        assert way in line
+    monkeypatch.setenv("SHOWCASE_CONFIG", "etc/showcase.toml")
+    assert main(["status"]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert f"{tmp_path / 'etc' / 'showcase.toml'} (from $SHOWCASE_CONFIG)" in line
+    assert main(["--config", "other.toml", "update"]) == 2
+    assert f"{tmp_path / 'other.toml'} (given with --config)" in one_line(capsys.readouterr().err)
+
+
+def test_completion_scripts_need_no_config_and_complete(tmp_path):
+    done = subprocess.run(
+        module_command("completion", "bash"), capture_output=True, text=True, timeout=60,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0 and done.stderr == ""
+    script = tmp_path / "showcase.bash"
+    script.write_text(done.stdout, encoding="utf-8")
+    completing = (
+        f"source {script}\n"
+        "complete -p showcase\n"
+        'COMP_WORDS=(showcase fig); COMP_CWORD=1; _shtab_showcase; echo "${COMPREPLY[*]}"\n'
+        'COMP_WORDS=(showcase figures ex); COMP_CWORD=2; _shtab_showcase; echo "${COMPREPLY[*]}"\n'
+        "COMP_WORDS=(showcase update --pro); COMP_CWORD=2; _shtab_showcase; "
+        'echo "${COMPREPLY[*]}"\n'
+    )
+    shell = subprocess.run(["bash", "-c", completing], capture_output=True, text=True, timeout=30)
+    assert shell.returncode == 0, shell.stderr
+    assert shell.stdout.splitlines()[1:] == ["figures", "export", "--progress"]
+    zsh = subprocess.run(
+        module_command("completion", "zsh"), capture_output=True, text=True, timeout=60,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert zsh.returncode == 0 and zsh.stdout.startswith("#compdef showcase")
+
+
+def closed_early(command: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
+    """Run with stdout a pipe whose reader has gone, as `| head -1` leaves it once it has its
+    line: every write fails with EPIPE."""
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+    err = process.stderr.read()
+    return subprocess.CompletedProcess(command, process.wait(timeout=60), "", err)
+
+
+def test_output_cut_short_by_its_reader_ends_quietly(site, tmp_path):
+    done = closed_early(module_command("completion", "bash"), cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (0, "")
+    config = ["--config", str(site.config)]
+    assert run(site, "update") == 0
+    done = closed_early(module_command(*config, "report", "--since", "2017-06-27"))
+    assert (done.returncode, done.stderr) == (0, "")
+    done = closed_early(module_command(*config, "figures", "list"))
+    assert (done.returncode, done.stderr) == (0, "")
+
+
+ZONED = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} (CET|CEST)"
+
+
+def test_times_are_shown_in_the_configured_zone_with_its_name(site, capsys):
+    assert run(site, "update") == 0
+    assert run(site, "hide", "youtube:A5bUqkYPIw8") == 0
+    capsys.readouterr()
+    local_now = datetime.now(ZoneInfo("Europe/Berlin"))
+
+    assert run(site, "status") in (0, 1)
+    youtube = next(
+        line for line in capsys.readouterr().out.splitlines() if line.startswith("youtube")
+    )
+    moment = re.search(ZONED, youtube)
+    assert moment is not None, youtube
+    shown = datetime.strptime(moment.group(0)[:16], "%Y-%m-%d %H:%M")
+    assert abs(shown - local_now.replace(tzinfo=None, second=0, microsecond=0)) < timedelta(
+        minutes=2
+    )
+    assert moment.group(1) == local_now.tzname()
+
+    assert run(site, "figures", "list") == 0
+    subscribers = next(
+        line for line in capsys.readouterr().out.splitlines() if "youtube.subscribers" in line
+    )
+    assert re.search(ZONED, subscribers), subscribers
+    assert run(site, "curation") == 0
+    assert re.search(ZONED, capsys.readouterr().out.splitlines()[1])
+
+    site.config.write_text(
+        site.config.read_text().replace("[showcase]", '[showcase]\ntimezone = "UTC"')
+    )
+    assert run(site, "status") in (0, 1)
+    assert re.search(r"\d{2}:\d{2} UTC ", capsys.readouterr().out)
+
+
+def test_scheduler_lines_carry_the_zone():
+    formatter = RedactingFormatter("%(asctime)s %(message)s", ZoneInfo("Europe/Berlin"))
+    record = logging.LogRecord("aggregator", logging.INFO, __file__, 1, "youtube: ok", None, None)
+    record.created = datetime(2026, 11, 26, 9, 0, 3, tzinfo=UTC).timestamp()
+    assert formatter.format(record) == "2026-11-26 10:00:03 CET youtube: ok"
+    record.created = datetime(2026, 7, 1, 9, 0, 3, tzinfo=UTC).timestamp()
+    assert formatter.format(record) == "2026-07-01 11:00:03 CEST youtube: ok"
+
+
+def on_a_terminal(command: list[str], env: dict[str, str] | None = None, journal: bool = False):
+    """Run with stderr a pseudo-terminal (stdout a pipe); return the exit code and what
+    the terminal received. `journal`: JOURNAL_STREAM names that terminal, as systemd names
+    the journal's socket (systemd.exec(5), "JOURNAL_STREAM")."""
+    main_end, terminal_end = pty.openpty()
+    environment = dict(os.environ if env is None else env)
+    if journal:
+        status = os.fstat(terminal_end)
+        environment["JOURNAL_STREAM"] = f"{status.st_dev}:{status.st_ino}"
+    else:
+        environment["JOURNAL_STREAM"] = "8:12345"  # inherited from elsewhere: not this stream
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=terminal_end, env=environment
+    )
+    os.close(terminal_end)
+    received = bytearray()
+    while True:
+        try:
+            chunk = os.read(main_end, 4096)
+        except OSError:  # EIO: the terminal's last writer has gone
+            break
+        if not chunk:
+            break
+        received += chunk
+    os.close(main_end)
+    assert process.stdout is not None
+    process.stdout.read()
+    return process.wait(timeout=60), received.decode()
+
+
+def test_a_terminal_shows_progress_and_the_journal_none(make_site):
+    site = make_site(World.synthetic(youtube_uploads=120, facebook_videos=5, facebook_posts=5))
+    update = module_command("--config", str(site.config), "update")
+    code, terminal = on_a_terminal(update)
+    assert code == 0
+    wanted = len(list((site.output / "thumbs").glob("*.w320.jpg")))
+    assert wanted > 0
+    assert f"Vorschaubilder {wanted}/{wanted}" in terminal
+    assert re.search(r"YouTube: Seite \d+", terminal)
+    assert "\r\x1b[K" in terminal and terminal.endswith("\r\x1b[K")  # wiped: nothing stays
+    for path in (site.output / "thumbs").iterdir():
+        path.unlink()  # the next run copies every thumbnail again
+    code, terminal = on_a_terminal(update, journal=True)
+    assert (code, terminal) == (0, "")

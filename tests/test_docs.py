@@ -30,6 +30,43 @@ def test_every_command_has_help_and_a_readme_section():
         assert re.search(heading, README, re.M), f"README lacks a '### {name}' section"
 
 
+def every_command(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> list[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    """(("figures", "set"), its parser) for every command and subcommand."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                found.append(((*path, name), child))
+                found.extend(every_command(child, (*path, name)))
+    return found
+
+
+def test_every_commands_help_has_a_description_examples_and_exit_codes():
+    commands = every_command(build_parser())
+    assert len(commands) > 20
+    for path, parser in commands:
+        name = " ".join(path)
+        text = parser.format_help()
+        description = text.split("\n\n")[1]
+        assert not description.startswith(("positional arguments", "options")), name
+        examples = re.search(r"^examples:\n((?:  .+\n?)+)", text, re.M)
+        assert examples, f"{name}: no examples"
+        for line in examples.group(1).splitlines():
+            assert re.search(rf"showcase .*\b{path[-1]}\b", line), f"{name}: {line}"
+        codes = re.search(r"^exit codes:\n((?:  .+\n?)+)", text, re.M)
+        assert codes, f"{name}: no exit codes"
+        assert re.search(r"^  2 ", codes.group(1), re.M), f"{name}: exit 2 not named"
+
+
+def test_the_commands_intro_names_the_flags_and_completion():
+    intro = README.split("## Commands", 1)[1].split("\n### ", 1)[0]
+    for text in ("`-v`", "`--verbose`", "`--progress`", "showcase completion bash",
+                 "showcase completion zsh", "`showcase` alone", "CET"):  # fmt: skip
+        assert text in intro, text
+
+
 def test_readme_shows_the_two_commands():
     assert "pip install . && .venv/bin/showcase demo" in README
     assert "pip install '.[test]' && .venv/bin/pytest" in README

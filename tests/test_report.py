@@ -150,7 +150,7 @@ def test_figures_set_is_quiet_and_list_shows_every_figure_in_german(entered):
         "von Hand",
     ]
     assert "erreichte AkteurInnen" in by_key["agency.akteure"]
-    assert "06.10.2017, 08:00" in by_key["youtube.subscribers"]
+    assert "2017-10-06 08:00 CEST" in by_key["youtube.subscribers"]  # a moment, with its zone
     assert "1.320" in by_key["youtube.subscribers"] and "YouTube" in by_key["youtube.subscribers"]
 
 
