@@ -16,6 +16,7 @@ from aggregator import (
     cli_figures,
     cli_operations,
     cli_serve,
+    cli_setup,
     jobs,
 )
 from aggregator.config import SOURCES, Config, default_config_path, load_config, require_secrets
@@ -131,12 +132,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # Each adds its subcommands to the parser and runs them: `add_parsers`, `COMMANDS`, `run`.
-_COMMAND_MODULES = (cli_figures, cli_operations, cli_serve, cli_curation, cli_check)
+_COMMAND_MODULES = (cli_figures, cli_operations, cli_serve, cli_curation, cli_check, cli_setup)
 
 
 def _run(args: argparse.Namespace) -> int:
     if args.command == "demo":
         return _demo(args)
+    if args.command in cli_setup.COMMANDS_WITHOUT_CONFIG:
+        return cli_setup.run_without_config(args)
     config = load_config(getattr(args, "config", None) or default_config_path())
     for module in _COMMAND_MODULES:
         if args.command in module.COMMANDS:
