@@ -321,8 +321,8 @@ def _variables(config: Config) -> list[tuple[str, str, bool]]:
         found.append(
             (
                 config.facebook.app_secret_env or "FACEBOOK_APP_SECRET",
-                "optional: the app secret, which facebook-token reads (and every request uses "
-                "once facebook.app_secret_env is set)",
+                "optional: the app secret, for facebook-token (and for every request once "
+                "facebook.app_secret_env is set)",
                 bool(config.facebook.app_secret_env),
             )
         )
@@ -348,12 +348,11 @@ def run_facebook_token(args: argparse.Namespace) -> int:
             settings, app_id, app_secret, user_token, jobs.default_policy().start()
         )
     except SourceError as error:
-        _say(error.line())
+        _say(f"showcase: {error.line()}")
         return EXIT_FAILED
     if not result.info.valid:
-        _say(
-            f"facebook: token: debug_token says the page token is not valid: {result.info.problem}"
-        )
+        problem = result.info.problem or "no reason given"
+        _say(f"showcase: facebook: token: debug_token says the page token is not valid: {problem}")
         return EXIT_FAILED
     for line in token_report(result, datetime.now(UTC)):
         _say(line)

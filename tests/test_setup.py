@@ -334,7 +334,9 @@ def test_a_page_the_user_does_not_manage_names_those_they_do(token_site, capsys)
     assert captured.out == ""
     line = captured.err.strip()
     assert "\n" not in line
-    assert line.startswith("facebook: not found: page kreativessachsen is not among the pages")
+    assert line.startswith(
+        "showcase: facebook: not found: page kreativessachsen is not among the pages"
+    )
     assert "Andere Seite (200000000000001)" in line
 
 
@@ -346,7 +348,9 @@ def test_an_expired_user_token_is_one_line_with_the_fix(token_site, capsys):
     captured = capsys.readouterr()
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1 and captured.out == ""
-    assert lines[0].startswith("facebook: token: the user token has expired or is not valid: ")
+    assert lines[0].startswith(
+        "showcase: facebook: token: the user token has expired or is not valid: "
+    )
     assert "Graph API Explorer" in lines[0] and "Session has expired" in lines[0]
     assert site.server.stats.by_route == {"graph.oauth": 1}  # not retried
     for secret in SECRETS:
@@ -369,7 +373,7 @@ def test_a_wrong_app_id_or_secret_is_named_never_echoed_never_retried(
     monkeypatch.setenv("FACEBOOK_APP_SECRET", secret)
     assert facebook_token(site, "--app-id", app_id) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f"facebook: {cause}: ") and graph_said in err
+    assert err.startswith(f"showcase: facebook: {cause}: ") and graph_said in err
     assert secret not in err and USER_TOKEN not in err
     assert site.server.stats.by_route == {"graph.oauth": 1}
 
@@ -412,3 +416,28 @@ def test_usage_errors_are_exit_2_before_any_request(
     assert message in err
     assert "a1b2c3d4e5f6a7b8" not in err  # a secret put where a name belongs is not echoed
     assert site.server.stats.graph_requests == 0
+
+
+def test_a_page_token_that_expires_is_printed_with_a_warning(token_site, capsys):
+    """A page token made from a short-lived user token expires (debug_token's expires_at)."""
+    site = token_site
+    site.world.facebook_token = {"expires_at": int(time.time()) + 3600}
+    assert facebook_token(site, "--app-id", APP_ID) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert " UTC; data access does not expire;" in err[0] and "expires on " in err[0]
+    assert err[1].startswith("facebook: warning: a page token that expires")
+
+
+def test_a_page_token_debug_token_calls_invalid_is_not_printed(token_site, capsys):
+    site = token_site
+    site.world.facebook_token = {
+        "is_valid": False,
+        "error": {"code": 190, "message": "The session has been invalidated"},
+    }
+    assert facebook_token(site, "--app-id", APP_ID) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.strip() == (
+        "showcase: facebook: token: debug_token says the page token is not valid: "
+        "The session has been invalidated"
+    )
