@@ -50,7 +50,7 @@ examples:
   export FACEBOOK_APP_SECRET=...          # App settings → Basic → App secret
   showcase facebook-token --app-id 1234567890          # asks for the user token
   export FACEBOOK_ACCESS_TOKEN=$(showcase facebook-token --app-id 1234567890)
-  showcase facebook-token --app-id 1234567890 --write /etc/showcase/env --force < token.txt
+  showcase facebook-token --app-id 1234567890 --write showcase.env --force < token.txt
 
 The user token is read, in this order, from --user-token (`-`: standard input), a prompt that
 does not echo (on a terminal), or the first line of standard input. The app secret only ever
