@@ -218,7 +218,10 @@ REQUIRED = frozenset({"hashtags", "base_url", "website_tag"})
 def _ask(name: str) -> str:
     """One answer; a required one is asked again when left empty."""
     for _ in range(MAX_ASKS):
-        answer = input(f"{QUESTIONS[name]}: ").strip()
+        try:
+            answer = input(f"{QUESTIONS[name]}: ").strip()
+        except EOFError:  # Ctrl-D
+            raise UsageError("init: the answers ended early; nothing written") from None
         if answer or name not in REQUIRED:
             return answer
     return ""
@@ -429,7 +432,10 @@ def _user_token(given: str | None, read_line: Callable[[], str] | None = None) -
     elif given:
         token = given
     elif stdin_is_terminal():
-        token = getpass.getpass("Short-lived user token from the Graph API Explorer: ")
+        try:
+            token = getpass.getpass("Short-lived user token from the Graph API Explorer: ")
+        except EOFError:  # Ctrl-D
+            token = ""
     else:
         token = read_line()
     token = token.strip()

@@ -35,6 +35,16 @@ USER_TOKEN, LONG_LIVED = LOGIN["user_token"], LOGIN["long_lived_token"]
 SECRETS = (APP_SECRET, USER_TOKEN, LONG_LIVED)
 
 
+@pytest.fixture(autouse=True)
+def no_credentials(monkeypatch):
+    """The operator's own variables must not send `init`'s check to the real APIs."""
+    for name in (
+        "YOUTUBE_API_KEY", "FACEBOOK_ACCESS_TOKEN", "FACEBOOK_APP_SECRET", "FACEBOOK_APP_ID",
+        "SHOWCASE_CONFIG",
+    ):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def no_terminal(monkeypatch):
     monkeypatch.setattr(cli_setup, "stdin_is_terminal", lambda: False)
@@ -61,11 +71,7 @@ def full_flags(api_url: str = "") -> list[str]:
 # --- init --------------------------------------------------------------------------------------
 
 
-def test_init_from_flags_writes_a_commented_config_that_loads(
-    tmp_path, monkeypatch, capsys, no_terminal
-):
-    for name in ("YOUTUBE_API_KEY", "FACEBOOK_ACCESS_TOKEN", "FACEBOOK_APP_SECRET"):
-        monkeypatch.delenv(name, raising=False)
+def test_init_from_flags_writes_a_commented_config_that_loads(tmp_path, capsys, no_terminal):
     path = tmp_path / "site.toml"
     assert init(path, *full_flags()) == 0
     out = capsys.readouterr().out.splitlines()
@@ -166,6 +172,22 @@ def test_on_a_terminal_init_asks_for_what_the_flags_leave_out(tmp_path, monkeypa
     assert config.configured_sources() == ["youtube"]
     assert config.youtube is not None and config.youtube.channel == "@kreativessachsen"
     assert config.output_dir == tmp_path / "public"
+
+
+def test_answers_that_end_early_write_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cli_setup, "stdin_is_terminal", lambda: True)
+    answers = iter(["@kreativessachsen"])
+
+    def fake_input(prompt: str) -> str:
+        try:
+            return next(answers)
+        except StopIteration:
+            raise EOFError from None
+
+    monkeypatch.setattr("builtins.input", fake_input)
+    assert init(tmp_path / "showcase.toml") == 2
+    assert "init: the answers ended early; nothing written" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_init_in_a_real_terminal(tmp_path):
@@ -274,7 +296,6 @@ def test_the_page_can_be_named_by_id_and_the_config_left_out(token_site, capsys,
     site = token_site
     (site.folder / "elsewhere").mkdir()
     monkeypatch.chdir(site.folder / "elsewhere")  # no showcase.toml here
-    monkeypatch.delenv("SHOWCASE_CONFIG", raising=False)
     sys.stdin = io.StringIO(USER_TOKEN)
     flags = ["--page", "104857293361870", "--graph-url", site.server.base_url, "--app-id", APP_ID]
     assert main(["facebook-token", *flags]) == 0
