@@ -37,6 +37,7 @@ from aggregator import (
     cli_install,
     cli_operations,
     cli_serve,
+    cli_setup,
     jobs,
     progress,
 )
@@ -320,7 +321,15 @@ def _stop_writing_stdout() -> None:
 
 # Each adds its subcommands to the parser and runs them: `add_parsers`, `COMMANDS`, `run`.
 # `add_parsers` uses `cli_help.add_command`, so every `--help` has examples and exit codes.
-_COMMAND_MODULES = (cli_figures, cli_operations, cli_serve, cli_curation, cli_check, cli_install)
+_COMMAND_MODULES = (
+    cli_figures,
+    cli_operations,
+    cli_serve,
+    cli_curation,
+    cli_check,
+    cli_install,
+    cli_setup,
+)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -329,6 +338,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "completion":
         print(shtab.complete(build_parser(), shell=args.shell).rstrip("\n"))
         return EXIT_OK
+    if args.command in cli_setup.COMMANDS_WITHOUT_CONFIG:
+        return cli_setup.run_without_config(args)
     config = load_config(config_path(getattr(args, "config", None)))
     for module in _COMMAND_MODULES:
         if args.command in module.COMMANDS:

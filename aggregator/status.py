@@ -10,8 +10,10 @@ Facebook token's validity and expiry.
 
 A source is unhealthy, with the cause named, when it was never fetched ("never fetched"), its
 last run failed (the run's cause: "quota", "token", "http 503", ...), its data is older than
-`stale_after` ("stale"), or, when checked, its token is invalid or expires within a week
-("token").
+`stale_after` ("stale"), or, when checked, its token is invalid, has expired or has lost its
+data access ("token"). A token that expires or loses its data access within 14 days is a
+warning, not a failure: it still works, the operator has two weeks to renew it, and a
+monitoring check that failed for two weeks would soon be ignored.
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ from aggregator.scheduler import read_state
 from aggregator.times import shown_time
 
 QUOTA_ZONE = ZoneInfo("America/Los_Angeles")
-TOKEN_WARNING = timedelta(days=7)
+# Meta's data access lapses 90 days after the page's admin last used the app: say so in time.
+TOKEN_WARNING = timedelta(days=14)
+RENEW_TOKEN = "run showcase facebook-token with a new user token from the Graph API Explorer"
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,7 @@ class SourceStatus:
     next_mode: str = ""
     token: TokenView | None = None
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)  # soon a problem; healthy still
 
     @property
     def healthy(self) -> bool:
@@ -96,6 +101,13 @@ class Status:
             f"{source.source} {problem.cause}"
             for source in self.sources
             for problem in source.problems
+        ]
+
+    def warned(self) -> list[str]:
+        return [
+            f"{source.source} {warning.cause}"
+            for source in self.sources
+            for warning in source.warnings
         ]
 
 
@@ -132,6 +144,8 @@ def collect(
         if source.source == "facebook" and token_check is not None:
             source.token = token_check(config)
         source.problems = problems(source, now)
+        if source.token is not None:
+            source.warnings = token_warnings(source.token, now)
     return Status(now, day_start, sources, pid)
 
 
@@ -168,13 +182,33 @@ def token_problems(token: TokenView, now: datetime) -> list[Problem]:
         return [Problem(token.cause, f"facebook: the token could not be checked: {token.problem}")]
     if not token.valid:
         return [Problem("token", f"facebook: token: not valid: {token.problem or 'no reason'}")]
-    for what, moment in (
-        ("expires", token.expires_at),
-        ("loses data access", token.data_access_expires_at),
-    ):
-        if moment is not None and moment - now < TOKEN_WARNING:
+    for what, moment in _token_deadlines(token, past=True):
+        if moment <= now:
             return [Problem("token", f"facebook: token: {what} on {moment:%Y-%m-%d %H:%M} UTC")]
     return []
+
+
+def token_warnings(token: TokenView, now: datetime) -> list[Problem]:
+    """A valid token that expires, or loses its data access, within TOKEN_WARNING."""
+    if not token.valid:
+        return []
+    for what, moment in _token_deadlines(token, past=False):
+        if now < moment <= now + TOKEN_WARNING:
+            days = (moment - now).days
+            when = "within a day" if days == 0 else f"in {days} day{'s' if days > 1 else ''}"
+            message = (
+                f"facebook: token: {what} on {moment:%Y-%m-%d %H:%M} UTC ({when}): {RENEW_TOKEN}"
+            )
+            return [Problem("token", message)]
+    return []
+
+
+def _token_deadlines(token: TokenView, past: bool) -> list[tuple[str, datetime]]:
+    deadlines = (
+        ("expired" if past else "expires", token.expires_at),
+        ("lost its data access" if past else "loses its data access", token.data_access_expires_at),
+    )
+    return [(what, moment) for what, moment in deadlines if moment is not None]
 
 
 def check_facebook_token(config: Config, policy: RetryPolicy | None = None) -> TokenView:
@@ -275,6 +309,7 @@ def format_age(age: timedelta) -> str:
 def as_json(status: Status) -> dict[str, Any]:
     return {
         "healthy": status.healthy,
+        "warnings": status.warned(),
         "checked_at": _iso(status.checked_at),
         "today_since": _iso(status.day_start),
         "scheduler": {"running": status.scheduler_pid is not None, "pid": status.scheduler_pid},
@@ -288,6 +323,7 @@ def _source_json(source: SourceStatus) -> dict[str, Any]:
         "source": source.source,
         "healthy": source.healthy,
         "problems": [{"cause": p.cause, "message": p.message} for p in source.problems],
+        "warnings": [{"cause": w.cause, "message": w.message} for w in source.warnings],
         "last_success": {"at": _iso(success.at), "mode": success.mode} if success else None,
         "last_full": _iso(source.last_full),
         "last_error": (
@@ -331,7 +367,7 @@ def format_table(status: Status, zone: ZoneInfo) -> str:
         rows.append(
             (
                 source.source,
-                "ok" if source.healthy else ", ".join(p.cause for p in source.problems),
+                _health(source),
                 f"{when(success.at)} {success.mode}" if success else "never",
                 format_age(source.age) if source.age is not None else "–",
                 f"{when(error.at)} {error.cause}" if error else "–",
@@ -348,6 +384,7 @@ def format_table(status: Status, zone: ZoneInfo) -> str:
         if source.token is not None:
             lines.append(_token_line(source.token, when))
         lines.extend(f"  {problem.message}" for problem in source.problems if problem.message)
+        lines.extend(f"  warning: {warning.message}" for warning in source.warnings)
     lines.append(
         f"today: since {when(status.day_start)} (midnight Pacific Time, when YouTube's quota "
         "resets)"
@@ -357,8 +394,23 @@ def format_table(status: Status, zone: ZoneInfo) -> str:
         if status.scheduler_pid
         else "scheduler: not running"
     )
-    lines.append("healthy" if status.healthy else "unhealthy: " + ", ".join(status.causes()))
+    lines.append(_verdict(status))
     return "\n".join(lines)
+
+
+def _verdict(status: Status) -> str:
+    if not status.healthy:
+        return "unhealthy: " + ", ".join(status.causes())
+    warned = status.warned()
+    return f"healthy, but soon: {', '.join(warned)}" if warned else "healthy"
+
+
+def _health(source: SourceStatus) -> str:
+    if not source.healthy:
+        return ", ".join(problem.cause for problem in source.problems)
+    if source.warnings:
+        return "ok, " + ", ".join(f"{warning.cause} soon" for warning in source.warnings)
+    return "ok"
 
 
 def _token_line(token: TokenView, when: Callable[[datetime | None], str]) -> str:

@@ -25,6 +25,7 @@ from discovery_schema import defines, validate
 from fake_client import KEY, TOKEN, demo_channel, graph, http, uploads_id, yt
 
 from aggregator.fakeapi import FakeApiServer, World, graph_error
+from aggregator.fakeapi import graph as fake_graph
 from aggregator.fakeapi import server as fake_server
 from aggregator.fakeapi import youtube as fake_youtube
 from aggregator.fakeapi.partial import GraphField, apply_google_fields, parse_google_fields
@@ -396,26 +397,29 @@ def test_graph_answer_has_the_recorded_shape(server: FakeApiServer, case: Case) 
     assert_agree(problems, case.recording)
 
 
+LOGIN = fake_graph.LOGIN_DEFAULTS  # the demo world's app, admin and user tokens
+
+
 @pytest.mark.parametrize(
     ("recording", "path", "params", "reads"),
     [
         ("facebook/oauth_long_lived_user_token.json", "oauth/access_token",
-         {"grant_type": "fb_exchange_token", "client_id": "1", "client_secret": "geheim",
-          "fb_exchange_token": TOKEN},
+         {"grant_type": "fb_exchange_token", "client_id": LOGIN["app_id"],
+          "client_secret": LOGIN["app_secret"], "fb_exchange_token": LOGIN["user_token"]},
          {"access_token", "token_type", "expires_in"}),
-        ("facebook/me_accounts_page_tokens.json", "me/accounts", {},
-         {"data", "data[].access_token", "data[].id", "data[].name", "paging"}),
+        ("facebook/me_accounts_page_tokens.json", "me/accounts",
+         {"access_token": LOGIN["long_lived_token"]},
+         {"data", "data[].access_token", "data[].id", "data[].name", "data[].tasks", "paging"}),
     ],
 )  # fmt: skip
 def test_token_exchange_answers_have_the_recorded_shape(
     server: FakeApiServer, recording: str, path: str, params: dict[str, str], reads: set[str]
 ) -> None:
-    """`showcase facebook-token`'s two calls, once the fake serves them (it does not yet: the
-    test says so and skips until it does)."""
+    """`showcase facebook-token`'s two calls: the long-lived user token, then the pages the
+    admin manages with their page tokens (asked with Graph's default fields, as recorded)."""
     recorded = real_api_json(recording)
     answer = graph(server, path, **params)
-    if answer.status_code != 200:
-        pytest.skip(f"the fake does not serve /{path} (HTTP {answer.status_code})")
+    assert answer.status_code == 200, answer.text
     problems = compare(recorded, answer.json(), reads, GRAPH_DOCUMENTED.__contains__)
     assert_agree(problems, recording)
 

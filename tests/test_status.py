@@ -154,15 +154,61 @@ def test_check_token_reports_expiry(two_sources, capsys):
     assert code == 0
     assert "facebook token: valid, expires never, data access until never" in out
     assert site.server.stats.requests[-1][1].startswith("/v25.0/debug_token")
+    assert out.splitlines()[-1] == "healthy"
 
-    soon = datetime.now(UTC) + timedelta(days=3)
+    soon = datetime.now(UTC) + timedelta(days=3, hours=1)
     site.world.facebook_token = {"expires_at": int(soon.timestamp())}
+    code, document = json_status(site, capsys, "--check-token")
+    assert code == 0  # a warning, not a failure: the token still works
+    facebook = by_source(document)["facebook"]
+    assert facebook["healthy"] is True and facebook["problems"] == []
+    assert facebook["warnings"][0]["cause"] == "token"
+    assert "expires on" in facebook["warnings"][0]["message"]
+    assert "in 3 days" in facebook["warnings"][0]["message"]
+    assert document["warnings"] == ["facebook token"]
+    assert facebook["token"]["expires_at"].startswith(soon.date().isoformat())
+
+
+# https://developers.facebook.com/docs/facebook-login/auth-vs-data/: data access lapses 90
+# days after the admin last used the app; debug_token's data_access_expires_at says when
+# (debug_token.json has one, a page token of a long-lived user token may have one too).
+def test_data_access_ending_within_14_days_is_a_warning(two_sources, capsys):
+    site = two_sources
+    assert run(site, "update") == 0
+    ending = datetime.now(UTC) + timedelta(days=13, hours=12)
+    site.world.facebook_token = {"data_access_expires_at": int(ending.timestamp())}
+    code, out = status_of(site, capsys, "--check-token")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[2].split()[:3] == ["facebook", "ok,", "token"]  # HEALTH: "ok, token soon"
+    warning = next(line for line in lines if line.startswith("  warning: "))
+    assert f"loses its data access on {ending:%Y-%m-%d}" in warning
+    assert "in 13 days" in warning and "showcase facebook-token" in warning
+    assert lines[-1] == "healthy, but soon: facebook token"
+
+
+def test_data_access_15_days_away_is_no_warning(two_sources, capsys):
+    site = two_sources
+    assert run(site, "update") == 0
+    later = datetime.now(UTC) + timedelta(days=15)
+    site.world.facebook_token = {"data_access_expires_at": int(later.timestamp())}
+    code, document = json_status(site, capsys, "--check-token")
+    assert code == 0 and document["warnings"] == []
+    assert by_source(document)["facebook"]["warnings"] == []
+
+
+@pytest.mark.parametrize("key", ["data_access_expires_at", "expires_at"])
+def test_an_expired_token_or_lost_data_access_is_unhealthy(two_sources, capsys, key):
+    site = two_sources
+    assert run(site, "update") == 0
+    past = datetime.now(UTC) - timedelta(hours=2)
+    site.world.facebook_token = {key: int(past.timestamp())}
     code, document = json_status(site, capsys, "--check-token")
     assert code == 1
     facebook = by_source(document)["facebook"]
-    assert facebook["problems"][0]["cause"] == "token"
-    assert "expires on" in facebook["problems"][0]["message"]
-    assert facebook["token"]["expires_at"].startswith(soon.date().isoformat())
+    assert [problem["cause"] for problem in facebook["problems"]] == ["token"]
+    assert facebook["warnings"] == []
+    assert past.strftime("%Y-%m-%d") in facebook["problems"][0]["message"]
 
 
 def test_check_token_reports_an_invalid_token(two_sources, capsys):

@@ -19,6 +19,17 @@ What it models, and the evidence for each:
   calls from the server require an appsecret_proof argument" without one, "Invalid
   appsecret_proof provided in the API argument" with a wrong one (HTTP 400, as quoted in
   github.com/facebook/facebook-python-business-sdk/issues/528).
+- The token exchange of `showcase facebook-token` (`serve_login`): `oauth/access_token` with
+  grant_type=fb_exchange_token answers {access_token, token_type, expires_in}
+  (oauth_long_lived_user_token.json; https://developers.facebook.com/docs/facebook-login/
+  guides/access-tokens/get-long-lived), and `me/accounts` with that token lists the managed
+  pages with their page tokens and tasks (me_accounts_page_tokens.json). Its errors: a missing
+  client_id, code 101 "Missing client_id parameter." (facebook-archive/php-graph-sdk#50); an
+  unknown app, code 101 "Error validating application. Invalid application ID."
+  (diowa/icare#5); a wrong secret, code 1 "Error validating client secret."
+  (facebook-archive/php-graph-sdk#538); no fb_exchange_token, code 1 "fb_exchange_token
+  parameter not specified" (Thuzi/facebook-node-sdk#82); an expired user token, code 190/463
+  (transcribed_from_issue_threads/error_190_463_session_expired.json).
 """
 
 from __future__ import annotations
@@ -151,6 +162,17 @@ FORMAT_BOXES = (130, 480, 720)
 TOO_MUCH_DATA = "Please reduce the amount of data you're asking for, then retry your request"
 PROOF_MISSING = "API calls from the server require an appsecret_proof argument"
 PROOF_INVALID = "Invalid appsecret_proof provided in the API argument"
+# The app, the page admin's user tokens and the pages they manage (`world.facebook_login`).
+LOGIN_DEFAULTS: dict[str, Any] = {
+    "app_id": "100000000000001",
+    "app_secret": "fake-app-secret",
+    "user_token": "fake-short-lived-user-token",
+    "user_token_expired": False,
+    "long_lived_token": "fake-long-lived-user-token",
+    "expires_in": 5184000,  # 60 days, as recorded
+    "tasks": ["ANALYZE", "ADVERTISE", "MESSAGING", "MODERATE", "CREATE_CONTENT", "MANAGE"],
+}
+ACCOUNT_FIELDS = "access_token,category,category_list,name,id,tasks"  # as recorded
 DEFAULT_FIELDS = {
     "Page": "name,id",
     "Video": "description,updated_time,id",
@@ -226,6 +248,129 @@ def _method_error(message: str) -> dict[str, Any]:
     body = graph_error(100, message=message)
     body["error"]["type"] = "GraphMethodException"
     return body
+
+
+def is_login_path(segments: list[str]) -> bool:
+    """The token exchange's two paths: they are not called with the page token."""
+    return segments in (["oauth", "access_token"], ["me", "accounts"])
+
+
+def serve_login(
+    segments: list[str], version: str, request: ApiRequest, world: World, page_token: str
+) -> tuple[int, dict[str, Any]]:
+    """Answer oauth/access_token or me/accounts; the page tokens listed are `page_token`, the
+    token the rest of the fake accepts."""
+    login = login_settings(world)
+    try:
+        if segments == ["oauth", "access_token"]:
+            return 200, _exchange(request, login)
+        token = request_token(request) or ""
+        if token == page_token:
+            raise GraphApiError(_nonexisting_field("accounts", "Page"))
+        if token != login["long_lived_token"]:
+            raise GraphApiError(graph_error(104) if not token else graph_error(190))
+        _check_proof(request, world.facebook_app_secret, token)
+        return 200, _accounts(request, version, world, login, page_token)
+    except GraphApiError as error:
+        return error.status, error.body
+
+
+def login_settings(world: World) -> dict[str, Any]:
+    """LOGIN_DEFAULTS overlaid by the world's; an app with "Require App Secret" has its secret."""
+    defaults = dict(LOGIN_DEFAULTS)
+    if world.facebook_app_secret:
+        defaults["app_secret"] = world.facebook_app_secret
+    return defaults | world.facebook_login
+
+
+def _exchange(request: ApiRequest, login: dict[str, Any]) -> dict[str, Any]:
+    client_id = request.one("client_id")
+    if not client_id:
+        raise _oauth_error(101, "Missing client_id parameter.")
+    if client_id != login["app_id"]:
+        raise _oauth_error(101, "Error validating application. Invalid application ID.")
+    if request.one("client_secret") != login["app_secret"]:
+        raise _oauth_error(1, "Error validating client secret.")
+    if request.one("grant_type") != "fb_exchange_token":
+        raise _oauth_error(100, "Unsupported grant_type")
+    user_token = request.one("fb_exchange_token")
+    if not user_token:
+        raise _oauth_error(1, "fb_exchange_token parameter not specified")
+    if user_token != login["user_token"]:
+        raise GraphApiError(graph_error(190))
+    if login["user_token_expired"]:
+        raise GraphApiError(graph_error(190, 463))
+    return {
+        "access_token": login["long_lived_token"],
+        "token_type": "bearer",
+        "expires_in": login["expires_in"],
+    }
+
+
+def _oauth_error(code: int, message: str) -> GraphApiError:
+    """An error of the oauth endpoint: OAuthException, HTTP 400, never marked transient."""
+    body = graph_error(code, message=message)
+    body["error"].pop("is_transient", None)
+    error = GraphApiError(body)
+    error.status = 400
+    return error
+
+
+def _accounts(
+    request: ApiRequest, version: str, world: World, login: dict[str, Any], page_token: str
+) -> dict[str, Any]:
+    """GET me/accounts: the pages the user manages, 25 a page, with cursors."""
+    managed = login.get("pages", list(world.facebook_pages))
+    accounts = [
+        _account(world.facebook_pages[page_id], login, page_token)
+        for page_id in managed
+        if page_id in world.facebook_pages
+    ]
+    fields = [name.strip() for name in (request.one("fields") or ACCOUNT_FIELDS).split(",")]
+    limit = _limit(request.one("limit"))
+    cursors = {name: value for name in ("after", "before") if (value := request.one(name))}
+    start = _start(cursors, limit, len(accounts))
+    window = accounts[start : start + limit]
+    data = [_account_fields(account, fields) for account in window]
+    listing: dict[str, Any] = {"data": data}
+    if data:
+        last = start + len(data) - 1
+        listing["paging"] = {
+            "cursors": {"before": encode_cursor(start), "after": encode_cursor(last)}
+        }
+        if start + limit < len(accounts):
+            query = urlencode(
+                {
+                    "access_token": request_token(request) or "",
+                    "fields": ",".join(fields),
+                    "limit": limit,
+                    "after": encode_cursor(last),
+                }
+            )
+            listing["paging"]["next"] = f"{request.base_url}/{version}/me/accounts?{query}"
+    return listing
+
+
+def _account(page: Resource, login: dict[str, Any], page_token: str) -> dict[str, Any]:
+    account = {key: value for key, value in page.items() if key not in EDGES}
+    account["access_token"] = page_token
+    account["tasks"] = list(login["tasks"])
+    return account
+
+
+def _account_fields(account: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+    allowed = KNOWN_FIELDS["Page"] | {"access_token", "tasks"}
+    for name in fields:
+        if name not in allowed:
+            raise GraphApiError(_nonexisting_field(name, "Page"))
+    chosen = {name: account[name] for name in fields if name in account}
+    chosen.setdefault("id", account["id"])
+    return chosen
+
+
+def _nonexisting_field(name: str, node_type: str) -> dict[str, Any]:
+    message = f"(#100) Tried accessing nonexisting field ({name}) on node type ({node_type})"
+    return graph_error(100, message=message)
 
 
 def _check_amount(nodes_asked: int, world: World) -> None:

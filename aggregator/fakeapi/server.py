@@ -31,6 +31,8 @@ ROUTES = (
     "graph.page",
     "graph.videos",
     "graph.posts",
+    "graph.oauth",
+    "graph.accounts",
     "wordpress.tags",
     "wordpress.posts",
     "wordpress.media",
@@ -325,6 +327,11 @@ class FakeApiServer:
     def _serve_graph(self, request: ApiRequest) -> Reply:
         version, segments = graph_path(request.path)
         headers = self._graph_headers(version)
+        if graph.is_login_path(segments):
+            login = graph.serve_login(
+                segments, version or graph.DEFAULT_VERSION, request, self.world, self.access_token
+            )
+            return Reply(login[0], graph_json(login[1], self.base_url), headers=headers)
         problem = graph.token_problem(request, self.access_token)
         if problem is not None:
             headers.update(problem.headers)
@@ -386,6 +393,8 @@ def classify(
         resource = path.removeprefix("/youtube/v3/").strip("/")
         return f"youtube.{resource}" if resource in youtube.RESOURCES else "youtube.other"
     _, segments = graph_path(path)
+    if graph.is_login_path(segments):
+        return "graph.oauth" if segments[0] == "oauth" else "graph.accounts"
     if len(segments) == 1:
         return "graph.page"
     if len(segments) == 2 and segments[1] in _GRAPH_EDGE_ROUTES:

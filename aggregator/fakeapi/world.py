@@ -133,6 +133,12 @@ class World:
     facebook_max_nodes: the most nodes one Graph request may ask for (edge limits, nested edges
         summed) before Graph answers code 1 "Please reduce the amount of data you're asking
         for"; None: no cap.
+    facebook_login: the app and the page admin behind `showcase facebook-token`
+        (fakeapi/graph.py LOGIN_DEFAULTS): app_id, app_secret (default: facebook_app_secret),
+        user_token (the short-lived one the Graph API Explorer gives), user_token_expired,
+        long_lived_token (what oauth/access_token exchanges it for), expires_in, tasks, and
+        pages: the ids of the pages the admin manages (default: every page). me/accounts lists
+        each with the server's access token as its page token.
 
     Facebook nodes may carry fake-only markers: `_filtered: true` on a post or video makes Graph
     count it towards a page's limit but leave it out of `data`, as privacy filtering does (so a
@@ -154,6 +160,7 @@ class World:
     facebook_app_secret: str | None = None
     facebook_max_nodes: int | None = None
     wordpress_site: Resource = field(default_factory=dict)
+    facebook_login: Resource = field(default_factory=dict)
 
     # -- loading ----------------------------------------------------------------------------
 
@@ -194,6 +201,7 @@ class World:
             facebook_pages={page["id"]: page for page in facebook.get("pages", [])},
             facebook_app_secret=facebook.get("app_secret"),
             facebook_max_nodes=facebook.get("max_nodes"),
+            facebook_login=dict(facebook.get("login", {})),
             youtube_quota_left=youtube.get("quota_left"),
             wordpress_posts=list(wordpress.get("posts", [])),
             wordpress_tags=list(wordpress.get("tags", [])),
@@ -212,6 +220,7 @@ class World:
                 "pages": list(self.facebook_pages.values()),
                 "app_secret": self.facebook_app_secret,
                 "max_nodes": self.facebook_max_nodes,
+                "login": self.facebook_login,
             },
             "wordpress": {
                 "tags": self.wordpress_tags,
