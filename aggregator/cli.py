@@ -6,7 +6,8 @@ import argparse
 import logging
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from aggregator import (
@@ -20,7 +21,9 @@ from aggregator import (
 )
 from aggregator.config import SOURCES, Config, default_config_path, load_config, require_secrets
 from aggregator.errors import ConfigError, LockedError, UsageError, redact
+from aggregator.publish import PublishError
 from aggregator.recording import recording
+from aggregator.render import FRAGMENT_FILE
 
 EXIT_OK = 0
 EXIT_SOURCE_FAILED = 1
@@ -120,6 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LockedError as error:
         _say(str(error))
         return EXIT_LOCKED
+    except PublishError as error:  # after the render: the files are in place
+        _report(error.outcomes, verbose)
+        _say(str(error))
+        return EXIT_SOURCE_FAILED
     except KeyboardInterrupt:
         _say("interrupted")
         return EXIT_SOURCE_FAILED
@@ -142,14 +149,37 @@ def _run(args: argparse.Namespace) -> int:
         if args.command in module.COMMANDS:
             return module.run(args, config)
     if args.command == "render":
-        jobs.render_only(config)
+        with _relative_links_warning(config):
+            jobs.render_only(config)
         return EXIT_OK
     sources = _requested_sources(config, getattr(args, "sources", None))
     require_secrets(config, sources)
     mode = jobs.QUICK if getattr(args, "quick", False) else jobs.FULL
-    with recording(args.record, config, sources, args.command):
-        outcomes = jobs.update(config, sources, render=args.command == "update", mode=mode)
+    render = args.command == "update"
+    with (
+        recording(args.record, config, sources, args.command),
+        _relative_links_warning(config, render),
+    ):
+        outcomes = jobs.update(config, sources, render=render, mode=mode)
     return _report(outcomes, getattr(args, "verbose", False))
+
+
+@contextmanager
+def _relative_links_warning(config: Config, rendering: bool = True) -> Iterator[None]:
+    """After a render without `output.base_url`: one warning line, on a terminal each time,
+    under cron or systemd only when the output folder gets its first fragment.html (one mail
+    when the site is set up, not one every run; `status` keeps saying it)."""
+    first = not (config.output_dir / FRAGMENT_FILE).exists()
+    warning = jobs.relative_links_warning(config) if rendering else None
+    tell = warning is not None and (first or sys.stderr.isatty())
+    try:
+        yield
+    except PublishError:  # the render itself went through
+        if tell:
+            _say(f"warning: {warning}")
+        raise
+    if tell:
+        _say(f"warning: {warning}")
 
 
 def _demo(args: argparse.Namespace) -> int:

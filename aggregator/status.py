@@ -12,6 +12,11 @@ A source is unhealthy, with the cause named, when it was never fetched ("never f
 last run failed (the run's cause: "quota", "token", "http 503", ...), its data is older than
 `stale_after` ("stale"), or, when checked, its token is invalid or expires within a week
 ("token").
+
+A warning is a problem of the set-up rather than of a source: `output.base_url` unset, so that
+fragment.html carries relative links that break on a host page. It is shown (table and JSON)
+but leaves the exit code alone: a site that serves only index.html is fine without it, and a
+monitoring check that fails for good over a setting teaches people to ignore it.
 """
 
 from __future__ import annotations
@@ -85,6 +90,7 @@ class Status:
     day_start: datetime
     sources: list[SourceStatus]
     scheduler_pid: int | None = None  # a scheduler that is running now
+    warnings: list[Problem] = field(default_factory=list)  # shown, not unhealthy
 
     @property
     def healthy(self) -> bool:
@@ -131,7 +137,12 @@ def collect(
         if source.source == "facebook" and token_check is not None:
             source.token = token_check(config)
         source.problems = problems(source, now)
-    return Status(now, day_start, sources, pid)
+    return Status(now, day_start, sources, pid, setup_warnings(config))
+
+
+def setup_warnings(config: Config) -> list[Problem]:
+    relative_links = jobs.relative_links_warning(config)
+    return [Problem("base_url", relative_links)] if relative_links else []
 
 
 def quota_day_start(now: datetime) -> datetime:
@@ -278,6 +289,7 @@ def as_json(status: Status) -> dict[str, Any]:
         "today_since": _iso(status.day_start),
         "scheduler": {"running": status.scheduler_pid is not None, "pid": status.scheduler_pid},
         "sources": [_source_json(source) for source in status.sources],
+        "warnings": [{"cause": w.cause, "message": w.message} for w in status.warnings],
     }
 
 
@@ -356,6 +368,7 @@ def format_table(status: Status, zone: ZoneInfo) -> str:
         if status.scheduler_pid
         else "scheduler: not running"
     )
+    lines.extend(f"warning: {warning.message}" for warning in status.warnings)
     lines.append("healthy" if status.healthy else "unhealthy: " + ", ".join(status.causes()))
     return "\n".join(lines)
 
