@@ -183,7 +183,7 @@ def test_publish_command_is_split_into_words_and_run_without_a_shell(tmp_path):
         "sh", "-c", "cp -r public/. /srv/www && echo done"
     )  # fmt: skip
     for bad in ["", "   ", "rsync 'unclosed", [], ["rsync", 3], 42]:
-        with pytest.raises(ConfigError, match="output.publish_command"):
+        with pytest.raises(ConfigError, match=r"output\.publish_command"):
             command(bad)
 
 

@@ -164,7 +164,7 @@ def test_publish_with_the_readmes_rsync_line(tmp_path, capsys):
     target = tmp_path / "www" / "showcase"
     target.mkdir(parents=True)
     (target / "left-over.html").write_text("old")
-    config = publish_config(tmp_path, f'"rsync -a --delete public/ {target}/"')
+    config = publish_config(tmp_path, f'"rsync -a --delete --delay-updates public/ {target}/"')
     assert render(config) == 0
     assert capsys.readouterr().err == ""
     assert (target / "fragment.html").is_file() and not (target / "left-over.html").exists()
