@@ -317,13 +317,20 @@ def test_the_shortcode_puts_the_showcase_into_the_wordpress_page(
     # WordPress's emoji script would swap the titles' emoji for images from s.w.org: the
     # plugin leaves it out of pages holding [showcase] (without that, this fails).
     assert watch.outside == []
-    assert leaked_connections(connections) == []
+    assert page_connections(connections) == [], connections.hosts
     assert [hint for hint in page.evaluate(RESOURCE_HINTS_SCRIPT) if not is_loopback(hint)] == []
     overflow = page.evaluate(OVERFLOW_SCRIPT)
     page.screenshot(path=str(shots / f"wordpress-shortcode-{width}.png"), full_page=True)
     assert overflow["page"] <= 0, overflow
     assert all(excess <= 0 for excess in overflow["roots"]), overflow
     assert overflow["items"] == []
+
+
+def page_connections(connections: Any) -> list[str]:
+    """The trap's Google and Meta hosts but Chromium's own component updater, which calls
+    update.googleapis.com some seconds after the browser starts, whatever page is open (seen
+    in a full run under load; no page asks for it, and the page's requests are all watched)."""
+    return [host for host in leaked_connections(connections) if host != "update.googleapis.com"]
 
 
 INSIDE_THE_PAGE = """() => {
