@@ -22,7 +22,8 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -53,7 +54,9 @@ from aggregator.cli_help import (
 )
 from aggregator.config import SOURCES, Config, load_config, require_secrets
 from aggregator.errors import ConfigError, LockedError, UsageError, redact
+from aggregator.publish import PublishError
 from aggregator.recording import recording
+from aggregator.render import FRAGMENT_FILE
 from aggregator.times import SECONDS, shown_time
 
 EXIT_OK = 0
@@ -288,6 +291,10 @@ def _run_reporting_errors(
         if verbose:
             _say(str(error))
         return EXIT_LOCKED
+    except PublishError as error:  # after the render: the files are in place
+        _report(error.outcomes, verbose)
+        _say(str(error))
+        return EXIT_SOURCE_FAILED
     except KeyboardInterrupt:
         _say("interrupted")
         return EXIT_SOURCE_FAILED
@@ -345,13 +352,18 @@ def _run(args: argparse.Namespace) -> int:
         if args.command in module.COMMANDS:
             return module.run(args, config)
     if args.command == "render":
-        jobs.render_only(config)
+        with _relative_links_warning(config):
+            jobs.render_only(config)
         return EXIT_OK
     sources = _requested_sources(config, getattr(args, "sources", None))
     require_secrets(config, sources)
     mode = jobs.QUICK if getattr(args, "quick", False) else jobs.FULL
-    with recording(args.record, config, sources, args.command):
-        outcomes = jobs.update(config, sources, render=args.command == "update", mode=mode)
+    render = args.command == "update"
+    with (
+        recording(args.record, config, sources, args.command),
+        _relative_links_warning(config, render),
+    ):
+        outcomes = jobs.update(config, sources, render=render, mode=mode)
     return _report(outcomes, getattr(args, "verbose", False))
 
 
@@ -375,6 +387,24 @@ def config_path(given: Path | None, environ: dict[str, str] | None = None) -> Pa
             f"{CONFIG_VARIABLE}=FILE, or write one with `showcase init`"
         )
     return path
+
+
+@contextmanager
+def _relative_links_warning(config: Config, rendering: bool = True) -> Iterator[None]:
+    """After a render without `output.base_url`: one warning line, on a terminal each time,
+    under cron or systemd only when the output folder gets its first fragment.html (one mail
+    when the site is set up, not one every run; `status` keeps saying it)."""
+    first = not (config.output_dir / FRAGMENT_FILE).exists()
+    warning = jobs.relative_links_warning(config) if rendering else None
+    tell = warning is not None and (first or sys.stderr.isatty())
+    try:
+        yield
+    except PublishError:  # the render itself went through
+        if tell:
+            _say(f"warning: {warning}")
+        raise
+    if tell:
+        _say(f"warning: {warning}")
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -75,6 +76,8 @@ class Config:
     showcase: ShowcaseConfig
     template_dirs: tuple[Path, ...] = ()
     base_url: str | None = None  # public URL of the output folder, ends with "/"
+    # Run after each render (argv, no shell), e.g. rsync to the web host; None: nothing runs.
+    publish_command: tuple[str, ...] | None = None
     youtube: YouTubeConfig | None = None
     facebook: FacebookConfig | None = None
     website: WebsiteConfig | None = None
@@ -123,7 +126,7 @@ def config_from_dict(
     storage = _table(data, "storage")
     output = _table(data, "output")
     _check_keys(storage, {"database"}, "storage")
-    _check_keys(output, {"directory", "templates", "base_url"}, "output")
+    _check_keys(output, {"directory", "templates", "base_url", "publish_command"}, "output")
     return Config(
         path=path,
         database_url=_database_url(
@@ -133,6 +136,7 @@ def config_from_dict(
         showcase=_showcase(_table(data, "showcase")),
         template_dirs=_template_dirs(output, base_dir),
         base_url=_base_url(output.get("base_url")),
+        publish_command=_publish_command(output.get("publish_command")),
         youtube=_youtube(data["youtube"], env) if "youtube" in data else None,
         facebook=_facebook(data["facebook"], env) if "facebook" in data else None,
         website=_website(data["website"]) if "website" in data else None,
@@ -363,6 +367,26 @@ def _base_url(value: Any) -> str | None:
     if not isinstance(value, str):
         raise ConfigError(f"output.base_url: must be a string, not {type(value).__name__}")
     return _url(value, "output.base_url").rstrip("/") + "/"
+
+
+def _publish_command(value: Any) -> tuple[str, ...] | None:
+    """A command line split as a POSIX shell splits words, or a list of its words; it runs
+    without a shell (pipes, `&&` or `$VARIABLES` need an explicit `sh -c '...'`)."""
+    if value is None:
+        return None
+    key = "output.publish_command"
+    if isinstance(value, str):
+        try:
+            words = shlex.split(value)
+        except ValueError as error:
+            raise ConfigError(f"{key}: cannot be split into words: {error}") from None
+    elif isinstance(value, list) and all(isinstance(word, str) for word in value):
+        words = value
+    else:
+        raise ConfigError(f"{key}: must be a string or a list of strings")
+    if not words or not words[0].strip():
+        raise ConfigError(f"{key}: must not be empty")
+    return tuple(words)
 
 
 def _url(value: str, key: str) -> str:

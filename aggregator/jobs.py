@@ -27,7 +27,8 @@ from aggregator.config import Config
 from aggregator.context import build_showcase, showcase_rows
 from aggregator.errors import LockedError, SourceError, redact
 from aggregator.models import KnownItems, SourceResult, Usage
-from aggregator.render import render_showcase, source_label
+from aggregator.publish import PublishError, publish
+from aggregator.render import FRAGMENT_FILE, render_showcase, source_label
 from aggregator.retry import RetryPolicy
 from aggregator.sources import MODULES, fetcher, quick_fetcher
 from aggregator.thumbnails import ThumbnailWanted, download_thumbnails, ensure_variants
@@ -261,11 +262,28 @@ def fetch_thumbnails(engine: Engine, config: Config, policy: RetryPolicy) -> int
 
 
 def render_output(engine: Engine, config: Config, clock: Clock = utc_now) -> list[Path]:
+    """Render every output file, then run the publish command (PublishError when it fails:
+    the files are written by then)."""
     with store.session_scope(engine) as session:
         showcase = build_showcase(session, config, clock())
     written = render_showcase(showcase, config.output_dir, config.template_dirs)
     log.info("rendered %d files into %s", len(written), config.output_dir)
+    if config.publish_command:
+        publish(config)
+        log.info("published: %s", config.publish_command[0])
     return written
+
+
+def relative_links_warning(config: Config) -> str | None:
+    """What to tell the operator when fragment.html is written with relative links: they
+    resolve against the host page's address, so its thumbnails and privacy link break there."""
+    if config.base_url is not None:
+        return None
+    fragment = config.output_dir / FRAGMENT_FILE
+    return (
+        f"output.base_url is not set: {fragment} has relative links to its thumbnails and "
+        "privacy notes, which break in a page elsewhere; set it to the folder's public URL"
+    )
 
 
 def default_policy() -> RetryPolicy:
@@ -288,7 +306,11 @@ def update(
         with database_lock(config):
             outcomes = fetch_sources(engine, config, names, policy, clock, mode)
         if render:
-            render_output(engine, config, clock)
+            try:
+                render_output(engine, config, clock)
+            except PublishError as error:
+                error.outcomes = outcomes  # the fetch errors are still to be told
+                raise
     finally:
         engine.dispose()
     return outcomes

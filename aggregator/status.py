@@ -11,9 +11,14 @@ Facebook token's validity and expiry.
 A source is unhealthy, with the cause named, when it was never fetched ("never fetched"), its
 last run failed (the run's cause: "quota", "token", "http 503", ...), its data is older than
 `stale_after` ("stale"), or, when checked, its token is invalid, has expired or has lost its
-data access ("token"). A token that expires or loses its data access within 14 days is a
-warning, not a failure: it still works, the operator has two weeks to renew it, and a
-monitoring check that failed for two weeks would soon be ignored.
+data access ("token").
+
+Warnings are shown (table and JSON) but leave the exit code alone, since a monitoring check
+that fails for weeks, or for good over a setting, teaches people to ignore it:
+- a token that expires or loses its data access within 14 days: it still works, and the
+  operator has two weeks to renew it;
+- `output.base_url` unset, so that fragment.html carries relative links that break on a host
+  page: a site that serves only index.html is fine without it.
 """
 
 from __future__ import annotations
@@ -91,6 +96,7 @@ class Status:
     day_start: datetime
     sources: list[SourceStatus]
     scheduler_pid: int | None = None  # a scheduler that is running now
+    warnings: list[Problem] = field(default_factory=list)  # shown, not unhealthy
 
     @property
     def healthy(self) -> bool:
@@ -146,7 +152,12 @@ def collect(
         source.problems = problems(source, now)
         if source.token is not None:
             source.warnings = token_warnings(source.token, now)
-    return Status(now, day_start, sources, pid)
+    return Status(now, day_start, sources, pid, setup_warnings(config))
+
+
+def setup_warnings(config: Config) -> list[Problem]:
+    relative_links = jobs.relative_links_warning(config)
+    return [Problem("base_url", relative_links)] if relative_links else []
 
 
 def quota_day_start(now: datetime) -> datetime:
@@ -309,11 +320,19 @@ def format_age(age: timedelta) -> str:
 def as_json(status: Status) -> dict[str, Any]:
     return {
         "healthy": status.healthy,
-        "warnings": status.warned(),
         "checked_at": _iso(status.checked_at),
         "today_since": _iso(status.day_start),
         "scheduler": {"running": status.scheduler_pid is not None, "pid": status.scheduler_pid},
         "sources": [_source_json(source) for source in status.sources],
+        # Every warning: the set-up's (source null) and each source's.
+        "warnings": [
+            {"source": None, "cause": w.cause, "message": w.message} for w in status.warnings
+        ]
+        + [
+            {"source": source.source, "cause": w.cause, "message": w.message}
+            for source in status.sources
+            for w in source.warnings
+        ],
     }
 
 
@@ -394,6 +413,7 @@ def format_table(status: Status, zone: ZoneInfo) -> str:
         if status.scheduler_pid
         else "scheduler: not running"
     )
+    lines.extend(f"warning: {warning.message}" for warning in status.warnings)
     lines.append(_verdict(status))
     return "\n".join(lines)
 

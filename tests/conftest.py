@@ -67,6 +67,7 @@ def write_config(folder: Path, api_url: str, extra: str = "") -> Path:
 database = "sqlite:///showcase.db"
 [output]
 directory = "public"
+base_url = "https://www.example.org/showcase/"
 [showcase]
 title = "#flächenglühen"
 hashtags = ["flächenglühen", "#flaechengluehen"]

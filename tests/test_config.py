@@ -36,6 +36,7 @@ def test_example_config_loads_and_documents_every_key(tmp_path):
         "directory",
         "templates",
         "base_url",
+        "publish_command",
         "title",
         "intro",
         "hashtags",
@@ -168,6 +169,22 @@ def test_redact_removes_keys_and_tokens_from_urls():
     url = "https://x/youtube/v3/videos?part=id&key=AIzaXYZ&alt=json"
     assert "AIzaXYZ" not in redact(url)
     assert "tok123" not in redact("https://graph/v25.0/p/videos?access_token=tok123&after=a")
+
+
+def test_publish_command_is_split_into_words_and_run_without_a_shell(tmp_path):
+    def command(value):
+        return config_from_dict(minimal(output={"publish_command": value}), tmp_path)
+
+    assert config_from_dict(minimal(), tmp_path).publish_command is None
+    assert command("rsync -a --delete public/ 'web@host:/var/www/show case/'").publish_command == (
+        "rsync", "-a", "--delete", "public/", "web@host:/var/www/show case/"
+    )  # fmt: skip
+    assert command(["sh", "-c", "cp -r public/. /srv/www && echo done"]).publish_command == (
+        "sh", "-c", "cp -r public/. /srv/www && echo done"
+    )  # fmt: skip
+    for bad in ["", "   ", "rsync 'unclosed", [], ["rsync", 3], 42]:
+        with pytest.raises(ConfigError, match=r"output\.publish_command"):
+            command(bad)
 
 
 def test_base_url_and_privacy_url_are_optional_urls(tmp_path):

@@ -45,7 +45,12 @@ def exchanges(folder: Path) -> list[dict]:
 
 
 def feed_items(output: Path) -> list[dict]:
-    return json.loads((output / "feed.json").read_text("utf-8"))["items"]
+    """The feed's items, their image paths relative (the replay's demo config has no base_url)."""
+    items = json.loads((output / "feed.json").read_text("utf-8"))["items"]
+    for item in items:
+        if "image" in item:
+            item["image"] = item["image"].removeprefix("https://www.example.org/showcase/")
+    return items
 
 
 def paged_world() -> World:

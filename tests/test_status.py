@@ -165,7 +165,7 @@ def test_check_token_reports_expiry(two_sources, capsys):
     assert facebook["warnings"][0]["cause"] == "token"
     assert "expires on" in facebook["warnings"][0]["message"]
     assert "in 3 days" in facebook["warnings"][0]["message"]
-    assert document["warnings"] == ["facebook token"]
+    assert [(w["source"], w["cause"]) for w in document["warnings"]] == [("facebook", "token")]
     assert facebook["token"]["expires_at"].startswith(soon.date().isoformat())
 
 

@@ -1,6 +1,7 @@
 <?php
 // Installs the test site and fills it, from the command line: `php seed.php DOCROOT install`,
-// then `php seed.php DOCROOT posts`; `php seed.php DOCROOT plain` switches a copy of the site
+// then `php seed.php DOCROOT posts`, then `php seed.php DOCROOT embed` (the showcase-embed
+// plugin, see the phase below); `php seed.php DOCROOT plain` switches a copy of the site
 // to plain permalinks, as Settings > Permalinks > Plain does. Two processes, because wp_install() runs under
 // WP_INSTALLING, which changes how WordPress caches options for the rest of the process.
 //
@@ -37,8 +38,43 @@ if ($phase === 'plain') {
     echo "plain permalinks\n";
     exit(0);
 }
+if ($phase === 'embed') {
+    // For tests/test_embedding.py: embed/wordpress/showcase-embed active, reading
+    // DOCROOT/showcase/fragment.html (the folder is served at /showcase/, as a showcase output
+    // folder beside WordPress would be), a page with the [showcase] shortcode (/videoreihe/),
+    // and a page with the README's iframe lines in a Custom HTML block (/videoreihe-iframe/)
+    // whose embed.html comes from another origin, $SHOWCASE_WORDPRESS_EMBED_ORIGIN.
+    require $docroot . '/wp-load.php';
+    require_once ABSPATH . 'wp-admin/includes/plugin.php';
+    wp_set_current_user(1);  // an administrator: the Custom HTML block keeps its <script>
+    $activated = activate_plugin('showcase-embed/showcase-embed.php');
+    if (is_wp_error($activated)) {
+        fwrite(STDERR, $activated->get_error_message() . "\n");
+        exit(1);
+    }
+    update_option('showcase_embed_fragment', $docroot . '/showcase/fragment.html');
+    $paragraph = fn(string $text) => "<!-- wp:paragraph -->\n<p>$text</p>\n<!-- /wp:paragraph -->\n";
+    $snippet = str_replace('https://www.kreatives-sachsen.de/showcase/embed.html',
+        getenv('SHOWCASE_WORDPRESS_EMBED_ORIGIN') . '/showcase/embed.html',
+        file_get_contents(dirname(__DIR__, 2) . '/docs/iframe-snippet.html'));
+    $pages = [
+        'videoreihe' => ['Unsere Videoreihe', "<!-- wp:shortcode -->\n[showcase]\n<!-- /wp:shortcode -->\n"],
+        'videoreihe-iframe' => ['Videoreihe im iframe', "<!-- wp:html -->\n$snippet<!-- /wp:html -->\n"],
+    ];
+    foreach ($pages as $slug => [$title, $block]) {
+        $id = wp_insert_post(['post_type' => 'page', 'post_status' => 'publish', 'post_name' => $slug,
+            'post_title' => $title, 'post_content' => $paragraph('Ein Absatz des Themes davor.')
+                . $block . $paragraph('Und einer danach.')], true);
+        if (is_wp_error($id)) {
+            fwrite(STDERR, $id->get_error_message() . "\n");
+            exit(1);
+        }
+    }
+    echo "showcase-embed active, pages /videoreihe/ and /videoreihe-iframe/\n";
+    exit(0);
+}
 if ($phase !== 'posts') {
-    fwrite(STDERR, "usage: php seed.php DOCROOT install|posts|plain\n");
+    fwrite(STDERR, "usage: php seed.php DOCROOT install|posts|embed|plain\n");
     exit(2);
 }
 

@@ -7,7 +7,9 @@
 #
 # STATE defaults to ${TMPDIR:-/tmp}/showcase-wordpress and is wiped on start. The same site
 # is served twice: with pretty permalinks (/wp-json/), and a copy of its database switched to
-# plain permalinks (?rest_route=) on a second port. Needs: apt-get install wordpress
+# plain permalinks (?rest_route=) on a second port. The showcase-embed plugin (embed/wordpress/)
+# is installed and active, reading STATE/docroot/showcase/fragment.html; that folder is served
+# at /showcase/ and is where tests/test_embedding.py renders. Needs: apt-get install wordpress
 # wordpress-theme-twentytwentythree mariadb-server php-cli php-mysql php-gd.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -63,6 +65,9 @@ build_docroot() {
   ln -s "$WORDPRESS/wp-admin" "$root/wp-admin"
   ln -s "$WORDPRESS/wp-includes" "$root/wp-includes"
   ln -s "$WORDPRESS/wp-content/themes" "$root/wp-content/themes"
+  # The plugin a site copies into wp-content/plugins/, and the showcase's output folder.
+  cp -r "$HERE/../../embed/wordpress/showcase-embed" "$root/wp-content/plugins/"
+  mkdir -p "$root/showcase"
 }
 
 serve() {  # serve NAME PORT PERMALINKS
@@ -93,6 +98,8 @@ PLAIN_PORT="$(free_port)"
 export SHOWCASE_WORDPRESS_HOST="127.0.0.1:$PRETTY_PORT"
 php "$HERE/seed.php" "$STATE/docroot" install >"$STATE/seed.log"
 php "$HERE/seed.php" "$STATE/docroot" posts >>"$STATE/seed.log"
+SHOWCASE_WORDPRESS_EMBED_ORIGIN="http://127.0.0.1:$PLAIN_PORT" \
+  php "$HERE/seed.php" "$STATE/docroot" embed >>"$STATE/seed.log"
 sql() { mariadb --no-defaults --socket="$SOCKET" -uroot "$@"; }
 sql -e "CREATE DATABASE wordpress_plain CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
 mariadb-dump --no-defaults --socket="$SOCKET" -uroot wordpress | sql wordpress_plain
@@ -103,6 +110,7 @@ seconds=$(python3 -c "import time; print(f'{time.time() - $started:.1f}')")
 cat >"$STATE/env" <<ENV
 export SHOWCASE_WORDPRESS_URL=http://127.0.0.1:$PRETTY_PORT
 export SHOWCASE_WORDPRESS_PLAIN_URL=http://127.0.0.1:$PLAIN_PORT
+export SHOWCASE_WORDPRESS_SHOWCASE_DIR=$STATE/docroot/showcase
 ENV
 echo "setup.sh: WordPress seeded and served in ${seconds}s ($(grep seeded "$STATE/seed.log"))" >&2
 cat "$STATE/env"
