@@ -513,6 +513,21 @@ def latest_run(
     return session.scalar(query.order_by(FetchRunRow.id.desc()).limit(1))
 
 
+def failures_since_success(session: Session, source: str) -> int:
+    """How many runs of a source have failed in a row since its last success."""
+    last_success = (
+        select(func.coalesce(func.max(FetchRunRow.id), 0))
+        .where(FetchRunRow.source == source, FetchRunRow.outcome.in_(list(SUCCESS_OUTCOMES)))
+        .scalar_subquery()
+    )
+    query = select(func.count(FetchRunRow.id)).where(
+        FetchRunRow.source == source,
+        FetchRunRow.outcome.not_in(list(SUCCESS_OUTCOMES)),
+        FetchRunRow.id > last_success,
+    )
+    return int(session.scalar(query) or 0)
+
+
 def usage_since(session: Session, since: datetime) -> dict[str, RunUsage]:
     """Quota units, requests and runs of each source since `since`."""
     query = (
