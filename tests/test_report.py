@@ -193,10 +193,59 @@ def test_unset_takes_a_figure_off_and_export_keeps_its_history(entered, tmp_path
         "value": "998",
     }
     gone = [row for row in rows if row["key"] == "agency.beratungsstellen"]
-    assert [(row["source"], row["taken_at"], row["value"]) for row in gone] == [
-        ("manual", "2017-10-05T12:00:00+00:00", "13")
+    assert [(row["label"], row["source"], row["taken_at"], row["value"]) for row in gone] == [
+        ("Beratungsstellen", "manual", "2017-10-05T12:00:00+00:00", "13")
     ]
     assert entered("figures", "export")[1] == output.read_text(encoding="utf-8")
+
+
+def test_export_keeps_every_label_of_an_unset_figure_and_a_new_one_wins(entered):
+    """Unset the events figure (two entries: 0 on 27.06., 80 on 05.10.), then set it again."""
+    assert entered("figures", "unset", "agency.veranstaltungen")[0] == 0
+
+    def labels() -> set[str]:
+        rows = csv.DictReader(io.StringIO(entered("figures", "export")[1]))
+        return {row["label"] for row in rows if row["key"] == "agency.veranstaltungen"}
+
+    assert labels() == {"Veranstaltungen"}
+    assert entered("figures", "set", "agency.veranstaltungen", "81", "--label", "Events")[0] == 0
+    assert labels() == {"Events"}
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        # Never fetched, yet: a day that has not come is no history.
+        (("facebook.likes", "5", "--as-of", "2099-01-01"), "--as-of 2099-01-01 lies in the future"),
+        (
+            ("youtube.subscribers", "900", "--as-of", "01.06.2017"),
+            "figures backfill: youtube.subscribers was first fetched on 2017-06-01; only "
+            "earlier days can be filled in (--as-of 2017-05-31 or before)",
+        ),
+        (
+            ("youtube.subscribers", "900", "--as-of", "2017-08-01"),
+            "figures backfill: youtube.subscribers was first fetched on 2017-06-01; only "
+            "earlier days can be filled in (--as-of 2017-05-31 or before)",
+        ),
+    ],
+)
+def test_backfill_refuses_future_days_and_days_the_api_spoke_for(run, args, line):
+    code, out, err = run("figures", "backfill", *args)
+    assert (code, out) == (2, "")
+    assert one_line(err).endswith(line)
+
+
+def test_backfill_refuses_the_day_of_the_first_fetch_even_when_it_came_after_noon(run, config_path):
+    """A backfilled value holds from noon UTC of its day; a first fetch later that day must
+    still refuse the day, which the fetched value already speaks for."""
+    engine = store.open_database(load_config(config_path).database_url)
+    with store.session_scope(engine) as session:
+        likes = result("facebook", [Figure("facebook.likes", 500)])
+        store.save_result(session, likes, when("2017-07-10", 15))
+    engine.dispose()
+    code, _, err = run("figures", "backfill", "facebook.likes", "480", "--as-of", "10.07.2017")
+    assert code == 2 and "first fetched on 2017-07-10" in one_line(err)
+    assert run("figures", "backfill", "facebook.likes", "480", "--as-of", "09.07.2017")[0] == 0
 
 
 def test_figure_views_carry_manual_change_since_and_history(entered, config_path):
