@@ -300,7 +300,7 @@ def test_the_markdown_report_reads_like_the_hard_facts(entered):
     for line in [
         "- **1.310** YouTube-Abonnenten (+312 seit 27.06.2017)",
         "- **5** YouTube-Videos (+3 seit 27.06.2017)",
-        "- **1.280** Facebook-Follower (erfasst seit 10.07.2017)",
+        "- **1.280** Facebook-Follower (+280 seit 10.07.2017, Beginn der Erfassung)",
         "- **3.000** erreichte AkteurInnen (von Hand eingetragen, Stand 05.10.2017)",
         "- **13** Beratungsstellen (von Hand eingetragen, Stand 05.10.2017)",
         "- **80** Veranstaltungen (+80 seit 27.06.2017; von Hand eingetragen, Stand 05.10.2017)",
@@ -368,6 +368,44 @@ def test_the_html_report_is_a_standalone_escaped_page(entered, tmp_path):
         "https://www.youtube.com/watch?v=second",
         "https://www.facebook.com/kreativessachsen/videos/fb1/",
     ]
+
+
+def test_a_change_over_the_recorded_part_of_the_period_is_shown_in_every_format(entered):
+    """Facebook was first fetched on 10.07.2017, inside the period (1.000 then, 1.280 on
+    05.10.); the group's members were entered on 01.08. and 05.10. A member count entered
+    only once (agency.akteure) has nothing to compare and stays as it was."""
+    assert (
+        entered("figures", "set", "facebook_group.members", "400", "--as-of", "01.08.2017")[0] == 0
+    )
+    partial = {
+        "facebook.followers": "+280 seit 10.07.2017, Beginn der Erfassung",
+        "facebook_group.members": "+50 seit 01.08.2017, Beginn der Erfassung",
+    }
+    out = entered(*REPORT)[1]
+    assert f"- **1.280** Facebook-Follower ({partial['facebook.followers']})" in out
+    assert (
+        f"- **450** Gruppenmitglieder ({partial['facebook_group.members']}; "
+        "von Hand eingetragen, Stand 05.10.2017)"
+    ) in out
+    assert "- **3.000** erreichte AkteurInnen (von Hand eingetragen, Stand 05.10.2017)" in out
+
+    page = Report()
+    page.feed(entered(*REPORT, "--format", "html")[1])
+    assert (
+        page.figures["facebook.followers"]
+        == f"1.280 Facebook-Follower ({partial['facebook.followers']})"
+    )
+    assert partial["facebook_group.members"] in page.figures["facebook_group.members"]
+
+    rows = csv.reader(io.StringIO(entered(*REPORT, "--format", "csv")[1]), delimiter=";")
+    by_key = {row[1]: row for row in rows}
+    assert by_key["facebook.followers"][3:5] == ["1.280", "+280"]
+    assert by_key["facebook.followers"][8] == "Veränderung seit 10.07.2017, Beginn der Erfassung"
+    assert by_key["facebook_group.members"][3:5] == ["450", "+50"]
+    assert by_key["facebook_group.members"][8].startswith(
+        "Veränderung seit 01.08.2017, Beginn der Erfassung; von Hand eingetragen"
+    )
+    assert by_key["agency.akteure"][4] == ""
 
 
 def test_the_csv_report_is_for_a_german_spreadsheet(entered):
