@@ -134,21 +134,17 @@ def _check_backfill_day(
 ) -> None:
     """A backfill tells what a figure was before showcase fetched it: a day before its first
     fetched value (in the configured time zone), never one the API has spoken for."""
-    if day > _today(config, now):
-        raise UsageError(f"--as-of {day.isoformat()} lies in the future")
     first = store.first_fetched_at(session, key)
-    if first is None:
-        return
-    first_day = figures.local_day(first, ZoneInfo(config.showcase.timezone))
-    if day >= first_day:
+    first_day = figures.local_day(first, ZoneInfo(config.showcase.timezone)) if first else None
+    hint = "only earlier days can be filled in"
+    if first_day is not None:
+        hint += f" (--as-of {(first_day - timedelta(days=1)).isoformat()} or before)"
+    if day > _today(config, now):
+        raise UsageError(f"figures backfill: --as-of {day.isoformat()} lies in the future; {hint}")
+    if first_day is not None and day >= first_day:
         raise UsageError(
-            f"figures backfill: {key} was first fetched on {first_day.isoformat()}; "
-            f"only earlier days can be filled in (--as-of {_day_before(first_day)} or before)"
+            f"figures backfill: {key} was first fetched on {first_day.isoformat()}; {hint}"
         )
-
-
-def _day_before(day: date) -> str:
-    return (day - timedelta(days=1)).isoformat()
 
 
 def _unset(session: Session, config: Config, args: argparse.Namespace, now: datetime) -> None:

@@ -216,7 +216,10 @@ def test_export_keeps_every_label_of_an_unset_figure_and_a_new_one_wins(entered)
     ("args", "line"),
     [
         # Never fetched, yet: a day that has not come is no history.
-        (("facebook.likes", "5", "--as-of", "2099-01-01"), "--as-of 2099-01-01 lies in the future"),
+        (
+            ("facebook.likes", "5", "--as-of", "2099-01-01"),
+            "--as-of 2099-01-01 lies in the future; only earlier days can be filled in",
+        ),
         (
             ("youtube.subscribers", "900", "--as-of", "01.06.2017"),
             "figures backfill: youtube.subscribers was first fetched on 2017-06-01; only "
