@@ -79,6 +79,9 @@ SKIPPED_RUN_DELAY = timedelta(minutes=1)
 # A job that fires this much before its source's next attempt (cron fetched it meanwhile)
 # does not fetch; it only waits for the next attempt.
 NOT_DUE_SLACK = timedelta(minutes=1)
+# How often the jobs are checked against `fetch_runs`, for runs made by others (cron, a person).
+REPLAN_EVERY = timedelta(minutes=1)
+REPLAN_JOB = "replan"
 STATE_EVENTS = (
     EVENT_SCHEDULER_START
     | EVENT_JOB_SUBMITTED
@@ -336,6 +339,14 @@ class Scheduler:
                 misfire_grace_time=misfire_grace_seconds(every),
                 next_run_time=self.first_attempt(name).at,
             )
+        self.scheduler.add_job(
+            self.replan,
+            IntervalTrigger(seconds=REPLAN_EVERY.total_seconds(), timezone=UTC),
+            id=REPLAN_JOB,
+            name="move jobs to their next attempts",
+            coalesce=True,
+            max_instances=1,
+        )
 
     def first_attempt(self, name: str) -> NextAttempt:
         """At once for a source never fetched, or whose last run failed, or whose data is
@@ -385,6 +396,24 @@ class Scheduler:
             )
             return None
 
+    def replan(self) -> None:
+        """Bring a job forward when a run by someone else failed (cron, `showcase fetch`):
+        the retry is due sooner than the job. (A job due later than planned, because someone
+        else's run succeeded, finds that out when it fires: see `_is_due`.) Jobs run one at a
+        time, so no source's run is under way now."""
+        if self._stop.is_set():
+            return
+        for name in self.sources:
+            job = self.scheduler.get_job(name)
+            planned = self._next_attempt(name)
+            if job is None or job.next_run_time is None or planned is None:
+                continue
+            if planned.at < job.next_run_time - NOT_DUE_SLACK:
+                at = max(planned.at, self.runs.clock())
+                with contextlib.suppress(JobLookupError, SchedulerNotRunningError):
+                    self.scheduler.modify_job(name, next_run_time=at)
+                log.info("%s: next attempt %s", name, _at(planned))
+
     def _describe(self, name: str) -> str:
         every = _every(self.config, name)
         full = jobs.full_every(self.config, name)
@@ -432,7 +461,7 @@ class Scheduler:
         next_runs = {
             job.id: job.next_run_time.astimezone(UTC).isoformat()
             for job in self.scheduler.get_jobs()
-            if job.next_run_time is not None
+            if job.next_run_time is not None and job.id != REPLAN_JOB
         }
         state = {
             "pid": os.getpid(),

@@ -413,6 +413,31 @@ def test_a_job_does_not_fetch_what_cron_fetched_meanwhile(site, scheduler_lines)
         scheduler.engine.dispose()
 
 
+def test_a_failure_by_cron_brings_the_scheduled_job_forward(site):
+    """`showcase fetch` (say, by cron) fails while the scheduler waits an hour: its next
+    check of fetch_runs moves the job to the retry that `status` shows."""
+    set_intervals(site, "1h", "1h")
+    config = load_config(site.config)
+    assert jobs.update(config, ["youtube", "facebook", "website"])
+    scheduler = Scheduler(config, policy_factory=fast_policy)
+    thread = threading.Thread(target=scheduler.run)
+    thread.start()
+    try:
+        wait_for(lambda: scheduler.scheduler.running)
+        hour = datetime.now(UTC) + timedelta(minutes=50)
+        assert scheduler.scheduler.get_job("youtube").next_run_time > hour
+        site.server.inject("youtube.channels", body=KEY_INVALID)
+        assert jobs.update(config, ["youtube"])[0].error.cause == "key"
+        scheduler.replan()  # what the "replan" job does every minute
+        shown = {source.source: source for source in status.collect(config).sources}
+        assert shown["youtube"].next_reason == "retry 1 after failure, 5 min"
+        assert scheduler.scheduler.get_job("youtube").next_run_time == shown["youtube"].next_run
+        assert scheduler.scheduler.get_job("facebook").next_run_time > hour  # left alone
+    finally:
+        scheduler.stop()
+        thread.join(timeout=10)
+
+
 def test_the_scheduler_runs_a_failed_source_at_once_then_retries_as_status_says(site):
     """The whole loop in APScheduler: a source whose last run failed runs at start; when that
     fails again its job moves to the second retry (15 min), the time `status` shows."""
