@@ -11,7 +11,7 @@ import csv
 import io
 import logging
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -201,11 +201,30 @@ def _backfill(session: Session, config: Config, args: argparse.Namespace, now: d
         )
     value = figures.parse_count(args.value)
     day = figures.parse_day(args.as_of, "--as-of")
+    _check_backfill_day(session, config, args.key, day, now)
     try:
         store.backfill_figure(session, args.key, value, figures.entry_moment(day))
     except ValueError as error:
         raise UsageError(f"figures backfill: {error}; only earlier days can be filled in") from None
     log.info("figures: %s was %d on %s (history only)", args.key, value, day.isoformat())
+
+
+def _check_backfill_day(
+    session: Session, config: Config, key: str, day: date, now: datetime
+) -> None:
+    """A backfill tells what a figure was before showcase fetched it: a day before its first
+    fetched value (in the configured time zone), never one the API has spoken for."""
+    first = store.first_fetched_at(session, key)
+    first_day = figures.local_day(first, ZoneInfo(config.showcase.timezone)) if first else None
+    hint = "only earlier days can be filled in"
+    if first_day is not None:
+        hint += f" (--as-of {(first_day - timedelta(days=1)).isoformat()} or before)"
+    if day > _today(config, now):
+        raise UsageError(f"figures backfill: --as-of {day.isoformat()} lies in the future; {hint}")
+    if first_day is not None and day >= first_day:
+        raise UsageError(
+            f"figures backfill: {key} was first fetched on {first_day.isoformat()}; {hint}"
+        )
 
 
 def _unset(session: Session, config: Config, args: argparse.Namespace, now: datetime) -> None:
@@ -247,14 +266,16 @@ def _table(rows: Sequence[tuple[str, ...]]) -> str:
 
 
 def _export(session: Session, config: Config, args: argparse.Namespace, now: datetime) -> None:
-    """key,label,source,taken_at,value: every recorded value, ISO-8601 UTC, plain integers."""
+    """key,label,source,taken_at,value: every recorded value, ISO-8601 UTC, plain integers.
+    A figure taken off with `figures unset` keeps the label its history recorded."""
     labels = {row.key: figure_label(row) for row in store.current_figures(session)}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
     for row in store.figure_history_rows(session):
         taken_at = row.taken_at.isoformat(timespec="seconds")
-        writer.writerow([row.key, labels.get(row.key, row.key), row.source, taken_at, row.value])
+        label = labels.get(row.key) or row.label or FIGURE_LABELS.get(row.key, row.key)
+        writer.writerow([row.key, label, row.source, taken_at, row.value])
     _emit(out.getvalue(), args.output)
 
 

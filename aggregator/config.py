@@ -18,11 +18,24 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from aggregator.credentials import environment_with_credentials
+from aggregator.dates import DAY_EXAMPLES, parse_day_text
 from aggregator.errors import ConfigError, register_secret
 
 SOURCES = ("youtube", "facebook", "website")
 _DURATION = re.compile(r"(\d+)([smhd])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# What a key or token itself looks like, pasted where its variable's name belongs: a Google
+# API key ("AIza" and 35 more), a Facebook access token ("EAA..."), a Facebook app secret (32
+# hex digits), or a long random run of letters and digits (names are words joined by "_").
+# https://cloud.google.com/docs/authentication/api-keys,
+# https://developers.facebook.com/docs/facebook-login/guides/access-tokens
+_SECRET_SHAPES = (
+    re.compile(r"AIza[0-9A-Za-z_-]{20,}"),
+    re.compile(r"EAA[0-9A-Za-z]{20,}"),
+    re.compile(r"[0-9a-f]{32}"),
+)
+_RANDOM_RUN = re.compile(r"[A-Za-z0-9]{16,}")
 
 
 @dataclass(frozen=True)
@@ -197,7 +210,7 @@ def _showcase(table: dict[str, Any]) -> ShowcaseConfig:
 def _youtube(table: Any, env: dict[str, str] | os._Environ[str]) -> YouTubeConfig:
     table = _as_table(table, "youtube")
     _check_keys(table, {"every", "full_every", "channel", "api_key_env", "api_endpoint"}, "youtube")
-    key_env = _str(table, "api_key_env", "youtube", "YOUTUBE_API_KEY")
+    key_env = _env_name(table, "api_key_env", "youtube", "YOUTUBE_API_KEY", "the key")
     api_key = env.get(key_env) or None
     register_secret(api_key)
     return YouTubeConfig(
@@ -225,10 +238,12 @@ def _facebook(table: Any, env: dict[str, str] | os._Environ[str]) -> FacebookCon
         "app_secret_env",
     }
     _check_keys(table, allowed, "facebook")
-    token_env = _str(table, "access_token_env", "facebook", "FACEBOOK_ACCESS_TOKEN")
+    token_env = _env_name(
+        table, "access_token_env", "facebook", "FACEBOOK_ACCESS_TOKEN", "the token"
+    )
     token = env.get(token_env) or None
     register_secret(token)
-    secret_env = _str(table, "app_secret_env", "facebook", "") or None
+    secret_env = _env_name(table, "app_secret_env", "facebook", "", "the app secret") or None
     secret = (env.get(secret_env) or None) if secret_env else None
     register_secret(secret)
     version = _str(table, "api_version", "facebook", "v25.0")
@@ -322,6 +337,39 @@ def _required_str(
     return value
 
 
+def _env_name(table: dict[str, Any], key: str, prefix: str, default: str, what: str) -> str:
+    """The name of the environment variable holding a secret. A value that is the secret
+    itself is refused without repeating it: the error line goes to logs and cron mail."""
+    value = _str(table, key, prefix, default).strip()
+    if not value and not default:
+        return value
+    if looks_like_a_secret(value):
+        register_secret(value)
+        raise ConfigError(
+            f"{prefix}.{key}: this looks like {what} itself; put {what} in an environment "
+            "variable and name the variable here"
+        )
+    if not _ENV_NAME.fullmatch(value):
+        raise ConfigError(
+            f"{prefix}.{key}: not an environment variable name (letters, digits and _, "
+            f"not starting with a digit, without $), such as {default or 'FACEBOOK_APP_SECRET'}"
+        )
+    return value
+
+
+def looks_like_a_secret(value: str) -> bool:
+    """True for a key or token pasted in place of its variable's name."""
+    if any(shape.fullmatch(value) for shape in _SECRET_SHAPES):
+        return True
+    return any(_is_random(run) for run in _RANDOM_RUN.findall(value))
+
+
+def _is_random(run: str) -> bool:
+    """Letters and digits mixed, as no word is: `k8Fj2Lx9qP0a...`, not `KREATIVESSACHSEN`."""
+    digits = sum(char.isdigit() for char in run)
+    return 2 <= digits < len(run)
+
+
 def _channel_check(value: str) -> str | None:
     if value.startswith("@") or re.fullmatch(r"UC[\w-]{22}", value):
         return None
@@ -344,14 +392,12 @@ def _hashtag(value: Any) -> str:
 def _date(value: Any, key: str) -> date | None:
     if value is None:
         return None
-    if isinstance(value, date):
+    if isinstance(value, date):  # TOML's own date: since = 2017-06-27
         return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ConfigError(f"{key}: {value!r} is not a date such as 2017-06-27")
+    day = parse_day_text(value) if isinstance(value, str) else None
+    if day is None:
+        raise ConfigError(f"{key}: {value!r} is not a date such as {DAY_EXAMPLES}")
+    return day
 
 
 def _optional_url(table: dict[str, Any], key: str, prefix: str) -> str | None:

@@ -24,6 +24,7 @@ from babel.numbers import format_decimal
 from jinja2 import Environment
 
 from aggregator.config import SOURCES
+from aggregator.dates import DAY_EXAMPLES, parse_day_text
 from aggregator.errors import UsageError
 
 Point = tuple[datetime, int]
@@ -35,8 +36,6 @@ SPARKLINE_HEIGHT = 24
 _KEY = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*")
 _PLAIN_COUNT = re.compile(r"[0-9]+")
 _GROUPED_COUNT = re.compile(r"[0-9]{1,3}(\.[0-9]{3})+")  # German thousands: 3.000, 1.310
-_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_GERMAN_DAY = re.compile(r"([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})")
 _LARGEST_COUNT = 2**63 - 1  # an SQL BIGINT
 
 
@@ -71,17 +70,10 @@ def parse_count(text: str) -> int:
 
 def parse_day(text: str, what: str = "date") -> date:
     """`2017-06-27` or `27.06.2017`."""
-    cleaned = text.strip()
-    try:
-        if _ISO_DAY.fullmatch(cleaned):
-            return date.fromisoformat(cleaned)
-        german = _GERMAN_DAY.fullmatch(cleaned)
-        if german:
-            day, month, year = (int(part) for part in german.groups())
-            return date(year, month, day)
-    except ValueError:
-        pass
-    raise UsageError(f"{what}: {text!r} is not a date such as 2017-06-27 or 27.06.2017")
+    day = parse_day_text(text)
+    if day is None:
+        raise UsageError(f"{what}: {text!r} is not a date such as {DAY_EXAMPLES}")
+    return day
 
 
 def entry_moment(day: date) -> datetime:

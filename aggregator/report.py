@@ -7,8 +7,11 @@ counts `3.000`, dates `27.06.2017`).
 
 The period runs from the start of `since` to the end of `until`, calendar days in the
 configured time zone. Each figure is reported with its value on `until` and its change since
-its value on `since` (see `figures.py` for "the value on a day"); a figure first recorded
-after `since` shows since when it is known instead of a change.
+its value on `since` (see `figures.py` for "the value on a day"). A figure whose recording
+began inside the period shows its change over the part that was recorded, "+89 seit
+01.12.2026, Beginn der Erfassung": a fetched figure is confirmed at every fetch, so its first
+value is a true start. A figure entered by hand only once in the period has no change to
+show; it says since when it is known.
 """
 
 from __future__ import annotations
@@ -47,8 +50,14 @@ class ReportFigure:
     value: int  # on `until`
     manual: bool
     as_of: datetime  # when that value was recorded or last fetched (hand-entered: its date)
-    change: int | None  # since `since`; None when nothing was recorded on or before `since`
+    change: int | None  # since `change_since`; None when there is nothing to compare
     first_recorded: datetime | None  # when the figure was first recorded
+    # `since`, or, when recording began inside the period, the day it began
+    change_since: date | None = None
+
+    def change_is_partial(self, since: date) -> bool:
+        """The change covers only the recorded part of the period."""
+        return self.change is not None and self.change_since != since
 
 
 @dataclass(frozen=True)
@@ -116,7 +125,7 @@ def report_figures(
         on_until = figures.value_on(points, until, zone)
         if on_until is None:
             continue
-        baseline = figures.value_on(points, since, zone)
+        baseline, change_since = _baseline(points, on_until, row.manual, since, zone)
         found.append(
             ReportFigure(
                 key=row.key,
@@ -127,9 +136,29 @@ def report_figures(
                 as_of=_as_of(row, on_until, end),
                 change=None if baseline is None else on_until[1] - baseline[1],
                 first_recorded=points[0][0],
+                change_since=change_since,
             )
         )
     return sorted(found, key=lambda figure: figure_order(figure.key))
+
+
+def _baseline(
+    points: Sequence[figures.Point],
+    on_until: figures.Point,
+    manual: bool,
+    since: date,
+    zone: ZoneInfo,
+) -> tuple[figures.Point | None, date | None]:
+    """What the change is measured from, and the day that is: the value on `since`; else,
+    recording having begun inside the period, the first value (for a hand-entered figure
+    only when a later entry gives something to compare)."""
+    on_since = figures.value_on(points, since, zone)
+    if on_since is not None:
+        return on_since, since
+    first = points[0]
+    if manual and first[0] >= on_until[0]:
+        return None, None
+    return first, figures.local_day(first[0], zone)
 
 
 def _as_of(row: store.FigureRow, on_until: figures.Point, end: datetime) -> datetime:
@@ -210,9 +239,15 @@ class ReportText:
         return figures.signed_count(figure.change, self.formats.locale)
 
     def figure_notes(self, figure: ReportFigure, with_change: bool = True) -> list[str]:
-        """`+312 seit 27.06.2017`, `erfasst seit 01.12.2026`, `von Hand eingetragen, Stand …`."""
+        """`+312 seit 27.06.2017`, `+89 seit 01.12.2026, Beginn der Erfassung`, `erfasst seit
+        01.12.2026`, `von Hand eingetragen, Stand …`. Without the change (the CSV has a column
+        for it), a partial change still says where it starts."""
         notes = []
-        if figure.change is not None and with_change:
+        if figure.change_since is not None and figure.change_is_partial(self.report.since):
+            start = self.formats.local_date(figure.change_since)
+            change = self.change(figure) if with_change else "Veränderung"
+            notes.append(f"{change} seit {start}, Beginn der Erfassung")
+        elif figure.change is not None and with_change:
             notes.append(f"{self.change(figure)} seit {self.formats.local_date(self.report.since)}")
         elif figure.change is None and figure.first_recorded is not None:
             first = self.formats.local_date(figure.first_recorded)

@@ -7,6 +7,12 @@ little jitter so that several sites do not hit the APIs on the same second. Jobs
 time in a single worker thread, under the same database lock as `update`: when cron holds it,
 the run is skipped with one log line and the next one goes on.
 
+When a source's run fails, it is tried again sooner than its `every`: after 5, 15, 45
+minutes and so on (tripling), never later than `every`; a scheduler that starts after a failed
+run fetches that source at once. `next_attempt` computes all of this from the `fetch_runs`
+table alone, so `status` in another process shows the same time and reason as the scheduler
+acts on.
+
 Most runs are quick refreshes (figures, newest items, statistics of the showcased videos); a
 run is full (every item, the only kind that can retire one) when the source's last full run
 is `full_every` old. The choice is read from the `fetch_runs` table, so it survives restarts.
@@ -27,6 +33,7 @@ import logging
 import os
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -45,10 +52,12 @@ from apscheduler.events import (
     SchedulerEvent,
 )
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from aggregator import jobs, store
 from aggregator.config import Config
@@ -65,6 +74,16 @@ T = TypeVar("T")
 SHUTDOWN_SECONDS = 7.0
 MIN_MISFIRE_GRACE = timedelta(minutes=1)
 MAX_JITTER_SECONDS = 60
+FIRST_RETRY = timedelta(minutes=5)
+RETRY_FACTOR = 3
+# A run that left no record (skipped while cron held the lock) is tried again this much later.
+SKIPPED_RUN_DELAY = timedelta(minutes=1)
+# A job that fires this much before its source's next attempt (cron fetched it meanwhile)
+# does not fetch; it only waits for the next attempt.
+NOT_DUE_SLACK = timedelta(minutes=1)
+# How often the jobs are checked against `fetch_runs`, for runs made by others (cron, a person).
+REPLAN_EVERY = timedelta(minutes=1)
+REPLAN_JOB = "replan"
 STATE_EVENTS = (
     EVENT_SCHEDULER_START
     | EVENT_JOB_SUBMITTED
@@ -110,6 +129,79 @@ def scheduled_policy(stop: threading.Event) -> RetryPolicy:
 PolicyFactory = Callable[[threading.Event], RetryPolicy]
 
 
+# -- when a source is tried next: one answer for the scheduler and `status` ---------------------
+
+
+@dataclass(frozen=True)
+class NextAttempt:
+    at: datetime
+    reason: str  # "first run", "scheduled", "at start, last run failed", "retry 2 after ..."
+    retry: int = 0  # the how-manieth retry after failures this is; 0: not a retry
+
+
+def next_attempt(
+    source: str,
+    last_run: store.FetchRunRow | None,
+    failures: int,
+    every: timedelta,
+    started_at: datetime,
+) -> NextAttempt:
+    """When a scheduler that started at `started_at` tries `source` next, and why.
+
+    `last_run` is the source's newest run (by anyone: the scheduler, cron, a person) and
+    `failures` how many runs in a row have failed since its last success."""
+    if last_run is None:
+        return NextAttempt(started_at, "first run")
+    if store.run_succeeded(last_run):
+        due = (
+            last_run.started_at + every + timedelta(seconds=steady_jitter(source, last_run, every))
+        )
+        return NextAttempt(max(due, started_at), "scheduled")
+    if last_run.started_at < started_at:
+        return NextAttempt(started_at, "at start, last run failed")
+    retry = max(1, failures)
+    delay = retry_delay(retry, every)
+    reason = f"retry {retry} after failure, {delay_text(delay)}"
+    return NextAttempt(last_run.finished_at + delay, reason, retry)
+
+
+def plan_next_attempt(
+    session: Session, config: Config, source: str, started_at: datetime
+) -> NextAttempt:
+    """`next_attempt` read from the `fetch_runs` table."""
+    last_run = store.latest_run(session, source)
+    failures = store.failures_since_success(session, source)
+    return next_attempt(source, last_run, failures, _every(config, source), started_at)
+
+
+def retry_delay(retry: int, every: timedelta) -> timedelta:
+    """How long after the `retry`-th failure in a row the source is tried again: 5, 15, 45
+    minutes, tripling, never longer than its `every`."""
+    delay = FIRST_RETRY
+    for _ in range(retry - 1):
+        if delay >= every:
+            break
+        delay *= RETRY_FACTOR
+    return min(delay, every)
+
+
+def steady_jitter(source: str, last_run: store.FetchRunRow, every: timedelta) -> int:
+    """Seconds added to a scheduled run so that several sites do not call the APIs on the same
+    second. Derived from the last run, not drawn at random, so `status` computes it too."""
+    seed = f"{source} {last_run.started_at.isoformat()}".encode()
+    return zlib.crc32(seed) % (jitter_seconds(every) + 1)
+
+
+def delay_text(delay: timedelta) -> str:
+    """`5 min`, `45 min`, `3 h`, `1 h 30 min`."""
+    minutes = int(delay.total_seconds() // 60)
+    if minutes < 1:
+        return f"{int(delay.total_seconds())} s"
+    hours, minutes = divmod(minutes, 60)
+    parts = ([f"{hours} h"] if hours else []) + ([f"{minutes} min"] if minutes else [])
+    return " ".join(parts)
+
+
 @dataclass
 class ScheduledRuns:
     """What one scheduled run of one source does: choose quick or full, fetch under the
@@ -131,6 +223,11 @@ class ScheduledRuns:
             log.error("%s: run failed: %s", source, redact(f"{type(error).__name__}: {error}"))
             log.debug("the run's traceback", exc_info=True)
             return None
+
+    def next_attempt(self, source: str, started_at: datetime) -> NextAttempt:
+        """When the source is tried next by a scheduler started at `started_at`."""
+        with store.session_scope(self.engine) as session:
+            return plan_next_attempt(session, self.config, source, started_at)
 
     def mode_for(self, source: str) -> jobs.Mode:
         every = jobs.full_every(self.config, source)
@@ -228,47 +325,103 @@ class Scheduler:
     # -- jobs --------------------------------------------------------------------------------
 
     def _add_jobs(self) -> None:
+        """One job per source. Its trigger fires every `every`, but after each run the job is
+        moved to the source's next attempt (`next_attempt`); the trigger is what remains
+        should that ever fail."""
         for name in self.sources:
             every = _every(self.config, name)
             self.scheduler.add_job(
                 self._job,
-                IntervalTrigger(
-                    seconds=every.total_seconds(), jitter=jitter_seconds(every), timezone=UTC
-                ),
+                IntervalTrigger(seconds=every.total_seconds(), timezone=UTC),
                 args=[name],
                 id=name,
                 name=f"fetch {name}",
                 coalesce=True,
                 max_instances=1,
                 misfire_grace_time=misfire_grace_seconds(every),
-                next_run_time=self._first_run_at(name, every),
+                next_run_time=self.first_attempt(name).at,
             )
+        self.scheduler.add_job(
+            self.replan,
+            IntervalTrigger(seconds=REPLAN_EVERY.total_seconds(), timezone=UTC),
+            id=REPLAN_JOB,
+            name="move jobs to their next attempts",
+            coalesce=True,
+            max_instances=1,
+        )
 
-    def _first_run_at(self, name: str, every: timedelta) -> datetime:
-        """Now, unless the source was fetched less than `every` ago (by cron or a previous
-        scheduler): a restart does not spend quota on data that is still fresh."""
-        now = datetime.now(UTC)
-        with store.session_scope(self.engine) as session:
-            last = store.latest_run(session, name)
-        if last is None:
-            return now
-        return max(now, last.started_at + every)
+    def first_attempt(self, name: str) -> NextAttempt:
+        """At once for a source never fetched, or whose last run failed, or whose data is
+        older than `every`; otherwise when its data turns `every` old: a restart spends no
+        quota on data that is still fresh."""
+        return self.runs.next_attempt(name, self._started_at)
 
     def _job(self, name: str) -> None:
         with self._active_changed:
             self._active += 1
         try:
-            self.runs.run(name)
+            if self._is_due(name):
+                self.runs.run(name)
         finally:
+            self._reschedule(name)
             with self._active_changed:
                 self._active -= 1
                 self._active_changed.notify_all()
+
+    def _is_due(self, name: str) -> bool:
+        """False when someone else (cron, a person) fetched the source since the job was
+        planned: its next attempt has moved on."""
+        planned = self._next_attempt(name)
+        if planned is None or planned.at - self.runs.clock() <= NOT_DUE_SLACK:
+            return True
+        log.info("%s: not due, fetched meanwhile; next attempt %s", name, _at(planned))
+        return False
+
+    def _reschedule(self, name: str) -> None:
+        """Move the source's job to its next attempt, as `status` computes it."""
+        planned = self._next_attempt(name)
+        if planned is None or self._stop.is_set():
+            return  # the trigger's interval remains
+        soonest = self.runs.clock() + min(SKIPPED_RUN_DELAY, _every(self.config, name))
+        at = max(planned.at, soonest)
+        with contextlib.suppress(JobLookupError, SchedulerNotRunningError):
+            self.scheduler.modify_job(name, next_run_time=at)
+        if planned.retry:
+            log.info("%s: next attempt %s", name, _at(planned))
+
+    def _next_attempt(self, name: str) -> NextAttempt | None:
+        try:
+            return self.runs.next_attempt(name, self._started_at)
+        except Exception as error:  # the database cannot be read just now
+            log.error(
+                "%s: next attempt unknown: %s", name, redact(f"{type(error).__name__}: {error}")
+            )
+            return None
+
+    def replan(self) -> None:
+        """Bring a job forward when a run by someone else failed (cron, `showcase fetch`):
+        the retry is due sooner than the job. (A job due later than planned, because someone
+        else's run succeeded, finds that out when it fires: see `_is_due`.) Jobs run one at a
+        time, so no source's run is under way now."""
+        if self._stop.is_set():
+            return
+        for name in self.sources:
+            job = self.scheduler.get_job(name)
+            planned = self._next_attempt(name)
+            if job is None or job.next_run_time is None or planned is None:
+                continue
+            if planned.at < job.next_run_time - NOT_DUE_SLACK:
+                at = max(planned.at, self.runs.clock())
+                with contextlib.suppress(JobLookupError, SchedulerNotRunningError):
+                    self.scheduler.modify_job(name, next_run_time=at)
+                log.info("%s: next attempt %s", name, _at(planned))
 
     def _describe(self, name: str) -> str:
         every = _every(self.config, name)
         full = jobs.full_every(self.config, name)
         text = f"{name} every {_duration(every)}"
-        return text + (f", in full every {_duration(full)}" if full else "")
+        text += f", in full every {_duration(full)}" if full else ""
+        return text + f", next {_at(self.first_attempt(name))}"
 
     # -- stopping ----------------------------------------------------------------------------
 
@@ -310,7 +463,7 @@ class Scheduler:
         next_runs = {
             job.id: job.next_run_time.astimezone(UTC).isoformat()
             for job in self.scheduler.get_jobs()
-            if job.next_run_time is not None
+            if job.next_run_time is not None and job.id != REPLAN_JOB
         }
         state = {
             "pid": os.getpid(),
@@ -349,6 +502,10 @@ def misfire_grace_seconds(every: timedelta) -> int:
 def _every(config: Config, name: str) -> timedelta:
     every: timedelta = getattr(config, name).every
     return every
+
+
+def _at(planned: NextAttempt) -> str:
+    return f"{planned.at.astimezone(UTC):%Y-%m-%d %H:%M} UTC ({planned.reason})"
 
 
 def _duration(every: timedelta) -> str:

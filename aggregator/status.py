@@ -1,9 +1,11 @@
 """`showcase status`: is every source healthy? Read from the database, offline by default.
 
 Per configured source: the last success (full or quick), the last error and when, the data's
-age against `showcase.stale_after`, quota units and requests spent today, and the next run when
-a scheduler is running. `--check-token` adds one live request: Graph's debug_token, for the
-Facebook token's validity and expiry.
+age against `showcase.stale_after`, quota units and requests spent today, and, when a scheduler
+is running, its next attempt and why ("scheduled", "retry 2 after failure, 15 min"), computed
+from the `fetch_runs` table the way the scheduler computes it (`scheduler.next_attempt`).
+`--check-token` adds one live request: Graph's debug_token, for the Facebook token's
+validity and expiry.
 
 "Today" is the YouTube quota day: it starts at midnight Pacific Time, when the daily quota of
 10,000 units resets. The same day is used for every source so the figures add up.
@@ -38,7 +40,7 @@ from aggregator.config import Config
 from aggregator.errors import SourceError
 from aggregator.models import Usage
 from aggregator.retry import RetryPolicy
-from aggregator.scheduler import read_state
+from aggregator.scheduler import NextAttempt, plan_next_attempt, read_state
 from aggregator.times import shown_time
 
 QUOTA_ZONE = ZoneInfo("America/Los_Angeles")
@@ -81,6 +83,7 @@ class SourceStatus:
     today: store.RunUsage = field(default_factory=store.RunUsage)
     next_run: datetime | None = None
     next_mode: str = ""
+    next_reason: str = ""  # "scheduled", "retry 2 after failure, 15 min", ...
     token: TokenView | None = None
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)  # soon a problem; healthy still
@@ -130,7 +133,7 @@ def collect(
     day_start = quota_day_start(now)
     state = read_state(jobs.schedule_state_path(config))
     pid = _running_pid(state)
-    next_runs = _next_runs(state) if pid is not None else {}
+    started_at = _scheduler_started_at(state, now) if pid is not None else None
     sources = [SourceStatus(name, config.showcase.stale_after) for name in _sources(config)]
     if _database_exists(config):
         engine = store.open_database(config.database_url)
@@ -140,12 +143,17 @@ def collect(
                 for source in sources:
                     _read_runs(session, source)
                     source.today = usage.get(source.source, store.RunUsage())
+                    if started_at is not None:
+                        planned = plan_next_attempt(session, config, source.source, started_at)
+                        _set_next_attempt(source, planned)
         finally:
             engine.dispose()
+    elif started_at is not None:
+        for source in sources:
+            _set_next_attempt(source, NextAttempt(started_at, "first run"))
     for source in sources:
         if source.last_success is not None:
             source.age = now - source.last_success.at
-        source.next_run = next_runs.get(source.source)
         source.next_mode = _next_mode(config, source)
         if source.source == "facebook" and token_check is not None:
             source.token = token_check(config)
@@ -293,15 +301,17 @@ def _running_pid(state: dict[str, Any] | None) -> int | None:
     return pid
 
 
-def _next_runs(state: dict[str, Any] | None) -> dict[str, datetime]:
-    runs = state.get("next_runs") if state else None
-    found: dict[str, datetime] = {}
-    for name, text in (runs or {}).items():
-        try:
-            found[name] = datetime.fromisoformat(text).astimezone(UTC)
-        except (TypeError, ValueError):
-            continue
-    return found
+def _scheduler_started_at(state: dict[str, Any] | None, now: datetime) -> datetime:
+    """When the running scheduler started (what its first attempts count from)."""
+    try:
+        return datetime.fromisoformat((state or {})["started_at"]).astimezone(UTC)
+    except (KeyError, TypeError, ValueError):
+        return now
+
+
+def _set_next_attempt(source: SourceStatus, planned: NextAttempt) -> None:
+    source.next_run = planned.at
+    source.next_reason = planned.reason
 
 
 # -- output ------------------------------------------------------------------------------------
@@ -358,7 +368,9 @@ def _source_json(source: SourceStatus) -> dict[str, Any]:
             "runs": source.today.runs,
         },
         "next_run": (
-            {"at": _iso(source.next_run), "mode": source.next_mode} if source.next_run else None
+            {"at": _iso(source.next_run), "mode": source.next_mode, "reason": source.next_reason}
+            if source.next_run
+            else None
         ),
         "token": (
             {
@@ -391,7 +403,7 @@ def format_table(status: Status, zone: ZoneInfo) -> str:
                 format_age(source.age) if source.age is not None else "–",
                 f"{when(error.at)} {error.cause}" if error else "–",
                 f"{source.today.quota_units} units, {source.today.requests} requests",
-                f"{when(source.next_run)} {source.next_mode}" if source.next_run else "–",
+                _next_cell(source, when),
             )
         )
     widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
@@ -431,6 +443,12 @@ def _health(source: SourceStatus) -> str:
     if source.warnings:
         return "ok, " + ", ".join(f"{warning.cause} soon" for warning in source.warnings)
     return "ok"
+
+
+def _next_cell(source: SourceStatus, when: Callable[[datetime | None], str]) -> str:
+    if source.next_run is None:
+        return "–"
+    return f"{when(source.next_run)} {source.next_mode} ({source.next_reason})"
 
 
 def _token_line(token: TokenView, when: Callable[[datetime | None], str]) -> str:

@@ -28,6 +28,7 @@ from sqlalchemy import (
     false,
     func,
     select,
+    update,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -126,6 +127,8 @@ class FigureHistoryRow(Base):
     key: Mapped[str] = mapped_column(String(128), index=True)
     taken_at: Mapped[datetime]
     value: Mapped[int]
+    # A hand-entered figure's label, kept here once `figures unset` removes its `figures` row.
+    label: Mapped[str | None] = mapped_column(Text)
 
 
 class FetchRunRow(Base):
@@ -431,17 +434,22 @@ def value_in_force(session: Session, key: str, moment: datetime) -> int | None:
     return session.scalar(query)
 
 
+def first_fetched_at(session: Session, key: str) -> datetime | None:
+    """When a figure's first value came from its source (not from a backfill)."""
+    return session.scalar(
+        select(func.min(FigureHistoryRow.taken_at)).where(
+            FigureHistoryRow.key == key, FigureHistoryRow.source != MANUAL_SOURCE
+        )
+    )
+
+
 def backfill_figure(session: Session, key: str, value: int, taken_at: datetime) -> None:
     """Record what a fetched figure was before the store began to fetch it (history only).
 
     Only before the figure's first fetched value, so a backfill never contradicts what the API
     reported; the current value and `as_of` stay as fetched.
     """
-    first_fetched = session.scalar(
-        select(func.min(FigureHistoryRow.taken_at)).where(
-            FigureHistoryRow.key == key, FigureHistoryRow.source != MANUAL_SOURCE
-        )
-    )
+    first_fetched = first_fetched_at(session, key)
     if first_fetched is not None and taken_at >= first_fetched:
         raise ValueError(f"{key} has been fetched since {first_fetched.date().isoformat()}")
     if value_in_force(session, key, taken_at) != value:
@@ -475,10 +483,13 @@ def set_manual_figure(
 
 
 def unset_manual_figure(session: Session, key: str) -> None:
-    """Take a hand-entered figure off the current figures; its history stays."""
+    """Take a hand-entered figure off the current figures; its history stays, with its label."""
     row = session.get(FigureRow, key)
     if row is None or not row.manual:
         raise LookupError(key)
+    session.execute(
+        update(FigureHistoryRow).where(FigureHistoryRow.key == key).values(label=row.label)
+    )
     session.delete(row)
 
 
@@ -511,6 +522,21 @@ def latest_run(
     if failed:
         query = query.where(FetchRunRow.outcome.not_in(list(SUCCESS_OUTCOMES)))
     return session.scalar(query.order_by(FetchRunRow.id.desc()).limit(1))
+
+
+def failures_since_success(session: Session, source: str) -> int:
+    """How many runs of a source have failed in a row since its last success."""
+    last_success = (
+        select(func.coalesce(func.max(FetchRunRow.id), 0))
+        .where(FetchRunRow.source == source, FetchRunRow.outcome.in_(list(SUCCESS_OUTCOMES)))
+        .scalar_subquery()
+    )
+    query = select(func.count(FetchRunRow.id)).where(
+        FetchRunRow.source == source,
+        FetchRunRow.outcome.not_in(list(SUCCESS_OUTCOMES)),
+        FetchRunRow.id > last_success,
+    )
+    return int(session.scalar(query) or 0)
 
 
 def usage_since(session: Session, since: datetime) -> dict[str, RunUsage]:

@@ -88,7 +88,8 @@ def test_absolute_and_non_sqlite_urls_are_kept(tmp_path):
         ({"showcase": {"hashtags": []}}, "showcase.hashtags"),
         ({"showcase": {"hashtags": ["x"], "stale_after": 26}}, "showcase.stale_after"),
         ({"showcase": {"hashtags": ["x"], "stale_after": "a day"}}, "showcase.stale_after"),
-        ({"showcase": {"hashtags": ["x"], "since": "27.06.2017"}}, "showcase.since"),
+        ({"showcase": {"hashtags": ["x"], "since": "31.02.2017"}}, "showcase.since"),
+        ({"showcase": {"hashtags": ["x"], "since": "27.06.17"}}, "showcase.since"),
         ({"showcase": {"hashtags": ["x"], "locale": "xx_YY"}}, "showcase.locale"),
         ({"showcase": {"hashtags": ["x"], "timezone": "Mars/Base"}}, "showcase.timezone"),
         (minimal(youtube={"every": "3h"}), "youtube.channel"),
@@ -108,6 +109,66 @@ def test_bad_config_names_the_key(tmp_path, data, named):
     with pytest.raises(ConfigError) as raised:
         config_from_dict(data, base_dir=tmp_path)
     assert str(raised.value).startswith(named)
+
+
+@pytest.mark.parametrize("text", ["2017-06-27", "27.06.2017", " 27.6.2017 "])
+def test_config_dates_are_written_as_on_the_command_line(tmp_path, text):
+    """As `report --since` and `figures set --as-of` take them (figures.parse_day)."""
+    data = {"showcase": {"hashtags": ["x"], "since": text}}
+    assert config_from_dict(data, base_dir=tmp_path).showcase.since == date(2017, 6, 27)
+
+
+def test_a_bad_config_date_names_both_ways_to_write_one(tmp_path):
+    data = {"showcase": {"hashtags": ["x"], "since": "gestern"}}
+    with pytest.raises(ConfigError, match=r"such as 2017-06-27 or 27\.06\.2017$"):
+        config_from_dict(data, base_dir=tmp_path)
+
+
+# Shapes of real secrets (made up here): a Google API key is "AIza" and 35 more characters
+# (https://cloud.google.com/docs/authentication/api-keys), a Facebook access token starts with
+# "EAA" (https://developers.facebook.com/docs/facebook-login/guides/access-tokens), a Facebook
+# app secret is 32 hex digits (the app dashboard's Settings > Basic).
+PASTED_SECRETS = [
+    ("youtube", "api_key_env", "AIzaSyDaGmWKa4JsXZ-HjGw7ISLn_3namBGewQe", "the key"),
+    ("facebook", "access_token_env", "EAABsbCS1iHgBAKZCZBqZA5r2ZBZCcyu8ZDZD", "the token"),
+    ("facebook", "app_secret_env", "3f9c2a7be41d08c5f6a1e2d3c4b5a697", "the app secret"),
+    ("youtube", "api_key_env", "k8Fj2Lx9qP0aZmW3rT7yU1bN", "the key"),  # long and random
+    ("facebook", "access_token_env", "sk-live+k8Fj2Lx9qP0aZmW3rT7yU1bN==", "the token"),
+]
+
+
+@pytest.mark.parametrize(("table", "key", "secret", "what"), PASTED_SECRETS)
+def test_a_secret_pasted_as_a_variable_name_is_refused_without_echoing_it(
+    tmp_path, table, key, secret, what
+):
+    settings = {"youtube": {"channel": "@k"}, "facebook": {"page": "p"}}[table]
+    data = minimal(**{table: {**settings, key: secret}})
+    with pytest.raises(ConfigError) as raised:
+        config_from_dict(data, base_dir=tmp_path, environ={})
+    assert str(raised.value) == (
+        f"{table}.{key}: this looks like {what} itself; put {what} in an environment "
+        "variable and name the variable here"
+    )
+    assert secret not in str(raised.value)
+    assert redact(f"later: {secret}") == "later: REDACTED"  # nor anywhere else
+
+
+@pytest.mark.parametrize("name", ["$YOUTUBE_API_KEY", "YOUTUBE API KEY", "1KEY", "key-name"])
+def test_an_env_key_must_be_a_variable_name(tmp_path, name):
+    data = minimal(youtube={"channel": "@k", "api_key_env": name})
+    with pytest.raises(ConfigError) as raised:
+        config_from_dict(data, base_dir=tmp_path, environ={})
+    assert str(raised.value).startswith("youtube.api_key_env: not an environment variable name")
+    assert name not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "name", ["YOUTUBE_API_KEY", "KREATIVES_SACHSEN_YOUTUBE_API_KEY_2024", "yt_key", "_KEY2"]
+)
+def test_variable_names_of_every_usual_shape_are_accepted(tmp_path, name):
+    data = minimal(youtube={"channel": "@k", "api_key_env": name})
+    config = config_from_dict(data, base_dir=tmp_path, environ={name: "k-123"})
+    assert config.youtube is not None and config.youtube.api_key == "k-123"
 
 
 def test_missing_secret_names_the_variable(tmp_path):
@@ -206,3 +267,18 @@ def test_base_url_and_privacy_url_are_optional_urls(tmp_path):
     ]:
         with pytest.raises(ConfigError, match=key):
             config_from_dict(data, base_dir=tmp_path)
+
+
+def test_the_command_line_refuses_a_pasted_key_with_exit_2_and_one_line(tmp_path, capsys):
+    from aggregator.cli import main
+
+    secret = PASTED_SECRETS[0][2]
+    path = tmp_path / "showcase.toml"
+    path.write_text(
+        f'[showcase]\nhashtags = ["x"]\n[youtube]\nchannel = "@k"\napi_key_env = "{secret}"\n'
+    )
+    assert main(["--config", str(path), "update"]) == 2
+    out, err = capsys.readouterr()
+    assert secret not in out + err and "Traceback" not in err
+    assert "youtube.api_key_env: this looks like the key itself" in err
+    assert len(err.strip().splitlines()) == 1

@@ -193,10 +193,62 @@ def test_unset_takes_a_figure_off_and_export_keeps_its_history(entered, tmp_path
         "value": "998",
     }
     gone = [row for row in rows if row["key"] == "agency.beratungsstellen"]
-    assert [(row["source"], row["taken_at"], row["value"]) for row in gone] == [
-        ("manual", "2017-10-05T12:00:00+00:00", "13")
+    assert [(row["label"], row["source"], row["taken_at"], row["value"]) for row in gone] == [
+        ("Beratungsstellen", "manual", "2017-10-05T12:00:00+00:00", "13")
     ]
     assert entered("figures", "export")[1] == output.read_text(encoding="utf-8")
+
+
+def test_export_keeps_every_label_of_an_unset_figure_and_a_new_one_wins(entered):
+    """Unset the events figure (two entries: 0 on 27.06., 80 on 05.10.), then set it again."""
+    assert entered("figures", "unset", "agency.veranstaltungen")[0] == 0
+
+    def labels() -> set[str]:
+        rows = csv.DictReader(io.StringIO(entered("figures", "export")[1]))
+        return {row["label"] for row in rows if row["key"] == "agency.veranstaltungen"}
+
+    assert labels() == {"Veranstaltungen"}
+    assert entered("figures", "set", "agency.veranstaltungen", "81", "--label", "Events")[0] == 0
+    assert labels() == {"Events"}
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        # Never fetched, yet: a day that has not come is no history.
+        (
+            ("facebook.likes", "5", "--as-of", "2099-01-01"),
+            "--as-of 2099-01-01 lies in the future; only earlier days can be filled in",
+        ),
+        (
+            ("youtube.subscribers", "900", "--as-of", "01.06.2017"),
+            "figures backfill: youtube.subscribers was first fetched on 2017-06-01; only "
+            "earlier days can be filled in (--as-of 2017-05-31 or before)",
+        ),
+        (
+            ("youtube.subscribers", "900", "--as-of", "2017-08-01"),
+            "figures backfill: youtube.subscribers was first fetched on 2017-06-01; only "
+            "earlier days can be filled in (--as-of 2017-05-31 or before)",
+        ),
+    ],
+)
+def test_backfill_refuses_future_days_and_days_the_api_spoke_for(run, args, line):
+    code, out, err = run("figures", "backfill", *args)
+    assert (code, out) == (2, "")
+    assert one_line(err).endswith(line)
+
+
+def test_backfill_refuses_the_day_of_the_first_fetch_even_when_it_came_after_noon(run, config_path):
+    """A backfilled value holds from noon UTC of its day; a first fetch later that day must
+    still refuse the day, which the fetched value already speaks for."""
+    engine = store.open_database(load_config(config_path).database_url)
+    with store.session_scope(engine) as session:
+        likes = result("facebook", [Figure("facebook.likes", 500)])
+        store.save_result(session, likes, when("2017-07-10", 15))
+    engine.dispose()
+    code, _, err = run("figures", "backfill", "facebook.likes", "480", "--as-of", "10.07.2017")
+    assert code == 2 and "first fetched on 2017-07-10" in one_line(err)
+    assert run("figures", "backfill", "facebook.likes", "480", "--as-of", "09.07.2017")[0] == 0
 
 
 def test_figure_views_carry_manual_change_since_and_history(entered, config_path):
@@ -251,7 +303,7 @@ def test_the_markdown_report_reads_like_the_hard_facts(entered):
     for line in [
         "- **1.310** YouTube-Abonnenten (+312 seit 27.06.2017)",
         "- **5** YouTube-Videos (+3 seit 27.06.2017)",
-        "- **1.280** Facebook-Follower (erfasst seit 10.07.2017)",
+        "- **1.280** Facebook-Follower (+280 seit 10.07.2017, Beginn der Erfassung)",
         "- **3.000** erreichte AkteurInnen (von Hand eingetragen, Stand 05.10.2017)",
         "- **13** Beratungsstellen (von Hand eingetragen, Stand 05.10.2017)",
         "- **80** Veranstaltungen (+80 seit 27.06.2017; von Hand eingetragen, Stand 05.10.2017)",
@@ -319,6 +371,44 @@ def test_the_html_report_is_a_standalone_escaped_page(entered, tmp_path):
         "https://www.youtube.com/watch?v=second",
         "https://www.facebook.com/kreativessachsen/videos/fb1/",
     ]
+
+
+def test_a_change_over_the_recorded_part_of_the_period_is_shown_in_every_format(entered):
+    """Facebook was first fetched on 10.07.2017, inside the period (1.000 then, 1.280 on
+    05.10.); the group's members were entered on 01.08. and 05.10. A member count entered
+    only once (agency.akteure) has nothing to compare and stays as it was."""
+    assert (
+        entered("figures", "set", "facebook_group.members", "400", "--as-of", "01.08.2017")[0] == 0
+    )
+    partial = {
+        "facebook.followers": "+280 seit 10.07.2017, Beginn der Erfassung",
+        "facebook_group.members": "+50 seit 01.08.2017, Beginn der Erfassung",
+    }
+    out = entered(*REPORT)[1]
+    assert f"- **1.280** Facebook-Follower ({partial['facebook.followers']})" in out
+    assert (
+        f"- **450** Gruppenmitglieder ({partial['facebook_group.members']}; "
+        "von Hand eingetragen, Stand 05.10.2017)"
+    ) in out
+    assert "- **3.000** erreichte AkteurInnen (von Hand eingetragen, Stand 05.10.2017)" in out
+
+    page = Report()
+    page.feed(entered(*REPORT, "--format", "html")[1])
+    assert (
+        page.figures["facebook.followers"]
+        == f"1.280 Facebook-Follower ({partial['facebook.followers']})"
+    )
+    assert partial["facebook_group.members"] in page.figures["facebook_group.members"]
+
+    rows = csv.reader(io.StringIO(entered(*REPORT, "--format", "csv")[1]), delimiter=";")
+    by_key = {row[1]: row for row in rows}
+    assert by_key["facebook.followers"][3:5] == ["1.280", "+280"]
+    assert by_key["facebook.followers"][8] == "Veränderung seit 10.07.2017, Beginn der Erfassung"
+    assert by_key["facebook_group.members"][3:5] == ["450", "+50"]
+    assert by_key["facebook_group.members"][8].startswith(
+        "Veränderung seit 01.08.2017, Beginn der Erfassung; von Hand eingetragen"
+    )
+    assert by_key["agency.akteure"][4] == ""
 
 
 def test_the_csv_report_is_for_a_german_spreadsheet(entered):

@@ -25,12 +25,16 @@ from aggregator.config import load_config
 from aggregator.errors import SourceError
 from aggregator.fakeapi import youtube_error
 from aggregator.scheduler import (
+    NextAttempt,
     ScheduledRuns,
     Scheduler,
     StoppablePolicy,
+    delay_text,
     jitter_seconds,
     misfire_grace_seconds,
+    retry_delay,
     scheduled_policy,
+    steady_jitter,
 )
 
 T0 = datetime(2026, 11, 26, 5, 0, tzinfo=UTC)
@@ -256,6 +260,95 @@ def test_a_stopped_policy_starts_no_request_and_does_not_back_off():
     assert time.monotonic() - started < 5
 
 
+# -- the next attempt: retries after failures, the same for the scheduler and `status` ------------
+
+# A key rejected as invalid: the failure an operator fixes between two runs. The body is
+# Google's, as recorded in /work/shared/fixtures/real-api/ (see fakeapi.bodies.youtube_error).
+KEY_INVALID = youtube_error(400, "keyInvalid")
+
+
+def status_next(site, now: datetime, started_at: datetime) -> dict[str, tuple[datetime, str]]:
+    """What `status` says of each source's next attempt while a scheduler is running."""
+    config = load_config(site.config)
+    state = {"pid": os.getpid(), "started_at": started_at.isoformat(), "next_runs": {}}
+    jobs.schedule_state_path(config).write_text(json.dumps(state))
+    found = status.collect(config, now=now)
+    return {s.source: (s.next_run, s.next_reason) for s in found.sources if s.next_run}
+
+
+def test_a_failed_source_is_retried_after_5_15_45_minutes_up_to_its_every(site, runs_for):
+    clock = FakeClock(T0)
+    runs = runs_for(clock)
+    started = T0 - timedelta(hours=1)  # the scheduler was running before the first failure
+    site.server.inject("youtube.channels", body=KEY_INVALID, times=5)
+    seen = []
+    for _ in range(5):
+        assert runs.run("youtube").error.cause == "key"
+        planned = runs.next_attempt("youtube", started)
+        assert status_next(site, clock.now, started)["youtube"] == (planned.at, planned.reason)
+        seen.append((planned.at - clock.now, planned.reason, planned.retry))
+        clock.now = planned.at
+    assert seen == [
+        (timedelta(minutes=5), "retry 1 after failure, 5 min", 1),
+        (timedelta(minutes=15), "retry 2 after failure, 15 min", 2),
+        (timedelta(minutes=45), "retry 3 after failure, 45 min", 3),
+        (timedelta(minutes=135), "retry 4 after failure, 2 h 15 min", 4),
+        (timedelta(hours=3), "retry 5 after failure, 3 h", 5),  # youtube's every
+    ]
+    # The operator has fixed the key: the next retry succeeds, and the plan is the interval.
+    assert runs.run("youtube").ok
+    planned = runs.next_attempt("youtube", started)
+    assert planned.reason == "scheduled" and planned.retry == 0
+    assert timedelta(hours=3) <= planned.at - clock.now <= timedelta(hours=3, minutes=1)
+    assert status_next(site, clock.now, started)["youtube"] == (planned.at, "scheduled")
+
+
+def test_retry_delays_triple_and_stop_at_every():
+    hour = timedelta(hours=1)
+    assert [retry_delay(n, hour) for n in range(1, 6)] == [
+        timedelta(minutes=minutes) for minutes in (5, 15, 45, 60, 60)
+    ]
+    assert retry_delay(2, timedelta(minutes=10)) == timedelta(minutes=10)
+    assert retry_delay(1, timedelta(seconds=1)) == timedelta(seconds=1)
+    assert retry_delay(10_000, timedelta(days=1)) == timedelta(days=1)
+    assert delay_text(timedelta(minutes=15)) == "15 min"
+    assert delay_text(timedelta(hours=3)) == "3 h"
+    assert delay_text(timedelta(seconds=1)) == "1 s"
+
+
+def test_at_start_a_source_whose_last_run_failed_runs_at_once(site, runs_for):
+    clock = FakeClock(T0)
+    runs = runs_for(clock)
+    assert runs.run("facebook").ok
+    site.server.inject("youtube.channels", body=KEY_INVALID)
+    assert not runs.run("youtube").ok
+    started = T0 + timedelta(minutes=1)  # the operator fixed the key and restarted
+    assert runs.next_attempt("youtube", started) == NextAttempt(
+        started, "at start, last run failed"
+    )
+    facebook = runs.next_attempt("facebook", started)
+    assert facebook.reason == "scheduled" and facebook.at >= T0 + timedelta(hours=1)
+    assert runs.next_attempt("website", started) == NextAttempt(started, "first run")
+    assert status_next(site, started, started) == {
+        "youtube": (started, "at start, last run failed"),
+        "facebook": (facebook.at, "scheduled"),
+        "website": (started, "first run"),
+    }
+    # Data older than its `every` is fetched at start too.
+    later = T0 + timedelta(hours=5)
+    assert runs.next_attempt("facebook", later) == NextAttempt(later, "scheduled")
+
+
+def test_the_jitter_is_derived_from_the_last_run_so_status_agrees():
+    run = store.FetchRunRow(source="youtube", started_at=T0, finished_at=T0, outcome="ok")
+    every = timedelta(hours=3)
+    jitter = steady_jitter("youtube", run, every)
+    assert 0 <= jitter <= 60 and jitter == steady_jitter("youtube", run, every)
+    assert steady_jitter("youtube", run, timedelta(seconds=1)) == 0
+    seconds = {steady_jitter(name, run, every) for name in ("youtube", "facebook", "website")}
+    assert len(seconds) > 1  # not the same second for every source
+
+
 def test_jitter_and_misfire_grace():
     assert jitter_seconds(timedelta(seconds=1)) == 0
     assert jitter_seconds(timedelta(minutes=10)) == 30
@@ -300,10 +393,89 @@ def test_a_restarted_scheduler_does_not_refetch_fresh_data(site):
     scheduler = Scheduler(config, policy_factory=fast_policy)
     try:
         soon = datetime.now(UTC) + timedelta(minutes=50)
-        assert scheduler._first_run_at("facebook", config.facebook.every) > soon
-        assert scheduler._first_run_at("website", config.website.every) <= datetime.now(UTC)
+        assert scheduler.first_attempt("facebook").at > soon
+        assert scheduler.first_attempt("website").at <= datetime.now(UTC)
     finally:
         scheduler.engine.dispose()
+
+
+def test_a_job_does_not_fetch_what_cron_fetched_meanwhile(site, scheduler_lines):
+    config = load_config(site.config)
+    scheduler = Scheduler(config, policy_factory=fast_policy)
+    try:
+        assert jobs.update(config, ["facebook"])  # cron, while the job waited for the lock
+        scheduler._job("facebook")
+        assert fetch_runs(site, "facebook") == ["ok"]
+        assert scheduler_lines()[-1].startswith("facebook: not due, fetched meanwhile; next ")
+        scheduler._job("website")
+        assert fetch_runs(site, "website") == ["ok"]
+    finally:
+        scheduler.engine.dispose()
+
+
+def test_a_failure_by_cron_brings_the_scheduled_job_forward(site):
+    """`showcase fetch` (say, by cron) fails while the scheduler waits an hour: its next
+    check of fetch_runs moves the job to the retry that `status` shows."""
+    set_intervals(site, "1h", "1h")
+    config = load_config(site.config)
+    assert jobs.update(config, ["youtube", "facebook", "website"])
+    scheduler = Scheduler(config, policy_factory=fast_policy)
+    thread = threading.Thread(target=scheduler.run)
+    thread.start()
+    try:
+        wait_for(lambda: scheduler.scheduler.running)
+        hour = datetime.now(UTC) + timedelta(minutes=50)
+        assert scheduler.scheduler.get_job("youtube").next_run_time > hour
+        site.server.inject("youtube.channels", body=KEY_INVALID)
+        assert jobs.update(config, ["youtube"])[0].error.cause == "key"
+        scheduler.replan()  # what the "replan" job does every minute
+        shown = {source.source: source for source in status.collect(config).sources}
+        assert shown["youtube"].next_reason == "retry 1 after failure, 5 min"
+        assert scheduler.scheduler.get_job("youtube").next_run_time == shown["youtube"].next_run
+        assert scheduler.scheduler.get_job("facebook").next_run_time > hour  # left alone
+    finally:
+        scheduler.stop()
+        thread.join(timeout=10)
+
+
+def test_the_scheduler_runs_a_failed_source_at_once_then_retries_as_status_says(site):
+    """The whole loop in APScheduler: a source whose last run failed runs at start; when that
+    fails again its job moves to the second retry (15 min), the time `status` shows."""
+    set_intervals(site, "1h", "1h")
+    config = load_config(site.config)
+    assert jobs.update(config, ["facebook", "website"])
+    site.server.inject("youtube.channels", body=KEY_INVALID, times=2)
+    assert jobs.update(config, ["youtube"])[0].error.cause == "key"
+    scheduler = Scheduler(config, policy_factory=fast_policy)
+    finished: list[bool] = []
+    thread = threading.Thread(target=lambda: finished.append(scheduler.run()))
+    thread.start()
+
+    def youtube_job_at() -> datetime | None:
+        job = scheduler.scheduler.get_job("youtube")
+        return job.next_run_time if job else None
+
+    try:
+        wait_for(lambda: len(fetch_runs(site, "youtube")) == 2)
+        # Moved from the trigger's hour to the retry: between 10 and 30 minutes from now.
+        wait_for(
+            lambda: (
+                datetime.now(UTC) + timedelta(minutes=10)
+                < (youtube_job_at() or T0)
+                < datetime.now(UTC) + timedelta(minutes=30)
+            )
+        )
+        assert fetch_runs(site, "facebook") == ["ok"] and fetch_runs(site, "website") == ["ok"]
+        found = status.collect(config)
+        shown = {source.source: source for source in found.sources}
+        assert shown["youtube"].next_reason == "retry 2 after failure, 15 min"
+        assert shown["youtube"].next_run == youtube_job_at()
+        assert shown["facebook"].next_reason == "scheduled"
+        assert shown["facebook"].next_run == scheduler.scheduler.get_job("facebook").next_run_time
+    finally:
+        scheduler.stop()
+        thread.join(timeout=10)
+    assert finished == [True]
 
 
 # -- the real command, stopped by SIGTERM --------------------------------------------------------

@@ -128,18 +128,28 @@ def test_quick_runs_count_as_success_and_as_todays_usage(two_sources, capsys):
     assert youtube["today"] == {"quota_units": 6, "requests": 6, "runs": 2}
 
 
-def test_a_running_scheduler_shows_the_next_runs(two_sources, capsys):
+def test_a_running_scheduler_shows_each_next_attempt_and_why(two_sources, capsys):
+    """Computed from fetch_runs as the scheduler computes it (see test_scheduler.py for the
+    two agreeing while APScheduler runs)."""
     site = two_sources
+    started = datetime.now(UTC) - timedelta(hours=1)
     assert run(site, "update") == 0
+    site.server.inject("youtube.channels", body=youtube_error(400, "keyInvalid"))
+    assert run(site, "update") == 1
     config = load_config(site.config)
-    soon = datetime.now(UTC) + timedelta(hours=25)
-    state = {"pid": os.getpid(), "next_runs": {"youtube": soon.isoformat()}}
+    state = {"pid": os.getpid(), "started_at": started.isoformat()}
     jobs.schedule_state_path(config).write_text(json.dumps(state))
     _, document = json_status(site, capsys)
     assert document["scheduler"] == {"running": True, "pid": os.getpid()}
-    youtube = by_source(document)["youtube"]
-    assert youtube["next_run"]["mode"] == "full"  # 25 h after the last full run
-    assert by_source(document)["facebook"]["next_run"] is None
+    youtube, facebook = by_source(document)["youtube"], by_source(document)["facebook"]
+    failed_at = datetime.fromisoformat(youtube["last_error"]["at"])
+    assert youtube["next_run"]["reason"] == "retry 1 after failure, 5 min"
+    assert datetime.fromisoformat(youtube["next_run"]["at"]) - failed_at < timedelta(minutes=6)
+    assert youtube["next_run"]["mode"] == "quick"  # the last full run is less than 1d old
+    assert facebook["next_run"]["reason"] == "scheduled"
+    _, out = status_of(site, capsys)
+    assert "(retry 1 after failure, 5 min)" in out.splitlines()[1]
+    assert "(scheduled)" in out.splitlines()[2]
     state["pid"] = 2**22 + 12345  # not a running process
     jobs.schedule_state_path(config).write_text(json.dumps(state))
     _, document = json_status(site, capsys)
