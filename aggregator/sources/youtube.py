@@ -38,7 +38,7 @@ from googleapiclient.errors import HttpError
 from googleapiclient.http import HttpRequest, set_user_agent
 
 from aggregator.config import YouTubeConfig
-from aggregator.errors import SourceError, redact
+from aggregator.errors import SourceError, redact_records_of
 from aggregator.models import Account, Figure, Item, KnownItems, SourceResult, Usage
 from aggregator.recording import active_recorder
 from aggregator.retry import RetryPolicy
@@ -100,15 +100,6 @@ _TAG = re.compile(r"<[^>]+>")
 log = logging.getLogger(__name__)
 
 
-class _RedactingFilter(logging.Filter):
-    """Removes the key from googleapiclient's records should anyone lower their level again."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage())
-        record.args = None
-        return True
-
-
 def _quiet_client_loggers() -> None:
     # googleapiclient.discovery logs "URL being requested: GET ...&key=..." at DEBUG, and
     # googleapiclient.http warns about each 403 (and dumps non-JSON bodies) that this module
@@ -119,10 +110,9 @@ def _quiet_client_loggers() -> None:
         "googleapiclient.http": logging.ERROR,
     }
     for name, level in levels.items():
-        client_log = logging.getLogger(name)
-        client_log.setLevel(level)
-        if not any(isinstance(f, _RedactingFilter) for f in client_log.filters):
-            client_log.addFilter(_RedactingFilter())
+        logging.getLogger(name).setLevel(level)
+    # Should anyone lower their levels again, the key is still taken out of their records.
+    redact_records_of(*levels)
 
 
 _quiet_client_loggers()
