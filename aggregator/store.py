@@ -193,7 +193,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def migrate(engine: Engine) -> None:
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to `revision` (the newest unless named: tests start older ones)."""
     from alembic import command
     from alembic.config import Config as AlembicConfig
 
@@ -202,7 +203,7 @@ def migrate(engine: Engine) -> None:
         alembic_config.set_main_option("script_location", str(folder))
         with engine.begin() as connection:
             alembic_config.attributes["connection"] = connection
-            command.upgrade(alembic_config, "head")
+            command.upgrade(alembic_config, revision)
 
 
 @contextmanager

@@ -159,21 +159,12 @@ def test_naive_datetimes_are_refused(engine):
 
 
 def test_a_database_at_0001_upgrades_and_keeps_its_figures(tmp_path):
-    from importlib import resources
-
-    from alembic import command
-    from alembic.config import Config as AlembicConfig
     from sqlalchemy import create_engine, text
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     old = create_engine(url)
-    alembic_config = AlembicConfig()
-    alembic_config.set_main_option(
-        "script_location", str(resources.files("aggregator") / "migrations")
-    )
+    store.migrate(old, "0001")
     with old.begin() as connection:
-        alembic_config.attributes["connection"] = connection
-        command.upgrade(alembic_config, "0001")
         connection.execute(
             text(
                 "INSERT INTO figures (key, source, value, rounded, as_of) "

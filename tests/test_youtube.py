@@ -13,13 +13,10 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from conftest import real_api_json, real_api_path
 from sqlalchemy import create_engine
 from sqlalchemy import text as sql
@@ -807,13 +804,8 @@ def test_the_demo_page_shows_its_upcoming_premiere(tmp_path):
 def test_a_database_at_0003_upgrades_to_0004_and_keeps_its_items(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
     old = create_engine(url)
-    alembic_config = AlembicConfig()
-    alembic_config.set_main_option(
-        "script_location", str(resources.files("aggregator") / "migrations")
-    )
+    store.migrate(old, "0003")
     with old.begin() as connection:
-        alembic_config.attributes["connection"] = connection
-        command.upgrade(alembic_config, "0003")
         connection.execute(
             sql(
                 "INSERT INTO accounts (id, source, platform_id, name, url, raw, updated_at) "
