@@ -37,6 +37,7 @@ from aggregator.retry import RetryPolicy
 from aggregator.sources.http import (
     header,
     http_get,
+    is_web_url,
     json_or_none,
     new_session,
     retry_after_seconds,
@@ -508,7 +509,7 @@ def _format_pictures(formats: Any) -> list[tuple[int, str]]:
     return [
         (_count(entry.get("width")) or 0, entry["picture"])
         for entry in entries
-        if isinstance(entry, dict) and _is_web_url(entry.get("picture"))
+        if isinstance(entry, dict) and is_web_url(entry.get("picture"))
     ]
 
 
@@ -517,14 +518,10 @@ def _thumbnail_pictures(thumbnails: Any) -> list[tuple[int, str]]:
     entries = [
         entry
         for entry in (data if isinstance(data, list) else [])
-        if isinstance(entry, dict) and _is_web_url(entry.get("uri"))
+        if isinstance(entry, dict) and is_web_url(entry.get("uri"))
     ]
     preferred = [entry for entry in entries if entry.get("is_preferred") is True]
     return [(_count(entry.get("width")) or 0, entry["uri"]) for entry in preferred or entries]
-
-
-def _is_web_url(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith(("https://", "http://"))
 
 
 def parse_post(node: Mapping[str, Any]) -> Item:

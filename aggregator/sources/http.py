@@ -93,6 +93,11 @@ def where(url: str) -> str:
     return f"GET {host}{parts.path}"
 
 
+def is_web_url(value: Any) -> bool:
+    """An absolute http(s) URL, as an answer's picture or link must be to be used."""
+    return isinstance(value, str) and value.startswith(("https://", "http://"))
+
+
 def header(headers: Mapping[str, str], name: str) -> str | None:
     """A header by its lower-case name, whatever case the server wrote it in."""
     for key, value in headers.items():

@@ -62,6 +62,7 @@ from aggregator.sources.http import (
     header,
     http_get,
     http_head,
+    is_web_url,
     json_or_none,
     new_session,
     retry_after_seconds,
@@ -427,10 +428,10 @@ def featured_image_url(post: Mapping[str, Any]) -> str | None:
         for name in THUMBNAIL_SIZES:
             size = sizes.get(name)
             url = size.get("source_url") if isinstance(size, dict) else None
-            if _is_web_url(url):
+            if is_web_url(url):
                 return url
     url = media.get("source_url")
-    return url if _is_web_url(url) else None
+    return url if is_web_url(url) else None
 
 
 def is_protected(post: Mapping[str, Any]) -> bool:
@@ -494,10 +495,6 @@ def _embedded_media(post: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return next(
         (entry for entry in entries if isinstance(entry, dict) and "code" not in entry), None
     )
-
-
-def _is_web_url(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith(("https://", "http://"))
 
 
 def _rendered(field: Any) -> str:
