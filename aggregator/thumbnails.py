@@ -115,17 +115,26 @@ def make_variants(output_dir: Path, original: str) -> bool:
     """Write the missing 16:9 copies of `original`; False when it cannot be read as an image."""
     try:
         with Image.open(output_dir / original) as image:
+            # The header's size says which copies are due; an image too small for any (or
+            # with all of them written) is not decoded: `render` asks again every time.
+            # Never blown up: a copy wider than the 16:9 crop would only be blurred, and the
+            # browser can scale the original itself (the page then shows it).
+            due = [
+                (width, extension, output_dir / variant_path(original, width, extension))
+                for width, (extension, _) in _VARIANTS
+                if width <= crop_width(image.size)
+            ]
+            missing = [
+                (width, extension, path) for width, extension, path in due if not path.exists()
+            ]
+            if not missing:
+                return True
             image.load()
             source = image.convert("RGB")
     except (UnidentifiedImageError, OSError, ValueError) as error:
         log.info("thumbnail %s: cannot resize: %s", original, type(error).__name__)
         return False
-    for width, (extension, _) in _VARIANTS:
-        path = output_dir / variant_path(original, width, extension)
-        # Never blown up: a copy wider than the 16:9 crop would only be blurred, and the
-        # browser can scale the original itself (the page then shows the original).
-        if path.exists() or width > crop_width(source.size):
-            continue
+    for width, extension, path in missing:
         write_atomic(path, _encode(source, width, extension))
     return True
 
