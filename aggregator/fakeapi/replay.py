@@ -25,6 +25,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import Message
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -32,7 +33,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from PIL import Image
 
-from aggregator.fakeapi.server import _Handler, _HttpServer
+from aggregator.fakeapi.server import serve_in_background, stop_serving
 from aggregator.fakeapi.wire import Reply
 from aggregator.recording import (
     SECRET_PARAMS,
@@ -247,7 +248,7 @@ class _OriginServer:
     def __init__(self, replay: ReplayServer, origin: str):
         self.replay = replay
         self.origin = origin
-        self._httpd: _HttpServer | None = None
+        self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -257,22 +258,11 @@ class _OriginServer:
         return f"http://127.0.0.1:{self._httpd.server_address[1]}"
 
     def start(self) -> None:
-        self._httpd = _HttpServer(("127.0.0.1", 0), _Handler)
-        self._httpd.fake = self
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"replay:{self.origin}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._httpd, self._thread = serve_in_background(self, f"replay:{self.origin}")
 
     def stop(self) -> None:
         if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+            stop_serving(self._httpd, self._thread)
         self._httpd = self._thread = None
 
     def handle(self, raw_path: str, headers: Mapping[str, str] | Message) -> Reply:

@@ -132,25 +132,14 @@ class FakeApiServer:
         if self._httpd is not None:
             return self
         self._stopping.clear()
-        self._httpd = _HttpServer(("127.0.0.1", self._port), _Handler)
-        self._httpd.fake = self
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"fakeapi:{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._httpd, self._thread = serve_in_background(self, "fakeapi", self._port)
         return self
 
     def stop(self) -> None:
         if self._httpd is None:
             return
         self._stopping.set()  # wakes handlers sleeping on an injected delay
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        stop_serving(self._httpd, self._thread)
         self._httpd = self._thread = None
 
     def __enter__(self) -> FakeApiServer:
@@ -443,6 +432,30 @@ class Answers(Protocol):
     """What the HTTP side asks for each request: FakeApiServer, or a replay (replay.py)."""
 
     def handle(self, raw_path: str, headers: Mapping[str, str] | Message) -> Reply: ...
+
+
+def serve_in_background(
+    answers: Answers, label: str, port: int = 0
+) -> tuple[_HttpServer, threading.Thread]:
+    """An HTTP server on 127.0.0.1:`port` (0: any free one) whose requests `answers` answers,
+    served by a daemon thread named after `label` and the port."""
+    httpd = _HttpServer(("127.0.0.1", port), _Handler)
+    httpd.fake = answers
+    thread = threading.Thread(
+        target=httpd.serve_forever,
+        kwargs={"poll_interval": 0.05},
+        name=f"{label}:{httpd.server_address[1]}",
+        daemon=True,
+    )
+    thread.start()
+    return httpd, thread
+
+
+def stop_serving(httpd: ThreadingHTTPServer, thread: threading.Thread | None) -> None:
+    httpd.shutdown()
+    httpd.server_close()
+    if thread is not None:
+        thread.join(timeout=5)
 
 
 class _HttpServer(ThreadingHTTPServer):
