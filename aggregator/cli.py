@@ -56,7 +56,6 @@ from aggregator.config import SOURCES, Config, load_config, require_secrets
 from aggregator.errors import ConfigError, LockedError, UsageError, redact
 from aggregator.publish import PublishError
 from aggregator.recording import recording
-from aggregator.render import FRAGMENT_FILE
 from aggregator.times import SECONDS, shown_time
 
 EXIT_OK = 0
@@ -391,12 +390,11 @@ def config_path(given: Path | None, environ: dict[str, str] | None = None) -> Pa
 
 @contextmanager
 def _relative_links_warning(config: Config, rendering: bool = True) -> Iterator[None]:
-    """After a render without `output.base_url`: one warning line, on a terminal each time,
-    under cron or systemd only when the output folder gets its first fragment.html (one mail
-    when the site is set up, not one every run; `status` keeps saying it)."""
-    first = not (config.output_dir / FRAGMENT_FILE).exists()
+    """After a render without `output.base_url`: one warning line for a person at a terminal.
+    Under cron or systemd nothing: the contract promises that what schedulers run prints
+    nothing on success; `status` (the monitoring check) says it instead."""
     warning = jobs.relative_links_warning(config) if rendering else None
-    tell = warning is not None and (first or sys.stderr.isatty())
+    tell = warning is not None and sys.stderr.isatty()
     try:
         yield
     except PublishError:  # the render itself went through

@@ -76,19 +76,26 @@ def without_base_url(site) -> None:
 # --- the base_url warning --------------------------------------------------------------------
 
 
-def test_update_without_base_url_warns_once_under_cron(site, capsys):
-    """Not a terminal (cron, systemd): the first fragment.html of the folder brings one line,
-    later runs are quiet (the contract: what cron runs prints nothing on success)."""
+def test_update_without_base_url_is_quiet_under_cron(site, capsys):
+    """Not a terminal (cron, systemd): nothing, not even on the first run (the contract: what
+    schedulers run prints nothing on success); `status` carries the warning."""
     without_base_url(site)
     assert run(site, "update") == 0
-    line = one_line(capsys.readouterr().err)
-    assert line.startswith(f"showcase: warning: {WARNING}: ")
-    assert str(site.output / "fragment.html") in line and "base_url" in line
     assert 'src="thumbs/' in site.read("fragment.html")  # what the warning is about
-
-    assert run(site, "update") == 0
     assert run(site, "render") == 0
     assert capsys.readouterr().err == ""
+    assert main(["--config", str(site.config), "status"]) == 0
+    assert WARNING in capsys.readouterr().out
+
+
+def test_update_without_base_url_on_a_terminal_names_the_fragment(site, capsys, monkeypatch):
+    without_base_url(site)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert run(site, "update") == 0
+    # The last line, after the terminal's progress (each cleared with ESC [K).
+    line = capsys.readouterr().err.splitlines()[-1].replace("\x1b[K", "")
+    assert line.startswith(f"showcase: warning: {WARNING}: ")
+    assert str(site.output / "fragment.html") in line and "base_url" in line
 
 
 def test_on_a_terminal_every_render_warns(tmp_path, capsys, monkeypatch):
