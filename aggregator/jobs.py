@@ -27,6 +27,7 @@ from aggregator.config import Config
 from aggregator.context import build_showcase, showcase_rows
 from aggregator.errors import LockedError, SourceError, redact
 from aggregator.models import KnownItems, SourceResult, Usage
+from aggregator.publish import TIMEOUT_SECONDS as PUBLISH_TIMEOUT_SECONDS
 from aggregator.publish import PublishError, publish
 from aggregator.render import FRAGMENT_FILE, render_showcase, source_label
 from aggregator.retry import RetryPolicy
@@ -261,7 +262,12 @@ def fetch_thumbnails(engine: Engine, config: Config, policy: RetryPolicy) -> int
     return len(stored)
 
 
-def render_output(engine: Engine, config: Config, clock: Clock = utc_now) -> list[Path]:
+def render_output(
+    engine: Engine,
+    config: Config,
+    clock: Clock = utc_now,
+    publish_timeout: float = PUBLISH_TIMEOUT_SECONDS,
+) -> list[Path]:
     """Render every output file, then run the publish command (PublishError when it fails:
     the files are written by then)."""
     with store.session_scope(engine) as session:
@@ -269,7 +275,7 @@ def render_output(engine: Engine, config: Config, clock: Clock = utc_now) -> lis
     written = render_showcase(showcase, config.output_dir, config.template_dirs)
     log.info("rendered %d files into %s", len(written), config.output_dir)
     if config.publish_command:
-        publish(config)
+        publish(config, publish_timeout)
         log.info("published: %s", config.publish_command[0])
     return written
 
@@ -306,8 +312,10 @@ def update(
         with database_lock(config):
             outcomes = fetch_sources(engine, config, names, policy, clock, mode)
         if render:
+            # The publish command gets what is left of update's two minutes, at most its own.
+            timeout = min(PUBLISH_TIMEOUT_SECONDS, max(1.0, policy.left_in_update()))
             try:
-                render_output(engine, config, clock)
+                render_output(engine, config, clock, timeout)
             except PublishError as error:
                 error.outcomes = outcomes  # the fetch errors are still to be told
                 raise

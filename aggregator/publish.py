@@ -9,8 +9,8 @@ a copy made by it is never half old, half new. It runs:
 - from the config file's folder (relative paths in the command mean what they mean in the
   config), with `SHOWCASE_OUTPUT` set to the output folder and without the environment
   variables that hold the sources' secrets: publishing needs none of them;
-- in a session of its own, stopped with its children after `TIMEOUT_SECONDS`, so a hanging
-  ssh never holds a cron slot;
+- in a session of its own, stopped with its children after `TIMEOUT_SECONDS` (under `update`
+  sooner, when less is left of its two minutes), so a hanging ssh never holds a cron slot;
 - with its output captured: quiet on success (cron mail stays empty), and its last line
   quoted in the one-line error when it fails.
 

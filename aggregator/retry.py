@@ -14,7 +14,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# `update` must give up well within two minutes, render included.
+# `update` must give up well within two minutes (the contract), render included.
+UPDATE_LIMIT_SECONDS = 120.0
 UPDATE_BUDGET_SECONDS = 100.0
 
 
@@ -46,6 +47,14 @@ class RetryPolicy:
             self.start()
         assert self._deadline is not None
         return max(0.0, self._deadline - self.clock())
+
+    def left_in_update(self) -> float:
+        """What is left of the contract's two minutes for `update`: the fetch budget's rest,
+        plus the part of the two minutes the budget keeps free for rendering."""
+        if self._deadline is None:
+            self.start()
+        assert self._deadline is not None
+        return max(0.0, self._deadline + UPDATE_LIMIT_SECONDS - self.budget - self.clock())
 
     def request_timeout(self) -> float:
         """Timeout for the next request: never past the run's deadline."""

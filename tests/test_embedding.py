@@ -202,6 +202,30 @@ def test_a_failing_publish_after_update_still_reports_the_fetch(site, capsys):
     assert 'data-source="youtube"' in site.read("index.html")
 
 
+def test_update_gives_the_command_only_what_is_left_of_two_minutes(site, monkeypatch):
+    """The contract: `update` gives up within two minutes, its publish command included."""
+    from aggregator import jobs
+    from aggregator.retry import RetryPolicy
+
+    text = site.config.read_text(encoding="utf-8")
+    site.config.write_text(text.replace("[showcase]", 'publish_command = ["true"]\n[showcase]', 1))
+    now = [0.0]
+    given: list[tuple[float, float]] = []
+    monkeypatch.setattr(jobs, "publish", lambda config, timeout: given.append((timeout, now[0])))
+
+    def clock() -> float:
+        now[0] += 1.5  # every look at the clock, a second and a half more has passed
+        return now[0]
+
+    policy = RetryPolicy(sleep=lambda s: None, timeout=1.0, clock=clock)
+    jobs.update(load_config(site.config), policy=policy)
+    ((timeout, at),) = given
+    assert 60.0 < at < 120.0  # the run took a while, but less than two minutes
+    assert timeout < publish.TIMEOUT_SECONDS
+    # It ends when the two minutes since the run began (one tick in) do.
+    assert at + timeout == pytest.approx(1.5 + 120.0)
+
+
 def test_a_missing_program_is_named(tmp_path, capsys):
     config = publish_config(tmp_path, '"no-such-publisher --now"')
     assert render(config) == 1
