@@ -1,13 +1,15 @@
 """Staff curation: `pin`, `hide`, `unhide`, `include` (the contract's four), `unpin` and
 `exclude` (extras that undo a pin and an include), and `curation` (the list).
 
-Each command sets or clears one mark of one item in the store's `curation` table and renders
-nothing: the next `render` or `update` shows it (see `context.showcase_rows` for the rules).
+Each command sets or clears one mark of one item in the store's `curation` table, says in one
+line what it did, and renders the outputs again (see `context.showcase_rows` for the rules).
 An item is named `SOURCE:ID`, the platform's id as in the page's `data-id` (split on the first
-`:` only); it need not be in the database yet, so an item can be included before it is fetched.
-No lock: the change is one short transaction, and SQLite's busy_timeout waits out a running
-fetch's writes. Quiet on success; `-v` says what changed and, when the item is not in the
-showcase, why (not fetched yet, not public, without the hashtag, hidden).
+`:` only), or by its URL as a browser shows it (a YouTube address of any usual shape, or the
+address the source stored for the item). An item unknown to the database is exit 2, except
+for `include`: an item can be included before it is fetched. No lock: the change is one short
+transaction, and SQLite's busy_timeout waits out a running fetch's writes. `-v` also says where
+the item stands: its place, or why it is not shown (not fetched yet, not public, without the
+hashtag, hidden).
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from aggregator import store
+from aggregator import jobs, store
 from aggregator.cli_help import DONE, add_command
 from aggregator.config import SOURCES, Config
 from aggregator.context import showcase_rows
@@ -31,6 +34,9 @@ from aggregator.times import shown_time
 log = logging.getLogger(__name__)
 
 _ID = re.compile(r"[^\s/]{1,128}")
+_YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
+_YOUTUBE_HOSTS = ("youtube.com", "youtube-nocookie.com")
+_YOUTUBE_PATHS = ("shorts", "live", "embed")
 _TITLE_LENGTH = 60
 
 
@@ -55,7 +61,10 @@ ACTIONS = {
     ),
 }
 COMMANDS = (*ACTIONS, "curation")
-_BAD_ITEM = {2: "not SOURCE:ID, an unknown source, or a configuration error"}
+_BAD_ITEM = {
+    2: "not SOURCE:ID or an item's URL, an item unknown to the database (except for include), "
+    "or a configuration error"
+}
 
 
 def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -64,21 +73,21 @@ def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentP
             commands,
             common,
             name,
-            summary=f"{action.help}; takes effect at the next render",
-            description=f"{action.help[0].upper()}{action.help[1:]}. Nothing is rendered: "
-            "the change shows at the next render, update or scheduled run. Quiet on success; "
-            "-v says what changed and where the item stands. No lock, no keys.",
+            summary=f"{action.help}, and render again",
+            description=f"{action.help[0].upper()}{action.help[1:]}, say so in one line and "
+            "render the outputs again. -v also says where the item stands. No lock, no keys.",
             examples=[
                 f"showcase {name} youtube:A5bUqkYPIw8",
+                f"showcase {name} https://www.youtube.com/watch?v=A5bUqkYPIw8",
                 f"showcase -v {name} facebook:104857293361870_3133062603682029",
             ],
             exits={0: "done (also when the mark was already so)", **_BAD_ITEM},
         )
         parser.add_argument(
             "item",
-            metavar="SOURCE:ID",
-            help=f"SOURCE is one of {', '.join(SOURCES)}; ID the platform's id (the page's "
-            "data-id), e.g. youtube:A5bUqkYPIw8",
+            metavar="ITEM",
+            help=f"SOURCE:ID, SOURCE one of {', '.join(SOURCES)} and ID the platform's id (the "
+            "page's data-id), e.g. youtube:A5bUqkYPIw8; or the item's URL as a browser shows it",
         )
     add_command(
         commands,
@@ -94,49 +103,96 @@ def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentP
 
 
 def run(args: argparse.Namespace, config: Config, now: datetime | None = None) -> int:
-    item = None if args.command == "curation" else parse_item(args.item, args.command)
+    named = None if args.command == "curation" else parse_item(args.item, args.command)
     engine = store.open_database(config.database_url)
     try:
         with store.session_scope(engine) as session:
-            if item is None:
+            if named is None:
                 _list(session, config)
-            else:
-                _curate(session, config, args.command, item, now or datetime.now(UTC))
+                return 0
+            item = _known_item(session, named, args.command)
+            print(_curate(session, config, args.command, item, now or datetime.now(UTC)))
+        jobs.render_output(engine, config)
     finally:
         engine.dispose()
     return 0
 
 
-def parse_item(text: str, command: str) -> store.ItemKey:
-    """`youtube:A5bUqkYPIw8` -> ("youtube", "A5bUqkYPIw8"); a bad one raises UsageError."""
+def _known_item(session: Session, named: store.ItemKey | str, command: str) -> store.ItemKey:
+    """The item a SOURCE:ID or a URL names; unknown to the database is a UsageError, except
+    for `include` (an item can be included before it is fetched) or an item curated already."""
+    if isinstance(named, str):
+        found = store.items_by_url(session, [named, named.rstrip("/"), named.rstrip("/") + "/"])
+        if not found:
+            raise UsageError(
+                f"{command}: no item in the database has the address {named} (name it as "
+                "SOURCE:ID, the page's data-source and data-id)"
+            )
+        return found[0].source, found[0].platform_id
+    if command == "include" or _item_row(session, named) or named in store.curation(session):
+        return named
+    raise UsageError(
+        f"{command}: {':'.join(named)} is not in the database (check the id: the page's "
+        "data-id, or the item's URL; `showcase include` takes items not fetched yet)"
+    )
+
+
+def parse_item(text: str, command: str) -> store.ItemKey | str:
+    """`youtube:A5bUqkYPIw8` -> ("youtube", "A5bUqkYPIw8"); a YouTube address -> its video;
+    any other http(s) address is returned as it is, to be looked up in the database. A bad
+    one raises UsageError."""
+    text = text.strip()
+    if text.lower().startswith(("https://", "http://")):
+        video_id = youtube_video_id(text)
+        return ("youtube", video_id) if video_id else text
     source, colon, platform_id = text.partition(":")
     source, platform_id = source.strip().lower(), platform_id.strip()
     if not colon or not source or not platform_id:
-        raise UsageError(f"{command}: {text!r} is not SOURCE:ID (e.g. youtube:A5bUqkYPIw8)")
+        raise UsageError(
+            f"{command}: {text!r} is not SOURCE:ID or a URL (e.g. youtube:A5bUqkYPIw8)"
+        )
     if source not in SOURCES:
         raise UsageError(
             f"{command}: unknown source {source!r} in {text!r} (choose from {', '.join(SOURCES)})"
         )
     if not _ID.fullmatch(platform_id):
         raise UsageError(
-            f"{command}: {platform_id!r} is not a platform id (the page's data-id, not a URL)"
+            f"{command}: {platform_id!r} is not a platform id (the page's data-id; a URL goes "
+            "on its own, without SOURCE:)"
         )
     return source, platform_id
 
 
+def youtube_video_id(url: str) -> str | None:
+    """The video of watch?v=ID, youtu.be/ID, /shorts/ID, /live/ID and /embed/ID addresses."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").removeprefix("www.").removeprefix("m.")
+    segments = [segment for segment in parts.path.split("/") if segment]
+    candidate: str | None = None
+    if host == "youtu.be" and segments:
+        candidate = segments[0]
+    elif host in _YOUTUBE_HOSTS and segments == ["watch"]:
+        values = parse_qs(parts.query).get("v", [])
+        candidate = values[0] if values else None
+    elif host in _YOUTUBE_HOSTS and len(segments) >= 2 and segments[0] in _YOUTUBE_PATHS:
+        candidate = segments[1]
+    return candidate if candidate and _YOUTUBE_ID.fullmatch(candidate) else None
+
+
 def _curate(
     session: Session, config: Config, command: str, item: store.ItemKey, now: datetime
-) -> None:
+) -> str:
+    """Set or clear the mark; return the one line saying what was done."""
     action = ACTIONS[command]
     changed = store.set_curation_mark(session, *item, action.mark, now if action.on else None)
-    if log.isEnabledFor(logging.INFO):
-        name = ":".join(item)
-        if action.on:
-            done = f"is {action.word} now" if changed else f"was {action.word} already"
-        else:
-            done = f"is no longer {action.word}" if changed else f"was not {action.word}"
-        log.info("%s: %s %s", command, name, done)
+    name = ":".join(item)
+    if action.on:
+        done = f"is {action.word} now" if changed else f"was {action.word} already"
+    else:
+        done = f"is no longer {action.word}" if changed else f"was not {action.word}"
+    if log.isEnabledFor(logging.INFO):  # -v: where the item stands
         log.info("%s: %s", command, _describe(session, config, item, action.on))
+    return f"{command}: {name} {done}; rendered again"
 
 
 def _describe(session: Session, config: Config, item: store.ItemKey, marked: bool) -> str:

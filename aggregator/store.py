@@ -300,6 +300,11 @@ def items_by_platform_id(
     return found
 
 
+def items_by_url(session: Session, urls: Iterable[str]) -> list[ItemRow]:
+    """The items whose platform URL is one of `urls` (as the sources stored them)."""
+    return list(session.scalars(select(ItemRow).where(ItemRow.url.in_(list(urls)))))
+
+
 def _retire_unseen(session: Session, account_id: int, seen: set[str], now: datetime) -> int:
     rows = session.scalars(
         select(ItemRow).where(ItemRow.account_id == account_id, ItemRow.retired_at.is_(None))

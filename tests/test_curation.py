@@ -187,6 +187,27 @@ def test_parse_item(text, expected):
 
 
 @pytest.mark.parametrize(
+    "url",
+    [
+        "https://www.youtube.com/watch?v=A5bUqkYPIw8",
+        "https://www.youtube.com/watch?v=A5bUqkYPIw8&t=42s",
+        "https://youtu.be/A5bUqkYPIw8?si=abc",
+        "https://m.youtube.com/watch?v=A5bUqkYPIw8",
+        "https://www.youtube.com/shorts/A5bUqkYPIw8",
+        "https://www.youtube.com/live/A5bUqkYPIw8",
+        "https://www.youtube-nocookie.com/embed/A5bUqkYPIw8",
+    ],
+)
+def test_a_youtube_address_names_its_video(url):
+    assert parse_item(url, "pin") == ("youtube", "A5bUqkYPIw8")
+
+
+def test_another_address_is_looked_up_as_it_is():
+    url = "https://www.facebook.com/104857293361870/posts/3133062603682029/"
+    assert parse_item(url, "hide") == url
+
+
+@pytest.mark.parametrize(
     "text",
     ["youtube", "youtube:", ":abc", "vimeo:abc", "youtube:https://youtu.be/x", "youtube:a b", ""],
 )
@@ -202,18 +223,18 @@ def feed_ids(site) -> list[str]:
     return [item["_showcase"]["id"] for item in json.loads(site.read("feed.json"))["items"]]
 
 
-def test_pin_puts_a_video_first_everywhere_at_the_next_render(site, capsys):
+def test_pin_puts_a_video_first_everywhere_and_says_so(site, capsys):
+    """The contract: a curation command says what it did in one line and re-renders."""
     assert run(site, "update") == 0
     assert shown(site)[0] != ("youtube", OLDEST_SHOWN_VIDEO)
+    capsys.readouterr()
     assert run(site, "pin", f"youtube:{OLDEST_SHOWN_VIDEO}") == 0
-    assert capsys.readouterr() == ("", "")
-    assert shown(site)[0] != ("youtube", OLDEST_SHOWN_VIDEO)  # not before the render
-    assert run(site, "render") == 0
+    out, err = capsys.readouterr()
+    assert (out, err) == (f"pin: youtube:{OLDEST_SHOWN_VIDEO} is pinned now; rendered again\n", "")
     for page in ("index.html", "fragment.html", "embed.html"):
         assert shown(site, page)[0] == ("youtube", OLDEST_SHOWN_VIDEO), page
     assert feed_ids(site)[0] == OLDEST_SHOWN_VIDEO
     assert run(site, "unpin", f"youtube:{OLDEST_SHOWN_VIDEO}") == 0
-    assert run(site, "render") == 0
     assert shown(site)[0] != ("youtube", OLDEST_SHOWN_VIDEO)
 
 
@@ -222,10 +243,11 @@ def test_hide_takes_an_item_off_every_output_and_unhide_brings_it_back(site, cap
     before = shown(site)
     facebook_id = next(item_id for source, item_id in before if source == "facebook")
     hidden = [("youtube", "A5bUqkYPIw8"), ("facebook", facebook_id)]
+    capsys.readouterr()
     for source, item_id in hidden:
         assert run(site, "hide", f"{source}:{item_id}") == 0
-    assert run(site, "render") == 0
-    assert capsys.readouterr() == ("", "")
+    out, err = capsys.readouterr()
+    assert err == "" and len(out.splitlines()) == 2
     for page in ("index.html", "fragment.html", "embed.html"):
         assert shown(site, page) == [item for item in before if item not in hidden], page
     for _, item_id in hidden:
@@ -233,7 +255,6 @@ def test_hide_takes_an_item_off_every_output_and_unhide_brings_it_back(site, cap
         assert item_id not in site.read("feed.xml")
     for source, item_id in hidden:
         assert run(site, "unhide", f"{source}:{item_id}") == 0
-    assert run(site, "render") == 0
     assert shown(site) == before
     assert shown(site, "fragment.html") == before
     assert "A5bUqkYPIw8" in feed_ids(site)
@@ -241,18 +262,20 @@ def test_hide_takes_an_item_off_every_output_and_unhide_brings_it_back(site, cap
 
 def test_include_adds_a_video_without_the_hashtag_with_its_thumbnail(site, capsys):
     assert run(site, "include", f"youtube:{INCLUDED_DEMO_VIDEO}") == 0  # before any fetch
-    assert run(site, "hide", "youtube:A5bUqkYPIw8") == 0
-    assert capsys.readouterr() == ("", "")
+    assert capsys.readouterr().out == (
+        f"include: youtube:{INCLUDED_DEMO_VIDEO} is included now; rendered again\n"
+    )
+    assert run(site, "hide", "youtube:A5bUqkYPIw8") == 2  # unknown before the fetch
+    assert "not in the database" in capsys.readouterr().err
     assert run(site, "update") == 0
+    assert run(site, "hide", "youtube:A5bUqkYPIw8") == 0
     assert shown_ids(site, "youtube") == DEMO_SHOWN_YOUTUBE - {"A5bUqkYPIw8"} | {
         INCLUDED_DEMO_VIDEO
     }
     assert INCLUDED_DEMO_VIDEO in feed_ids(site)
     thumbs = {path.name for path in (site.output / "thumbs").iterdir()}
     assert any(name.startswith(f"youtube-{INCLUDED_DEMO_VIDEO}.") for name in thumbs)
-    assert not any(name.startswith("youtube-A5bUqkYPIw8.") for name in thumbs)
     assert run(site, "exclude", f"youtube:{INCLUDED_DEMO_VIDEO}") == 0
-    assert run(site, "render") == 0
     assert INCLUDED_DEMO_VIDEO not in shown_ids(site, "youtube")
 
 
@@ -268,15 +291,53 @@ def test_curation_needs_no_keys_and_says_more_with_v(site, monkeypatch, capsys):
     monkeypatch.delenv("YOUTUBE_API_KEY")
     monkeypatch.delenv("FACEBOOK_ACCESS_TOKEN")
     assert run(site, "-v", "include", "youtube:NotFetched1") == 0
-    err = capsys.readouterr().err
-    assert "youtube:NotFetched1 is included now" in err
+    out, err = capsys.readouterr()
+    assert "youtube:NotFetched1 is included now" in out
     assert "not in the database yet" in err
     assert run(site, "-v", "pin", f"youtube:{OLDEST_SHOWN_VIDEO}") == 0
     assert "item 1 of" in capsys.readouterr().err
     assert run(site, "-v", "unhide", f"youtube:{OLDEST_SHOWN_VIDEO}") == 0
-    assert f"youtube:{OLDEST_SHOWN_VIDEO} was not hidden" in capsys.readouterr().err
+    assert f"youtube:{OLDEST_SHOWN_VIDEO} was not hidden" in capsys.readouterr().out
     assert run(site, "-v", "pin", "youtube:SlDgea4EHHm") == 0
     assert "showcase include youtube:SlDgea4EHHm" in capsys.readouterr().err
+
+
+def test_an_item_named_by_its_address_as_a_browser_shows_it(site, capsys):
+    assert run(site, "update") == 0
+    facebook_id = next(item_id for source, item_id in shown(site) if source == "facebook")
+    url = next(
+        item["url"]
+        for item in json.loads(site.read("feed.json"))["items"]
+        if item["_showcase"]["id"] == facebook_id
+    )
+    capsys.readouterr()
+    assert run(site, "hide", url) == 0
+    assert (
+        capsys.readouterr().out == f"hide: facebook:{facebook_id} is hidden now; rendered again\n"
+    )
+    assert ("facebook", facebook_id) not in shown(site)
+    assert run(site, "pin", f"https://youtu.be/{OLDEST_SHOWN_VIDEO}") == 0
+    assert shown(site)[0] == ("youtube", OLDEST_SHOWN_VIDEO)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("pin", "youtube:NotFetched1"),
+        ("hide", "facebook:1_2"),
+        ("unhide", "https://www.youtube.com/watch?v=NotFetched1"),
+        ("pin", "https://www.example.org/nirgends/"),
+    ],
+)
+def test_an_item_unknown_to_the_database_is_exit_2_with_a_hint(site, capsys, args):
+    """The contract: an ITEM unknown to the database is exit 2 (except for include)."""
+    assert run(site, "update") == 0
+    before = site.read("index.html")
+    capsys.readouterr()
+    assert run(site, *args) == 2
+    line = one_line(capsys.readouterr().err)
+    assert line.startswith(f"showcase: {args[0]}: ") and "database" in line
+    assert site.read("index.html") == before
 
 
 def test_curation_lists_what_is_curated(site, capsys):
@@ -290,6 +351,7 @@ def test_curation_lists_what_is_curated(site, capsys):
         ("include", "youtube:UXjwhkkFGsm"),  # private in the demo world
     ]:
         assert run(site, command, item) == 0
+    capsys.readouterr()
     assert run(site, "curation") == 0
     header, *lines = capsys.readouterr().out.splitlines()
     assert header.split() == ["item", "pinned", "hidden", "included", "shown", "title"]
