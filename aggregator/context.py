@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from aggregator import figures, store
+from aggregator import episodes, figures, store
 from aggregator.config import Config
 from aggregator.matching import item_matches, prepare_hashtags
 from aggregator.thumbnails import thumbnail_variants
@@ -95,11 +95,18 @@ def showcase_items(session: Session, config: Config, now: datetime | None = None
 
 
 def showcase_rows(session: Session, config: Config) -> list[store.ItemRow]:
-    """The showcase's items in display order: pins first (most recently pinned first), then
-    the rest newest first.
+    """The showcase's items in display order, episode by episode (see `showcase_episodes`)."""
+    return [row for episode in showcase_episodes(session, config) for row in episode]
+
+
+def showcase_episodes(session: Session, config: Config) -> list[list[store.ItemRow]]:
+    """The showcase's episodes in display order: pinned ones first (most recently pinned
+    first), then the rest by their first item, newest first.
 
     An item belongs when it is public and live and carries a configured hashtag or was
-    included by staff (`showcase include`), unless staff hid it (`showcase hide`, which wins
+    included by staff (`showcase include`). Items that belong are grouped into episodes
+    (`episodes.group`, with staff's `episode merge|split`). Pin and hide act on the whole
+    episode: a pin on any of its items pins it, a hide on any of its items hides it (and wins
     over a pin and an include). An include never shows a private, deleted or retired item.
     A source taken out of the config is no longer fetched, but what it brought stays shown
     until the database is cleared: `render` shows what the database holds."""
@@ -110,28 +117,46 @@ def showcase_rows(session: Session, config: Config) -> list[store.ItemRow]:
         for row in store.live_items(session)
         if belongs(row, curation.get((row.source, row.platform_id)), hashtags)
     ]
-    return display_order(rows, curation)
+    grouped = episodes.group(rows, store.episode_overrides(session))
+    shown = [episode for episode in grouped if not _any_hidden(episode, curation)]
+    return display_order(shown, curation)
 
 
 def belongs(
     row: store.ItemRow, curated: store.CurationRow | None, hashtags: tuple[str, ...]
 ) -> bool:
-    """Whether a public, live item is in the showcase: hashtag or include, and not hidden."""
-    if curated is not None and curated.hidden_at is not None:
-        return False
+    """Whether a public, live item is a candidate: hashtag or include (hidden or not)."""
     if curated is not None and curated.included_at is not None:
         return True
     return item_matches([row.title, row.description], row.tags, hashtags)
 
 
+def _any_hidden(
+    episode: Sequence[store.ItemRow], curation: Mapping[store.ItemKey, store.CurationRow]
+) -> bool:
+    marks = (curation.get((row.source, row.platform_id)) for row in episode)
+    return any(mark is not None and mark.hidden_at is not None for mark in marks)
+
+
 def display_order(
-    rows: Sequence[store.ItemRow], curation: Mapping[store.ItemKey, store.CurationRow]
-) -> list[store.ItemRow]:
-    """Pinned rows first, most recently pinned first; the others keep their order."""
-    pins = {key: row.pinned_at for key, row in curation.items() if row.pinned_at is not None}
-    pinned = [row for row in rows if (row.source, row.platform_id) in pins]
-    pinned.sort(key=lambda row: pins[(row.source, row.platform_id)], reverse=True)
-    rest = [row for row in rows if (row.source, row.platform_id) not in pins]
+    grouped: Sequence[list[store.ItemRow]],
+    curation: Mapping[store.ItemKey, store.CurationRow],
+) -> list[list[store.ItemRow]]:
+    """Pinned episodes first, most recently pinned first; the others newest first, by the
+    date of their first item (the date their card shows)."""
+
+    def pinned_at(episode: Sequence[store.ItemRow]) -> datetime | None:
+        marks = (curation.get((row.source, row.platform_id)) for row in episode)
+        pins = [mark.pinned_at for mark in marks if mark is not None and mark.pinned_at]
+        return max(pins) if pins else None
+
+    def first(episode: Sequence[store.ItemRow]) -> tuple[datetime, str]:
+        return (min(row.published_at for row in episode), episodes.episode_id(episode))
+
+    pinned = [episode for episode in grouped if pinned_at(episode) is not None]
+    pinned.sort(key=lambda episode: (pinned_at(episode), first(episode)), reverse=True)
+    rest = [episode for episode in grouped if pinned_at(episode) is None]
+    rest.sort(key=first, reverse=True)
     return pinned + rest
 
 

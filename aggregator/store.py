@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from aggregator.episodes import Overrides
 from aggregator.models import Figure, Item, SourceResult, Usage
 
 _IN_CHUNK = 500
@@ -600,6 +601,11 @@ def set_curation_mark(
     setattr(row, mark, at)
     session.flush()
     return True
+
+
+def episode_overrides(session: Session) -> Overrides:
+    """Staff's `episode merge|split` marks. SKELETON (issue 9): not stored yet."""
+    return Overrides()
 
 
 def curated_rows(session: Session) -> list[CurationRow]:
