@@ -22,6 +22,8 @@ from aggregator.dates import DAY_EXAMPLES, parse_day_text
 from aggregator.errors import ConfigError, register_secret
 
 SOURCES = ("youtube", "facebook", "website")
+# The platforms whose player a card can start, in the default order of preference.
+VIDEO_PLATFORMS = ("youtube", "facebook")
 _DURATION = re.compile(r"(\d+)([smhd])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -79,6 +81,9 @@ class ShowcaseConfig:
     since: date | None = None
     intro: str = ""
     privacy_url: str | None = None  # the site's privacy notes; None: the page's own section
+    # Whose video an episode's card plays, first choice first (an embeddable one beats one
+    # its platform keeps to itself); platforms left out come after those named.
+    player_order: tuple[str, ...] = VIDEO_PLATFORMS
 
 
 @dataclass(frozen=True)
@@ -176,7 +181,8 @@ def require_secrets(config: Config, sources: Iterable[str]) -> None:
 
 def _showcase(table: dict[str, Any]) -> ShowcaseConfig:
     allowed = {
-        "title", "hashtags", "locale", "timezone", "stale_after", "since", "intro", "privacy_url"
+        "title", "hashtags", "locale", "timezone", "stale_after", "since", "intro", "privacy_url",
+        "player_order",
     }  # fmt: skip
     _check_keys(table, allowed, "showcase")
     hashtags = table.get("hashtags")
@@ -204,7 +210,21 @@ def _showcase(table: dict[str, Any]) -> ShowcaseConfig:
         since=_date(table.get("since"), "showcase.since"),
         intro=_str(table, "intro", "showcase", ""),
         privacy_url=_optional_url(table, "privacy_url", "showcase"),
+        player_order=_player_order(table.get("player_order", list(VIDEO_PLATFORMS))),
     )
+
+
+def _player_order(value: Any) -> tuple[str, ...]:
+    key = "showcase.player_order"
+    choices = ", ".join(repr(name) for name in VIDEO_PLATFORMS)
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{key}: a non-empty list of video platforms, such as [{choices}]")
+    for name in value:
+        if name not in VIDEO_PLATFORMS:
+            raise ConfigError(f"{key}: {name!r} is not a video platform (choose from {choices})")
+    if len(set(value)) != len(value):
+        raise ConfigError(f"{key}: names a platform twice")
+    return tuple(value)
 
 
 def _youtube(table: Any, env: dict[str, str] | os._Environ[str]) -> YouTubeConfig:

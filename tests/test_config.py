@@ -45,6 +45,7 @@ def test_example_config_loads_and_documents_every_key(tmp_path):
         "stale_after",
         "since",
         "privacy_url",
+        "player_order",
         "every",
         "channel",
         "api_key_env",
@@ -267,6 +268,28 @@ def test_base_url_and_privacy_url_are_optional_urls(tmp_path):
     ]:
         with pytest.raises(ConfigError, match=key):
             config_from_dict(data, base_dir=tmp_path)
+
+
+def test_player_order_names_video_platforms_youtube_first_by_default(tmp_path):
+    def order(value):
+        showcase = {"hashtags": ["x"], "player_order": value}
+        return config_from_dict(minimal(showcase=showcase), base_dir=tmp_path).showcase.player_order
+
+    assert config_from_dict(minimal(), base_dir=tmp_path).showcase.player_order == (
+        "youtube",
+        "facebook",
+    )
+    assert order(["facebook"]) == ("facebook",)
+    assert order(["facebook", "youtube"]) == ("facebook", "youtube")
+    for bad, cause in [
+        (["vimeo"], "'vimeo' is not a video platform"),
+        (["website"], "'website' is not a video platform"),
+        (["youtube", "youtube"], "names a platform twice"),
+        ([], "a non-empty list"),
+        ("youtube", "a non-empty list"),
+    ]:
+        with pytest.raises(ConfigError, match=f"^showcase.player_order: {cause}"):
+            order(bad)
 
 
 def test_the_command_line_refuses_a_pasted_key_with_exit_2_and_one_line(tmp_path, capsys):
