@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from aggregator import episodes, figures, store
-from aggregator.config import Config
+from aggregator.config import VIDEO_PLATFORMS, Config
 from aggregator.matching import item_matches, prepare_hashtags
 from aggregator.thumbnails import thumbnail_variants
-from aggregator.view import FigureView, ItemView, Showcase
+from aggregator.view import EpisodeView, FigureView, ItemView, Showcase
 
 FIGURE_LABELS = {
     "youtube.subscribers": "YouTube-Abonnenten",
@@ -34,7 +34,7 @@ def build_showcase(session: Session, config: Config, now: datetime) -> Showcase:
         locale=config.showcase.locale,
         timezone=config.showcase.timezone,
         figures=figure_views(session, config, now),
-        items=showcase_items(session, config, now),
+        episodes=showcase_episode_views(session, config, now),
         since=config.showcase.since,
         base_url=config.base_url,
         privacy_url=config.showcase.privacy_url,
@@ -92,6 +92,60 @@ def _is_stale(
 
 def showcase_items(session: Session, config: Config, now: datetime | None = None) -> list[ItemView]:
     return [item_view(row, config.output_dir, now) for row in showcase_rows(session, config)]
+
+
+def showcase_episode_views(
+    session: Session, config: Config, now: datetime | None = None
+) -> list[EpisodeView]:
+    """The showcase's cards, in display order (see `showcase_episodes`)."""
+    return [
+        episode_view(
+            [item_view(row, config.output_dir, now) for row in episode],
+            episodes.episode_id(episode),
+            config.showcase.player_order,
+        )
+        for episode in showcase_episodes(session, config)
+    ]
+
+
+def episode_view(
+    items: Sequence[ItemView], episode_id: str, player_order: Sequence[str] = VIDEO_PLATFORMS
+) -> EpisodeView:
+    """One card for an episode's items: the lead (the video that plays), the title, the
+    earliest date, the description and the items in the order of the card's links."""
+    ordered = sorted(items, key=lambda item: card_order(item, player_order))
+    lead = lead_item(ordered)
+    titled = [item for item in (lead, *ordered) if item.has_own_title]
+    fallback = [item for item in ordered if item.title]  # only posts: their derived titles
+    articles = [item for item in ordered if item.source == "website"]
+    described = [item for item in (lead, *articles, *ordered) if item.description]
+    pictured = [item for item in (lead, *ordered) if item.thumbnail]
+    return EpisodeView(
+        id=episode_id,
+        items=tuple(ordered),
+        lead=lead,
+        title=(titled or fallback)[0].title if titled or fallback else "",
+        published_at=min(item.published_at for item in ordered),
+        description=described[0].description if described else "",
+        picture=pictured[0] if pictured else None,
+    )
+
+
+def card_order(item: ItemView, player_order: Sequence[str]) -> tuple[int, int, datetime, str]:
+    """Videos first, by the configured preference of their platform, then articles (the
+    website), then posts; each by date."""
+    if item.kind == "video":
+        rank = player_order.index(item.source) if item.source in player_order else len(player_order)
+        return (0, rank, item.published_at, item.platform_id)
+    return (1 if item.source == "website" else 2, 0, item.published_at, item.platform_id)
+
+
+def lead_item(ordered: Sequence[ItemView]) -> ItemView:
+    """The first video that can be played here; else the first video (its button opens it on
+    its platform); else the first item: an article before a post."""
+    videos = [item for item in ordered if item.kind == "video"]
+    playable = [item for item in videos if item.playable]
+    return (playable or videos or list(ordered))[0]
 
 
 def showcase_rows(session: Session, config: Config) -> list[store.ItemRow]:

@@ -3,14 +3,15 @@
 Everything is rendered to bytes first and written afterwards, each file atomically, so a
 template error leaves the previous output untouched. What comes out:
 
-- `index.html`: the standalone page with every showcase item (the contract's "full showcase
-  page"). The first `GROUP_SIZE` items show; each further group sits in a nested
-  `<details>` whose summary reads "Weitere Videos", so paging needs no script and the images
-  of closed groups are never loaded (they are lazy and not rendered).
+- `index.html`: the standalone page with every showcase episode (the contract's "full
+  showcase page"), one card each. The first `GROUP_SIZE` cards show; each further group sits
+  in a nested `<details>` whose summary reads "Weitere Videos", so paging needs no script and
+  the images of closed groups are never loaded (they are lazy and not rendered).
 - `fragment.html`: the same showcase for embedding: one root `<section class="showcase">`, its
   styles and script inside it, no ids. `embed.html`: the same in a page of its own for an
   iframe; it posts its height to the host page (`_embed_height.html`).
-- `figures.json`, `feed.json` (JSON Feed 1.1), `feed.xml` (Atom 1.0), `history.json`.
+- `figures.json`, `feed.json` (JSON Feed 1.1), `feed.xml` (Atom 1.0), `history.json`. The
+  feeds have one entry per episode, with every item's link.
 - `badges/KEY.json` (a shields.io endpoint document) and `badges/KEY.svg` (the same badge,
   drawn here: nothing is asked of shields.io) for every figure.
 
@@ -23,8 +24,10 @@ Templates (package folder `templates/`, overridable per site, Datasette-style):
 - `base.html`: the page shell (blocks `title`, `head`, `body`, `content`).
 - `index.html` and `embed.html`: extend `base.html` and include `fragment.html`.
 - `fragment.html`: the showcase's one root element.
-- `_figures.html`, `_item.html` (blocks `media`, `heading`, `meta`, `description`, `links`;
-  besides `item` it sets `platform`, `link`, `thumb` and `playable` for those blocks),
+- `_figures.html`, `_item.html`: one episode's card (blocks `media`, `heading`, `meta`,
+  `description`, `links`; besides `episode` it sets `item`, the lead, and the lead's
+  `platform`, `link`, `thumb` and `playable` for those blocks; every item of the episode is
+  one element in `links`, carrying its `data-source` and `data-id`),
   `_privacy.html`, `_style.html` (the scoped stylesheet), `_script.html`
   (click-to-play, event delegation), `feed.xml`, `badge.svg`.
 
@@ -33,10 +36,10 @@ with `{% extends "default:_item.html" %}`.
 
 Every HTML template gets the same context:
 
-- `showcase`: the `Showcase` view model, items already in display order (pins first, then
+- `showcase`: the `Showcase` view model, episodes already in display order (pins first, then
   newest first) and never re-sorted here.
 - `page`: `"index"`, `"fragment"` or `"embed"`.
-- `groups`: the items in groups of `GROUP_SIZE`; the first is shown, the others fold away.
+- `groups`: the episodes in groups of `GROUP_SIZE`; the first is shown, the others fold away.
 - `heading_level`: 1 in the pages, 2 in the fragment and embed.html (the host has its `<h1>`).
 - `language`: the locale's language, e.g. `"de"`.
 - `base`: "" or the base URL to put before a path into the output folder.
@@ -46,7 +49,8 @@ Filters: `count` (1.310), `local_date` (27.06.2017), `local_datetime` (26.11.202
 `duration` (3:12, 1:02:03), `iso` (ISO-8601 UTC), `iso_duration` (PT3M12S), `web_url` (the URL
 when http(s), else None), `local_src` (the path when it points into the output directory, else
 None: nothing may load from a third-party host), `compact_css`, `compact_js`, `xml_text`.
-Globals: `source_label("youtube")` -> "YouTube", `player_provider(embed_url)` -> (platform,
+Globals: `source_label("youtube")` -> "YouTube", `link_label(item)` -> "Auf YouTube ansehen",
+"Interview lesen", "Beitrag auf Facebook", `player_provider(embed_url)` -> (platform,
 company) named in the privacy notice.
 """
 
@@ -82,7 +86,7 @@ from jinja2 import (
 from . import figures
 from .files import write_atomic
 from .history import HISTORY_FILE, history_json
-from .view import FigureView, ItemView, Showcase
+from .view import EpisodeView, FigureView, ItemView, Showcase
 
 INDEX_FILE = "index.html"
 FRAGMENT_FILE = "fragment.html"
@@ -115,8 +119,10 @@ PLAYER_PROVIDERS = {
 _REPO_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
-def group_items(items: Sequence[ItemView], size: int = GROUP_SIZE) -> list[Sequence[ItemView]]:
-    return [items[start : start + size] for start in range(0, len(items), size)]
+def group_episodes(
+    episodes: Sequence[EpisodeView], size: int = GROUP_SIZE
+) -> list[Sequence[EpisodeView]]:
+    return [episodes[start : start + size] for start in range(0, len(episodes), size)]
 
 
 def render_showcase(
@@ -154,7 +160,8 @@ def render_outputs(
     formats = Formats.for_showcase(showcase)
     env = make_environment(template_dirs, formats)
     language = formats.locale.language
-    outputs = html_outputs(env, showcase, group_items(showcase.items, group_size), language)
+    groups = group_episodes(showcase.episodes, group_size)
+    outputs = html_outputs(env, showcase, groups, language)
     outputs[FIGURES_FILE] = json_bytes(figures_document(showcase))
     outputs[FEED_FILE] = json_bytes(feed_document(showcase, language))
     outputs[ATOM_FILE] = (
@@ -166,7 +173,7 @@ def render_outputs(
 
 
 def html_outputs(
-    env: Environment, showcase: Showcase, groups: list[Sequence[ItemView]], language: str
+    env: Environment, showcase: Showcase, groups: list[Sequence[EpisodeView]], language: str
 ) -> dict[str, bytes]:
     def render(template: str, page: str, heading_level: int, base: str) -> bytes:
         html = env.get_template(template).render(
@@ -232,6 +239,7 @@ def make_environment(template_dirs: Sequence[Path], formats: Formats) -> Environ
     )
     env.globals.update(
         source_label=source_label,
+        link_label=link_label,
         player_provider=player_provider,
         entry_id=entry_id,
         DESCRIPTION_CHARS=DESCRIPTION_CHARS,
@@ -316,6 +324,15 @@ def source_label(source: str) -> str:
     return SOURCE_LABELS.get(source, source.capitalize())
 
 
+def link_label(item: ItemView) -> str:
+    """What the card's link to an item on its platform says."""
+    if item.source == "website":
+        return "Interview lesen"
+    if item.kind == "post":
+        return f"Beitrag auf {source_label(item.source)}"
+    return f"Auf {source_label(item.source)} ansehen"
+
+
 def player_provider(embed_url: str) -> tuple[str, str]:
     """(platform, company) that the privacy notice names for a player at `embed_url`."""
     host = (urlsplit(embed_url).hostname or "").lower()
@@ -342,8 +359,8 @@ def figures_document(showcase: Showcase) -> dict[str, Any]:
 
 
 def feed_document(showcase: Showcase, language: str) -> dict[str, Any]:
-    """JSON Feed 1.1. `image` is the thumbnail's path relative to the feed (the output
-    directory), or its absolute URL when the base URL is configured."""
+    """JSON Feed 1.1, one item per episode. `image` is the thumbnail's path relative to the
+    feed (the output directory), or its absolute URL when the base URL is configured."""
     feed: dict[str, Any] = {"version": JSON_FEED_VERSION, "title": showcase.title}
     if showcase.home_url:
         feed["home_page_url"] = showcase.home_url
@@ -352,22 +369,33 @@ def feed_document(showcase: Showcase, language: str) -> dict[str, Any]:
     if showcase.intro:
         feed["description"] = showcase.intro
     feed["language"] = language
-    feed["items"] = [feed_item(item, showcase.base_url or "") for item in showcase.items]
+    feed["items"] = [feed_item(episode, showcase.base_url or "") for episode in showcase.episodes]
     return feed
 
 
-def feed_item(item: ItemView, base: str = "") -> dict[str, Any]:
-    entry: dict[str, Any] = {"id": f"{item.source}:{item.platform_id}"}
-    if web_url(item.url):
-        entry["url"] = item.url
-    if item.title:
-        entry["title"] = item.title
-    entry["content_text"] = item.description
-    entry["date_published"] = iso_utc(item.published_at)
-    thumbnail = local_src(item.thumbnail)
+def feed_item(episode: EpisodeView, base: str = "") -> dict[str, Any]:
+    """The episode as a JSON Feed item: its lead's link, and under `_showcase` the lead's
+    source and id (as for a card of one item), the episode's id and every item's link."""
+    lead = episode.lead
+    entry: dict[str, Any] = {"id": episode.id}
+    if web_url(lead.url):
+        entry["url"] = lead.url
+    if episode.title:
+        entry["title"] = episode.title
+    entry["content_text"] = episode.description
+    entry["date_published"] = iso_utc(episode.published_at)
+    thumbnail = local_src(episode.picture.thumbnail) if episode.picture else None
     if thumbnail:
         entry["image"] = base + thumbnail
-    entry["_showcase"] = {"source": item.source, "id": item.platform_id}
+    entry["_showcase"] = {
+        "source": lead.source,
+        "id": lead.platform_id,
+        "episode": episode.id,
+        "items": [
+            {"source": item.source, "id": item.platform_id, "url": web_url(item.url)}
+            for item in episode.items
+        ],
+    }
     return entry
 
 
@@ -386,8 +414,10 @@ def atom_context(showcase: Showcase, language: str) -> dict[str, Any]:
     }
 
 
-def entry_id(item: ItemView) -> str:
-    return f"urn:showcase:{item.source}:{quote(item.platform_id, safe='')}"
+def entry_id(episode: EpisodeView) -> str:
+    """The Atom entry's id: the episode's, "urn:showcase:youtube:ID"."""
+    source, _, platform_id = episode.id.partition(":")
+    return f"urn:showcase:{source}:{quote(platform_id, safe='')}"
 
 
 # --- badges ------------------------------------------------------------------------------------

@@ -55,6 +55,31 @@ class ItemView:
     # shown as announced without a date that would mislead).
     scheduled_start_at: datetime | None = None
 
+    @property
+    def has_own_title(self) -> bool:
+        """A Facebook post has no title: the one it carries is its message's first sentence
+        (`sources.facebook.post_title`), good for a card of its own, never for a card that
+        has a video or an article."""
+        return bool(self.title) and not (self.source == "facebook" and self.kind == "post")
+
+    @property
+    def playable(self) -> bool:
+        """A video whose player may be inserted here after a click."""
+        return self.kind == "video" and self.embeddable and self.embed_url is not None
+
+
+@dataclass(frozen=True)
+class EpisodeView:
+    """One story across platforms, shown as one card (`context.episode_view` builds it)."""
+
+    id: str  # episodes.episode_id: "youtube:ID" of its earliest item; the card's data-episode
+    items: tuple[ItemView, ...]  # the card's links in order: videos, articles, posts
+    lead: ItemView  # the item whose button, meta and description the card shows
+    title: str  # the lead video's, else an article's; a post's only when nothing else has one
+    published_at: datetime  # the earliest item's date
+    description: str  # the lead's, else the article's excerpt
+    picture: ItemView | None = None  # whose thumbnail the card shows: the lead's when it has one
+
 
 @dataclass(frozen=True)
 class Showcase:
@@ -64,8 +89,13 @@ class Showcase:
     locale: str  # "de_DE"
     timezone: str  # "Europe/Berlin"
     figures: list[FigureView] = field(default_factory=list)
-    items: list[ItemView] = field(default_factory=list)  # filtered; pins, then newest
+    episodes: list[EpisodeView] = field(default_factory=list)  # pins, then newest
     since: date | None = None
     home_url: str | None = None  # where feed.json's home_page_url points, when known
     base_url: str | None = None  # public URL of the output folder ("https://…/showcase/")
     privacy_url: str | None = None  # the site's privacy notes; None: the page's own section
+
+    @property
+    def items(self) -> list[ItemView]:
+        """Every item shown, episode by episode."""
+        return [item for episode in self.episodes for item in episode.items]

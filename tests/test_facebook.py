@@ -815,20 +815,28 @@ def test_missing_token_fails_before_any_request():
 
 
 class Buttons(HTMLParser):
-    """The attributes of each item's buttons, and its links, by (data-source, data-id)."""
+    """The attributes of each card's buttons, by the (data-source, data-id) of every item the
+    card holds (the card is an episode; each item is an element of its own inside it)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.item: tuple[str, str] | None = None
+        self.card: list[dict[str, str | None]] | None = None
+        self.card_items: list[tuple[str, str]] = []
         self.buttons: dict[tuple[str, str], list[dict[str, str | None]]] = {}
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found = dict(attrs)
-        if tag == "article" and "data-id" in found:
-            self.item = (str(found["data-source"]), str(found["data-id"]))
-            self.buttons[self.item] = []
-        elif tag == "button" and self.item is not None:
-            self.buttons[self.item].append(found)
+        if tag == "article" and "data-episode" in found:
+            self.card, self.card_items = [], []
+        elif self.card is not None and tag == "button":
+            self.card.append(found)
+        elif self.card is not None and "data-source" in found and "data-id" in found:
+            self.card_items.append((str(found["data-source"]), str(found["data-id"])))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "article" and self.card is not None:
+            self.buttons.update(dict.fromkeys(self.card_items, self.card))
+            self.card = None
 
 
 def tagged_video(world: World) -> dict[str, Any]:
