@@ -135,7 +135,7 @@ def test_posts_without_permalink():
     page = recorded("posts_p1_time_paging.json")
     posts = [facebook.parse_post(node) for node in facebook.edge_data(page)]
     assert posts[0].kind == "post"
-    assert posts[0].title == ""
+    assert posts[0].title == "Happy July 4th!"  # made from the message; the flag is dropped
     assert posts[0].description == "Happy July 4th! 🇺🇸"
     assert posts[0].url == "https://www.facebook.com/4_10113477241177441"
     assert posts[0].published_at == datetime(2021, 7, 4, 19, 50, 58, tzinfo=UTC)
@@ -175,6 +175,88 @@ def test_rich_feed_posts_follow_paging():
     assert posts[0].url == "https://www.facebook.com/19292868552/posts/10158349356748553/"
     assert posts[0].thumbnail_url == first["data"][0]["full_picture"]
     assert posts[0].description.startswith("Singaporean logistics company")
+
+
+# --- a post's title, made from its message ---------------------------------------------------
+
+
+def test_recorded_posts_get_their_first_sentence_as_title():
+    """Real messages: posts_p1_time_paging.json and page_feed_rich_fields_p1_cursor.json
+    (Graph's Post node has no title field: https://developers.facebook.com/docs/graph-api/reference/post/)."""
+    short = {p.platform_id: p.title for p in map(facebook.parse_post, recorded_posts())}
+
+    assert short["4_10113477241177441"] == "Happy July 4th!"  # "Happy July 4th! 🇺🇸"
+    # The dots of "@adam.the.creator" end no sentence; the sentence's own dot is dropped.
+    assert short["4_10113332572050531"] == ("Thanks @adam.the.creator for designing my next board")
+    assert short["4_10113400535556121"] == (
+        "I'm grateful to get to build things that so many people find meaningful in their lives"
+    )
+    # A first sentence of 300 characters is cut after a whole word.
+    assert short["4_10113449068715281"] == (
+        "Some good news reading: teams at the Chan Zuckerberg Initiative and Biohub have been…"
+    )
+    assert short["19292868552_10158349356748553"] == (
+        "Singaporean logistics company Ninja Van Singapore provides delivery services across…"
+    )
+    for title in short.values():
+        assert 0 < len(title) <= facebook.POST_TITLE_CHARS
+        assert "…" not in title[:-1]
+
+
+def recorded_posts() -> list[dict[str, Any]]:
+    pages = ("posts_p1_time_paging.json", "page_feed_rich_fields_p1_cursor.json")
+    return [node for name in pages for node in facebook.edge_data(recorded(name))]
+
+
+@pytest.mark.parametrize(
+    ("message", "title"),
+    [
+        ("Neue Folge mit Anna! 🎬🔥", "Neue Folge mit Anna!"),
+        ("🎬 Neue Folge ist online ✨\nMehr dazu morgen.", "Neue Folge ist online"),
+        ("Neue Folge mit Anna 👩🏽‍🎨", "Neue Folge mit Anna"),  # skin tone, zero-width joiner
+        ("#flächenglühen #kunst #sachsen", ""),
+        ("#flächenglühen\nAnna zeichnet Flächen. #kunst", "Anna zeichnet Flächen"),
+        ("Anna zeichnet Flächen #flächenglühen #kunst", "Anna zeichnet Flächen"),
+        ("Heute im #Porträt: Anna Weber.", "Heute im Porträt: Anna Weber"),
+        ("https://youtu.be/A5bUqkYPIw8 Neue Folge mit Anna!", "Neue Folge mit Anna!"),
+        ("https://youtu.be/A5bUqkYPIw8\n\nNeue Folge: Anna.", "Neue Folge: Anna"),
+        (
+            "Anna zeigt z.B. Siebdruck und Radierung. Mehr im Video.",
+            ("Anna zeigt z.B. Siebdruck und Radierung"),
+        ),
+        (
+            "Wir zeigen Grafik, Druck usw. ab heute. Schaut rein!",
+            ("Wir zeigen Grafik, Druck usw. ab heute"),
+        ),
+        ("Am 27.06.2017 startet die Reihe. Schaut rein!", "Am 27.06.2017 startet die Reihe"),
+        ("Am 27. Juni startet die Reihe.", "Am 27. Juni startet die Reihe"),
+        ("Ein Gespräch mit A. Weber über Linien.", "Ein Gespräch mit A. Weber über Linien"),
+        ("Wer zeichnet hier? Anna!", "Wer zeichnet hier?"),
+        ("Neue Folge – jetzt ansehen: https://youtu.be/x", "Neue Folge – jetzt ansehen"),
+        ("👍", ""),
+        ("", ""),
+        ("x" * 200, ""),  # no word to cut after: no title rather than half a word
+        ("„Fläche und Glut“ – Anna im Gespräch.", "„Fläche und Glut“ – Anna im Gespräch"),
+    ],
+)
+def test_a_posts_title_is_its_first_sentence_clean(message, title):
+    assert facebook.post_title(message) == title
+
+
+def test_a_long_first_sentence_is_cut_after_a_whole_word_within_the_limit():
+    words = "Heute: Anna Weber, Illustratorin aus Leipzig, im Gespräch über Linien, Flächen, "
+    message = words + "Farben und das Glühen dazwischen, und über die Frage, was bleibt."
+
+    title = facebook.post_title(message)
+
+    assert title == (
+        "Heute: Anna Weber, Illustratorin aus Leipzig, im Gespräch über Linien, Flächen, Farben…"
+    )
+    assert len(title) <= facebook.POST_TITLE_CHARS
+    assert facebook.post_title(message, limit=30) == "Heute: Anna Weber…"  # not "Weber,…"
+    assert facebook.post_title("Ein Satz mit Emoji 🎬🎬🎬 " * 10, limit=30) == (
+        "Ein Satz mit Emoji 🎬🎬🎬 Ein…"
+    )
 
 
 def test_added_video_posts_of_the_recorded_feed_point_at_recorded_videos():

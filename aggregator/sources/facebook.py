@@ -12,6 +12,10 @@ for the empty last page Graph's time-based paging of `/posts` usually ends with.
 Each uploaded video also appears on `/posts`, as an `added_video` post whose attachment targets
 the video: that post is the video, so it is left out and the video is the one item.
 
+A post has no title of its own: it gets one made from the first sentence of its message
+(`post_title`). What marks such a title as made here is the item itself: a Facebook item of
+kind "post" (see `view.ItemView.has_own_title`), so a card never heads a video with it.
+
 Apps with "Require App Secret" get an `appsecret_proof` (HMAC-SHA256 of the token, keyed with
 the app secret) on every request when `app_secret_env` is configured.
 """
@@ -21,6 +25,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
+import unicodedata
 from collections.abc import Iterator, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -530,13 +536,109 @@ def parse_post(node: Mapping[str, Any]) -> Item:
         source=SOURCE,
         platform_id=post_id,
         kind="post",
-        title="",
+        title=post_title(_text(node.get("message"))),
         description=_text(node.get("message")),
         url=web_url(node.get("permalink_url"), fallback=f"{FACEBOOK_WEB}/{post_id}"),
         published_at=_published_at(node),
         thumbnail_url=_text(node.get("full_picture")) or None,
         raw=dict(node),
     )
+
+
+# --- a post's title, from its message (pure) ---------------------------------------------------
+
+POST_TITLE_CHARS = 90  # about two lines of a card's heading
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_HASHTAG = re.compile(r"(?<![\w#])#(\w+)")
+_EDGE_HASHTAGS = re.compile(r"^(?:#\w+\s*)+|(?:\s*#\w+)+$")
+_SENTENCE_END = re.compile(r"[.!?…]+(?=\s|$)")
+# Words a German (or English) post writes with a dot that does not end the sentence.
+_ABBREVIATIONS = frozenset({
+    "bzw", "ca", "vgl", "usw", "etc", "dr", "prof", "nr", "st", "evtl", "inkl", "ggf", "hr",
+    "fr", "str", "mio", "mrd", "jh", "bspw", "sog", "tel", "abb", "mr", "mrs", "ms", "jr", "vs",
+})  # fmt: skip
+# Unicode categories trimmed off a title's ends: symbols (emoji, arrows), marks and format
+# characters that ride on emoji (variation selectors, zero-width joiners), private use.
+_SYMBOL_CATEGORIES = frozenset({"So", "Sk", "Sm", "Sc", "Mn", "Me", "Cf", "Co", "Cn"})
+# Punctuation a title may end with; any other (".", ",", ":", "-", an opening bracket) is cut.
+_FINAL_PUNCTUATION = frozenset("!?)»“”\"'’")
+
+
+def post_title(message: str, limit: int = POST_TITLE_CHARS) -> str:
+    """A clean title from a post's message: its first sentence (on the first line that has
+    words), without links, without hashtags at its ends (one inside keeps its word, not its
+    "#"), without emoji or symbols at either end, cut after a whole word with "…" when longer
+    than `limit`. "" when nothing is left (a message of hashtags, links or emoji only)."""
+    for line in message.splitlines():
+        sentence = _tidy(first_sentence(_URL.sub(" ", line)))
+        if sentence:
+            return _shorten(_HASHTAG.sub(r"\1", sentence), limit)
+    return ""
+
+
+def first_sentence(text: str) -> str:
+    """Up to the first ".", "!", "?" or "…" that ends a sentence: not the dot of an
+    abbreviation ("z.B.", "bzw.", an initial) or of a number ("27. Juni", "27.06.2017")."""
+    for end in _SENTENCE_END.finditer(text):
+        if end.group() == "." and _is_abbreviation(text[: end.start()]):
+            continue
+        return text[: end.end()]
+    return text
+
+
+def _is_abbreviation(before: str) -> bool:
+    words = before.split()
+    if not words:
+        return False
+    word = words[-1]
+    return (
+        "." in word
+        or word[-1].isdigit()
+        or (len(word) == 1 and word.isalpha())
+        or word.lower() in _ABBREVIATIONS
+    )
+
+
+def _tidy(text: str) -> str:
+    """Whitespace collapsed; hashtags, symbols and stray punctuation off both ends."""
+    text = " ".join(text.split())
+    while True:
+        trimmed = _EDGE_HASHTAGS.sub("", text).strip()
+        while trimmed and _is_stray(trimmed[-1], final=True):
+            trimmed = trimmed[:-1].rstrip()
+        while trimmed and _is_stray(trimmed[0], final=False):
+            trimmed = trimmed[1:].lstrip()
+        if trimmed == text:
+            return text
+        text = trimmed
+
+
+def _is_stray(char: str, final: bool) -> bool:
+    category = unicodedata.category(char)
+    if category in _SYMBOL_CATEGORIES:
+        return True
+    if not category.startswith("P"):
+        return False
+    if final:
+        return char not in _FINAL_PUNCTUATION
+    return category not in ("Ps", "Pi") and char not in "„¡¿\"'"
+
+
+def _shorten(text: str, limit: int) -> str:
+    """At most `limit` characters, "…" included, cut after a whole word; "" when the first
+    word alone is longer (a "…" inside a word would misquote it)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if not text[limit - 1].isspace():
+        space = cut.rfind(" ")
+        if space <= 0:
+            return ""
+        cut = cut[:space]
+    words = cut.rstrip()
+    while words and (_is_stray(words[-1], final=True) or words[-1] in "!?"):
+        words = words[:-1].rstrip()
+    return f"{words}…" if words else ""
 
 
 def web_url(permalink: Any, fallback: str) -> str:
