@@ -31,9 +31,15 @@ from sqlalchemy.orm import Session
 
 from aggregator import figures, store
 from aggregator.config import SOURCES, Config
-from aggregator.context import figure_label, figure_order, showcase_rows
+from aggregator.context import (
+    figure_label,
+    figure_order,
+    showcase_episode_views,
+    showcase_rows,
+)
 from aggregator.errors import UsageError
 from aggregator.render import Formats, make_environment, source_label, web_url
+from aggregator.view import EpisodeView, ItemView
 
 FORMATS = ("md", "html", "csv")
 _TEMPLATES = {"md": "report/report.md", "html": "report/report.html"}
@@ -71,6 +77,17 @@ class ReportItem:
 
 
 @dataclass(frozen=True)
+class ReportEpisode:
+    """One story of the series, however many platforms it was published on."""
+
+    id: str  # as the card's data-episode, e.g. "youtube:ID"
+    title: str
+    published_at: datetime  # its earliest item's
+    lead: ReportItem  # the item the page's card plays: the title links to it
+    others: tuple[ReportItem, ...] = ()  # the episode's other items, as the card orders them
+
+
+@dataclass(frozen=True)
 class SourceCount:
     source: str
     series: int  # new items that belong to the showcase (hashtag or include, not hidden)
@@ -86,7 +103,8 @@ class Report:
     locale: str
     timezone: str
     figures: list[ReportFigure] = field(default_factory=list)
-    items: list[ReportItem] = field(default_factory=list)  # the series' new items, oldest first
+    # The series' new episodes (their earliest item in the period), oldest first.
+    episodes: list[ReportEpisode] = field(default_factory=list)
     counts: list[SourceCount] = field(default_factory=list)
 
 
@@ -99,6 +117,11 @@ def build_report(
     start, end = figures.day_start(since, zone), figures.day_end(until, zone)
     series = [row for row in showcase_rows(session, config) if start <= row.published_at < end]
     every_new = [row for row in store.live_items(session) if start <= row.published_at < end]
+    new_episodes = [
+        episode
+        for episode in showcase_episode_views(session, config, now)
+        if start <= episode.published_at < end
+    ]
     return Report(
         title=config.showcase.title,
         since=since,
@@ -107,7 +130,7 @@ def build_report(
         locale=config.showcase.locale,
         timezone=config.showcase.timezone,
         figures=report_figures(session, since, until, zone),
-        items=[report_item(row) for row in sorted(series, key=_oldest_first)],
+        episodes=[report_episode(e) for e in sorted(new_episodes, key=_oldest_first)],
         counts=source_counts(config, series, every_new),
     )
 
@@ -170,19 +193,32 @@ def _as_of(row: store.FigureRow, on_until: figures.Point, end: datetime) -> date
     return row.as_of if row.as_of < end else end - timedelta(seconds=1)
 
 
-def _oldest_first(row: store.ItemRow) -> tuple[datetime, int]:
-    """The showcase comes pins first; a report lists the period's items by date."""
-    return row.published_at, row.id
+def _oldest_first(episode: EpisodeView) -> tuple[datetime, str]:
+    """The showcase comes pins first; a report lists the period's episodes by date."""
+    return episode.published_at, episode.id
 
 
-def report_item(row: store.ItemRow) -> ReportItem:
+def report_episode(episode: EpisodeView) -> ReportEpisode:
+    """The episode as its card shows it: its title (else the first line of its text), its
+    earliest date, its lead first and then its other items."""
+    title = episode.title.strip() or _first_line(episode.description) or "(ohne Titel)"
+    return ReportEpisode(
+        id=episode.id,
+        title=title,
+        published_at=episode.published_at,
+        lead=report_item(episode.lead),
+        others=tuple(report_item(item) for item in episode.items if item is not episode.lead),
+    )
+
+
+def report_item(item: ItemView) -> ReportItem:
     return ReportItem(
-        source=row.source,
-        platform_id=row.platform_id,
-        kind=row.kind,
-        title=row.title.strip() or _first_line(row.description) or "(ohne Titel)",
-        published_at=row.published_at,
-        url=row.url,
+        source=item.source,
+        platform_id=item.platform_id,
+        kind=item.kind,
+        title=item.title.strip() or _first_line(item.description) or "(ohne Titel)",
+        published_at=item.published_at,
+        url=item.url,
     )
 
 
@@ -260,6 +296,9 @@ class ReportText:
     def kind(self, item: ReportItem) -> str:
         return f"{source_label(item.source)}-{_KIND_LABELS.get(item.kind, item.kind)}"
 
+    def kinds(self, episode: ReportEpisode) -> str:
+        return ", ".join(self.kind(item) for item in (episode.lead, *episode.others))
+
 
 def report_environment(template_dirs: Sequence[Path], text: ReportText) -> Environment:
     """The page's environment and filters; Markdown templates are not HTML-escaped but get
@@ -292,7 +331,8 @@ def report_csv(report: Report, text: ReportText) -> str:
 
 
 def report_rows(report: Report, text: ReportText) -> Iterator[list[str]]:
-    """One table: the figures, the series' new items, the new items per source."""
+    """One table: the figures, the series' new episodes (one row each, every link in its
+    cell, separated by spaces), the new items per source."""
     count, day = text.formats.count, text.formats.local_date
     yield [
         "Abschnitt",
@@ -310,19 +350,21 @@ def report_rows(report: Report, text: ReportText) -> Iterator[list[str]]:
         notes = "; ".join(text.figure_notes(figure, with_change=False))
         value, change, as_of = count(figure.value), text.change(figure), day(figure.as_of)
         yield ["Kennzahl", figure.key, figure.label, value, change, as_of, source, "", notes]
-    for item in report.items:
-        key, source = f"{item.source}:{item.platform_id}", source_label(item.source)
-        link, published = web_url(item.url) or "", day(item.published_at)
+    for episode in report.episodes:
+        items = (episode.lead, *episode.others)
+        sources = ", ".join(dict.fromkeys(source_label(item.source) for item in items))
+        links = " ".join(link for link in (web_url(item.url) for item in items) if link)
+        published = day(episode.published_at)
         yield [
             "Neu in der Reihe",
-            key,
-            item.title,
+            episode.id,
+            episode.title,
             "",
             "",
             published,
-            source,
-            link,
-            text.kind(item),
+            sources,
+            links,
+            text.kinds(episode),
         ]
     for counted in report.counts:
         label = source_label(counted.source)

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from aggregator import store
+from aggregator import episodes, store
 from aggregator.cli import main
 from aggregator.config import load_config
-from aggregator.context import figure_views
+from aggregator.context import build_showcase, figure_views
 from aggregator.models import Account, Figure, Item, SourceResult
 
 NOW = datetime(2017, 10, 6, 8, 0, tzinfo=UTC)
@@ -458,3 +458,96 @@ def test_the_report_until_today_uses_the_newest_values(entered):
     code, out, _ = entered("report", "--since", "2017-06-27")
     assert code == 0
     assert "- **1.320** YouTube-Abonnenten (+322 seit 27.06.2017)" in out.splitlines()
+
+
+# --- episodes: one entry per story ---------------------------------------------------------------
+
+ANNAS_STORY = {("youtube", "first"), ("facebook", "fb1")}
+
+
+@pytest.fixture
+def annas_story(monkeypatch):
+    """Stands in for the grouping rule (its own part of the work, aggregator/episodes.py):
+    YouTube's `first` and the Facebook post `fb1` tell one story, every other item its own."""
+
+    def group(items, overrides=None):
+        together = [item for item in items if (item.source, item.platform_id) in ANNAS_STORY]
+        alone = [[item] for item in items if (item.source, item.platform_id) not in ANNAS_STORY]
+        grouped = [together, *alone] if together else alone
+        return sorted(grouped, key=lambda episode: min(item.published_at for item in episode))
+
+    monkeypatch.setattr(episodes, "group", group)
+
+
+def test_the_report_lists_an_episode_once_with_every_link(entered, annas_story):
+    out = entered(*REPORT)[1].splitlines()
+
+    assert "## Neu in der Reihe #flächenglühen (2)" in out
+    assert (
+        "- 27.06.2017 · [Porträt: Anna \\[Leipzig\\] #flächenglühen]"
+        "(https://www.youtube.com/watch?v=first) · YouTube-Video"
+        " · [Facebook-Beitrag](https://www.facebook.com/kreativessachsen/videos/fb1/)"
+    ) in out
+    assert not [line for line in out if line.startswith("- 01.09.2017")]
+    assert "| Facebook | 1 | 1 |" in out  # new items per source still count items
+
+    page = Report()
+    page.feed(entered(*REPORT, "--format", "html")[1])
+    assert page.links == [
+        "https://www.youtube.com/watch?v=first",
+        "https://www.facebook.com/kreativessachsen/videos/fb1/",
+        "https://www.youtube.com/watch?v=second",
+    ]
+    rows = csv.reader(io.StringIO(entered(*REPORT, "--format", "csv")[1]), delimiter=";")
+    by_key = {row[1]: row for row in rows}
+    assert "facebook:fb1" not in by_key
+    assert by_key["youtube:first"][5:] == [
+        "27.06.2017",
+        "YouTube, Facebook",
+        "https://www.youtube.com/watch?v=first "
+        "https://www.facebook.com/kreativessachsen/videos/fb1/",
+        "YouTube-Video, Facebook-Beitrag",
+    ]
+
+
+class Cards(HTMLParser):
+    """Each card's data-episode and the (data-source, data-id) of the items inside it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cards: dict[str, list[tuple[str, str]]] = {}
+        self._card: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        found = dict(attrs)
+        if tag == "article" and "data-episode" in found:
+            self._card = found["data-episode"]
+            self.cards[self._card] = []
+        elif self._card and "data-source" in found and "data-id" in found:
+            self.cards[self._card].append((found["data-source"], found["data-id"]))
+
+    def handle_endtag(self, tag):
+        if tag == "article":
+            self._card = None
+
+
+def test_the_page_shows_an_episode_from_the_store_as_one_card(run, config_path, annas_story):
+    config = load_config(config_path)
+    engine = store.open_database(config.database_url)
+    with store.session_scope(engine) as session:
+        (card,) = [e for e in build_showcase(session, config, NOW).episodes if len(e.items) > 1]
+    engine.dispose()
+    assert card.id == "youtube:first"
+    assert (card.lead.source, card.lead.platform_id) == ("youtube", "first")
+    assert card.title == "Porträt: Anna [Leipzig] #flächenglühen"  # the video's, not the post's
+    assert [(item.source, item.platform_id) for item in card.items] == [
+        ("youtube", "first"),
+        ("facebook", "fb1"),
+    ]
+
+    assert run("render")[0] == 0
+    page = Cards()
+    page.feed((config.output_dir / "index.html").read_text(encoding="utf-8"))
+    assert page.cards["youtube:first"] == [("youtube", "first"), ("facebook", "fb1")]
+    assert page.cards["youtube:second"] == [("youtube", "second")]
+    assert len(page.cards) == 4  # before, first with fb1, second, after ("other": no hashtag)
