@@ -38,15 +38,17 @@ from test_render import (
     HOSTILE_TITLE,
     LONG_WORD,
     RTL_TITLE,
+    episode,
     facebook_post,
     facebook_video,
     golden_showcase,
+    website_article,
     youtube_video,
 )
 
 from aggregator.render import render_showcase
 from aggregator.thumbnails import make_variants, thumbnail_variants
-from aggregator.view import ItemView
+from aggregator.view import EpisodeView, ItemView
 
 REQUIRED = os.environ.get("SHOWCASE_REQUIRE_BROWSER") == "1"
 WIDTHS = (375, 1280)
@@ -158,18 +160,53 @@ def site_items() -> list[ItemView]:
         for n in range(24)
     ]
     items = hostile + plain
-    return [replace(item, published_at=start - timedelta(days=n)) for n, item in enumerate(items)]
+    dated = [replace(item, published_at=start - timedelta(days=n)) for n, item in enumerate(items)]
+    # The same portrait on Facebook and as an interview on the website, a day later.
+    lead = next(item for item in dated if item.platform_id == STORY_LEAD)
+    later = lead.published_at + timedelta(days=1)
+    return [
+        *dated,
+        facebook_video(STORY_FACEBOOK, title=lead.title, views=567, published_at=later),
+        website_article(STORY_WEBSITE, published_at=later),
+    ]
+
+
+STORY_LEAD, STORY_FACEBOOK, STORY_WEBSITE = "yt_video001", "2000000000099999", "web_story"
+STORY_CARD = f'[data-episode="youtube:{STORY_LEAD}"]'
+
+
+def site_episodes(items: list[ItemView]) -> list[EpisodeView]:
+    """30 cards in the order of the items; the story's three items are one of them."""
+    story = [
+        item for item in items if item.platform_id in (STORY_LEAD, STORY_FACEBOOK, STORY_WEBSITE)
+    ]
+    cards = []
+    for item in items:
+        if item.platform_id == STORY_LEAD:
+            cards.append(episode(*story))
+        elif item not in story:
+            cards.append(episode(item))
+    return cards
+
+
+def card(platform_id: str) -> str:
+    """The selector of the card whose episode is named after this YouTube or Facebook item."""
+    source = "youtube" if platform_id.startswith("yt_") else "facebook"
+    return f'[data-episode="{source}:{platform_id}"]'
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Iterator[dict[str, str]]:
-    """The showcase rendered into /showcase/ (30 items: two pages), a WordPress-like page at
+    """The showcase rendered into /showcase/ (30 cards of 32 items: two groups; one card holds
+    a YouTube video, its Facebook upload and the website's interview), a WordPress-like page at
     /blog/ that includes the fragment twice, and a page embedding embed.html in an iframe."""
     root = tmp_path_factory.mktemp("site")
     output = root / "showcase"
     with serve_directory(root) as base:
         items = [thumbnail(output, item, n) for n, item in enumerate(site_items())]
-        showcase = replace(golden_showcase(), items=items, base_url=f"{base}showcase/")
+        showcase = replace(
+            golden_showcase(), episodes=site_episodes(items), base_url=f"{base}showcase/"
+        )
         render_showcase(showcase, output)
         fragment = (output / "fragment.html").read_text(encoding="utf-8")
         (root / "blog").mkdir()
@@ -291,7 +328,7 @@ def test_a_click_on_a_youtube_item_loads_youtube_nocookie_and_nothing_else(
     site, open_page, trap, name, width
 ):
     page, watch = open_page(site[name], width)
-    button = page.locator('[data-id="yt_video001"] button').last
+    button = page.locator(f"{card('yt_video001')} button").last
 
     button.click()
     page.wait_for_selector("iframe.showcase__player")
@@ -303,13 +340,13 @@ def test_a_click_on_a_youtube_item_loads_youtube_nocookie_and_nothing_else(
     assert set(leaked_connections(trap)) <= {"www.youtube-nocookie.com"}
     assert page.evaluate("document.activeElement.tagName") == "IFRAME"
     if name == "wordpress":  # the other copy of the fragment keeps its button
-        assert page.locator('[data-id="yt_video001"] button').count() == 1
+        assert page.locator(f"{card('yt_video001')} button").count() == 1
 
 
 def test_a_click_on_a_facebook_item_loads_only_facebooks_player(site, open_page):
     page, watch = open_page(site["index"], 1280)
 
-    page.locator('[data-id="1000000000000001"] button').click()
+    page.locator(f"{card('1000000000000001')} button").click()
     page.wait_for_selector("iframe.showcase__player")
 
     (src,) = player_frames(page)
@@ -319,7 +356,7 @@ def test_a_click_on_a_facebook_item_loads_only_facebooks_player(site, open_page)
 
 def test_the_keyboard_starts_a_player(site, open_page):
     page, watch = open_page(site["index"], 375)
-    button = page.locator('[data-id="yt_video001"] button')
+    button = page.locator(f"{card('yt_video001')} button")
 
     button.focus()
     page.keyboard.press("Enter")
@@ -332,7 +369,7 @@ def test_a_video_that_cannot_be_embedded_opens_on_its_platform(site, open_page):
     page, watch = open_page(site["index"], 1280)
 
     with page.context.expect_page() as opened:
-        page.locator('[data-id="yt_noembed1"] button').click()
+        page.locator(f"{card('yt_noembed1')} button").click()
     opened.value.wait_for_load_state()
 
     assert watch.outside == ["https://www.youtube.com/watch?v=yt_noembed1"]  # in a new window
@@ -342,8 +379,9 @@ def test_a_video_that_cannot_be_embedded_opens_on_its_platform(site, open_page):
 def test_without_javascript_the_links_and_weitere_videos_still_work(site, open_page):
     page, watch = open_page(site["index"], 375, javascript=False)
 
-    link = page.locator('[data-id="yt_video001"] .showcase__links a')
+    link = page.locator('.showcase__links a[data-id="yt_video001"]')
     assert link.get_attribute("href") == "https://www.youtube.com/watch?v=yt_video001"
+    assert page.locator(f"{STORY_CARD} .showcase__links a").count() == 3
     items = page.locator(".showcase__item")
     assert items.count() == 30
     assert sum(items.nth(n).is_visible() for n in range(30)) == 24
@@ -353,6 +391,63 @@ def test_without_javascript_the_links_and_weitere_videos_still_work(site, open_p
     assert watch.outside == []
 
 
+# --- the episode card ----------------------------------------------------------------------------
+
+STORY_LAYOUT = """card => {
+  const box = card.getBoundingClientRect();
+  const links = Array.from(card.querySelectorAll('.showcase__links [data-source][data-id]'))
+    .map(link => {
+      const r = link.getBoundingClientRect();
+      return {source: link.dataset.source, id: link.dataset.id, text: link.textContent,
+              href: link.href, inside: r.left >= box.left - 1 && r.right <= box.right + 1,
+              width: r.width, height: r.height};
+    });
+  return {links, overflow: card.scrollWidth - card.clientWidth,
+          meta: card.querySelector('.showcase__meta').textContent,
+          title: card.querySelector('.showcase__title').textContent};
+}"""
+
+
+def test_the_episode_card_links_every_item_inside_its_box(
+    site, open_page, trap, width, screenshots
+):
+    page, watch = open_page(site["index"], width)
+    story = page.locator(STORY_CARD)
+    story.scroll_into_view_if_needed()
+
+    layout = story.evaluate(STORY_LAYOUT)
+    story.screenshot(path=str(screenshots / f"card-{width}.png"))
+
+    assert [(link["source"], link["id"], link["text"]) for link in layout["links"]] == [
+        ("youtube", STORY_LEAD, "Auf YouTube ansehen"),
+        ("facebook", STORY_FACEBOOK, "Auf Facebook ansehen"),
+        ("website", STORY_WEBSITE, "Interview lesen"),
+    ]
+    assert layout["links"][1]["href"].endswith(f"/videos/{STORY_FACEBOOK}/")
+    assert all(link["inside"] and link["width"] > 0 for link in layout["links"]), layout
+    assert layout["overflow"] <= 0
+    assert "YouTube: 1.234 Aufrufe" in layout["meta"] and "Facebook: 567 Aufrufe" in layout["meta"]
+    assert layout["title"] == "Flächenglühen: Porträt Nummer 1"
+    assert story.locator("button").count() == 1  # one player for the three items
+    assert watch.outside == []
+    assert leaked_connections(trap) == []
+
+
+def test_the_episode_cards_button_plays_its_lead_and_nothing_else(site, open_page, trap, width):
+    page, watch = open_page(site["index"], width)
+    assert watch.outside == []  # nothing before the click
+
+    page.locator(f"{STORY_CARD} button").click()
+    page.wait_for_selector(f"{STORY_CARD} iframe.showcase__player")
+    page.wait_for_load_state("networkidle")
+
+    assert player_frames(page) == [f"https://www.youtube-nocookie.com/embed/{STORY_LEAD}"]
+    assert watch.outside_hosts == {"www.youtube-nocookie.com"}  # not Facebook's player
+    assert set(leaked_connections(trap)) <= {"www.youtube-nocookie.com"}
+    # The links to each platform stay beside the player.
+    assert page.locator(f"{STORY_CARD} .showcase__links a").count() == 3
+
+
 # --- layout --------------------------------------------------------------------------------------
 
 OVERFLOW_SCRIPT = """() => {
@@ -360,7 +455,7 @@ OVERFLOW_SCRIPT = """() => {
   const roots = Array.from(document.querySelectorAll('.showcase'))
     .map(root => root.scrollWidth - root.clientWidth);
   const items = Array.from(document.querySelectorAll('.showcase__item'))
-    .filter(item => item.scrollWidth > item.clientWidth + 1).map(item => item.dataset.id);
+    .filter(item => item.scrollWidth > item.clientWidth + 1).map(item => item.dataset.episode);
   return {page, roots, items};
 }"""
 
@@ -403,7 +498,7 @@ def test_thumbnails_load_without_shifting_the_layout(site, open_page, width):
 
     assert page.evaluate(LAYOUT_SHIFT) < 0.01
     (natural,) = page.eval_on_selector_all(
-        '[data-id="yt_video001"] img', "imgs => imgs.map(i => i.currentSrc)"
+        f"{card('yt_video001')} img", "imgs => imgs.map(i => i.currentSrc)"
     )
     assert natural.endswith(".webp")
 

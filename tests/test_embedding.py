@@ -38,6 +38,7 @@ from test_browser import (  # noqa: F401 (fixtures, asked for with request.getfi
     leaked_connections,
     open_page,
     screenshots,
+    site_episodes,
     site_items,
     thumbnail,
     trap,
@@ -298,7 +299,8 @@ def wordpress() -> tuple[str, Path]:
 
 @pytest.fixture(scope="module")
 def wordpress_items():
-    """The browser tests' 30 items (two groups, hostile titles), their thumbnails copied into
+    """The browser tests' 32 items in 30 cards (two groups, hostile titles, one card of three
+    items), their thumbnails copied into
     the folder WordPress serves at /showcase/, as `showcase update` leaves them."""
     _, folder = wordpress()
     return [thumbnail(folder, item, n) for n, item in enumerate(site_items())]
@@ -313,7 +315,9 @@ def rendered(wordpress_items):
     def render_into_wordpress(with_base_url: bool = True) -> tuple[str, str]:
         base = f"{url}/showcase/"
         showcase = replace(
-            golden_showcase(), items=wordpress_items, base_url=base if with_base_url else None
+            golden_showcase(),
+            episodes=site_episodes(wordpress_items),
+            base_url=base if with_base_url else None,
         )
         render_showcase(showcase, folder)
         return f"{url}/videoreihe/", base
@@ -338,7 +342,8 @@ def test_the_shortcode_puts_the_showcase_into_the_wordpress_page(
 
     inside = page.evaluate(INSIDE_THE_PAGE)
     assert inside["roots"] == 1 and inside["inEntryContent"] == 1
-    assert inside["items"] == len(wordpress_items)
+    assert inside["items"] == len(wordpress_items)  # each item's element, inside its card
+    assert inside["cards"] == len(site_episodes(wordpress_items))
     assert inside["before"] and inside["after"]  # the page's own paragraphs around it
     images = page.eval_on_selector_all(".showcase img", LOADED_IMAGES)
     loaded = [image for image in images if image["complete"] and image["src"]]
@@ -368,7 +373,8 @@ INSIDE_THE_PAGE = """() => {
   return {
     roots: document.querySelectorAll('.showcase').length,
     inEntryContent: content.querySelectorAll('.showcase').length,
-    items: content.querySelectorAll('.showcase [data-source][data-id]').length,
+    items: content.querySelectorAll('.showcase [data-episode] [data-source][data-id]').length,
+    cards: content.querySelectorAll('.showcase [data-episode]').length,
     before: paragraphs.includes('Ein Absatz des Themes davor.'),
     after: paragraphs.includes('Und einer danach.'),
   };
