@@ -166,7 +166,7 @@ def test_the_report_follows_the_curation_and_lists_by_date(engine, config):
     mark(engine, "hidden", "hidden_at")
     with store.session_scope(engine) as session:
         report = build_report(session, config, date(2026, 11, 1), date(2026, 11, 30), T0)
-    assert [item.platform_id for item in report.items] == ["old", "plain", "new"]
+    assert [episode.lead.platform_id for episode in report.episodes] == ["old", "plain", "new"]
     (youtube,) = [count for count in report.counts if count.source == "youtube"]
     assert (youtube.series, youtube.total) == (3, 4)
 

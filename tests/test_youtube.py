@@ -20,7 +20,7 @@ import pytest
 from conftest import real_api_json, real_api_path
 from sqlalchemy import create_engine
 from sqlalchemy import text as sql
-from test_render import golden_showcase, item_by_id, parse, youtube_video
+from test_render import card_by_id, golden_showcase, parse, with_items, youtube_video
 
 from aggregator import store
 from aggregator.cli import main
@@ -706,7 +706,7 @@ PREMIERE_ID = "Wq7rTgL2pXe"  # the demo world's upcoming premiere
 
 
 def card(site: Any, platform_id: str) -> Any:
-    return item_by_id(parse(site.read("index.html")), platform_id)
+    return card_by_id(parse(site.read("index.html")), platform_id)
 
 
 def meta_text(node: Any) -> str:
@@ -757,8 +757,8 @@ def upcoming_view(**changes: Any) -> Any:
 
 
 def render_card(item: Any, timezone: str = "Europe/Berlin") -> Any:
-    showcase = replace(golden_showcase(), items=[item], timezone=timezone)
-    return item_by_id(parse(render_outputs(showcase)["fragment.html"]), item.platform_id)
+    showcase = replace(with_items(golden_showcase(), [item]), timezone=timezone)
+    return card_by_id(parse(render_outputs(showcase)["fragment.html"]), item.platform_id)
 
 
 @pytest.mark.parametrize(
@@ -790,7 +790,7 @@ def test_a_live_video_reads_live():
 
 def test_the_demo_page_shows_its_upcoming_premiere(tmp_path):
     page = run_demo(tmp_path / "demo")
-    node = item_by_id(parse(page.read_text("utf-8")), PREMIERE_ID)
+    node = card_by_id(parse(page.read_text("utf-8")), PREMIERE_ID)
     assert node.attrs["data-live"] == "upcoming"
     # The demo's premiere is announced for 17.12.2026, 19:00; after that date has long passed
     # the demo shows it as announced without a date (see ANNOUNCEMENT_GRACE).
