@@ -464,12 +464,21 @@ def test_a_post_without_title_or_thumbnail_shows_neither_heading_nor_placeholder
 
 
 def test_thumbnails_are_local_lazy_images_with_size_and_empty_alt_text(page):
-    (img,) = item_by_id(page, "hostile01").find_all("img")
+    (img,) = item_by_id(page, "longword1").find_all("img")
 
-    assert img.attrs["src"] == "thumbs/youtube-hostile01.jpg"
+    assert img.attrs["src"] == "thumbs/youtube-longword1.jpg"
     assert img.attrs["alt"] == ""  # the button's text names the video; the image adds nothing
     assert (img.attrs["width"], img.attrs["height"]) == ("320", "180")
     assert img.attrs["loading"] == "lazy"
+
+
+def test_the_first_picture_loads_at_once_with_high_priority(page):
+    """The first card's picture is the page's largest paint (Lighthouse: "Largest Contentful
+    Paint image was lazily loaded"): it is fetched at once, every later one lazily."""
+    (first, *later) = page.find_all("img")
+
+    assert (first.attrs.get("loading"), first.attrs.get("fetchpriority")) == (None, "high")
+    assert {img.attrs.get("loading") for img in later} == {"lazy"}
 
 
 def test_resized_thumbnails_come_as_webp_srcset_with_a_jpeg_fallback():
