@@ -18,11 +18,13 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from browser_support import CHROMIUM_ARGS, chromium_path, is_loopback, serve_directory
+from test_render import golden_showcase, parse, render_outputs
 
 LIGHTHOUSE = Path(__file__).parent / "lighthouse" / "node_modules" / ".bin" / "lighthouse"
 REQUIRED = os.environ.get("SHOWCASE_REQUIRE_LIGHTHOUSE") == "1"
@@ -113,3 +115,21 @@ def test_lighthouse_scores_100_in_every_category(demo_url, preset, tmp_path):
     failing = "\n".join(failing_audits(result))
     assert scores == dict.fromkeys(CATEGORIES, 1), f"{preset}: {scores}\n{failing}"
     assert [url for url in requests_made(result) if not is_loopback(url)] == []
+
+
+# --- what the audits ask of every page, not only the demo's (fast: no browser) ----------------
+
+
+@pytest.mark.parametrize("intro", ["Kurze Porträts kreativer Menschen aus Sachsen.", ""])
+def test_every_page_has_a_description_for_search_engines(intro):
+    """Lighthouse's SEO audit `meta-description` (https://developer.chrome.com/docs/lighthouse/
+    seo/meta-description): a site whose config has no intro still gets one."""
+    showcase = replace(golden_showcase(), intro=intro)
+
+    for name in ("index.html", "embed.html"):
+        head = parse(render_outputs(showcase)[name]).find_all("meta", name="description")
+
+        (description,) = head
+        assert description.attrs["content"] == (
+            intro or "#flächenglühen: Videos, Beiträge und Kennzahlen"
+        )
