@@ -19,7 +19,7 @@ import socket
 import ssl
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +46,10 @@ from test_render import (
     youtube_video,
 )
 
+from aggregator.demo import demo_config_dict, run_demo
 from aggregator.render import render_showcase
 from aggregator.thumbnails import make_variants, thumbnail_variants
-from aggregator.view import EpisodeView, ItemView
+from aggregator.view import EpisodeView, FigureView, ItemView
 
 REQUIRED = os.environ.get("SHOWCASE_REQUIRE_BROWSER") == "1"
 WIDTHS = (375, 1280)
@@ -602,3 +603,177 @@ def test_the_trap_names_the_host_of_a_tls_connection(trap):
 
     assert "www.youtube.com" in trap.hosts
     assert leaked_connections(trap) == ["www.youtube.com"]
+
+
+# === the phone, the figures and touch targets (issue 9, item 6) ==================================
+# At 375 × 667 (a small phone's first screen) the figures take at most a third of the screen and
+# the first card's picture shows whole without scrolling; at every width each link and button
+# is at least 24 × 24 px (WCAG 2.2 SC 2.5.8, target size minimum).
+
+PHONE_SCREEN = {"width": 375, "height": 667}
+TARGET_MIN_PX = (
+    24  # WCAG 2.2 SC 2.5.8: https://www.w3.org/WAI/WCAG22/Understanding/target-size-minimum
+)
+
+
+def crowded_figures() -> list[FigureView]:
+    """Eight figures, as many as the demo shows, each carrying everything a figure can: long
+    labels, a change since the start, a history (the sparkline) and the markers."""
+    since = date(2017, 6, 27)
+    history = tuple(
+        (datetime(2017 + n, 6, 27, tzinfo=UTC), 1000 + n * 180 + (n % 3) * 40) for n in range(10)
+    )
+    labels = [
+        ("youtube.subscribers", "YouTube-Abonnenten", 1310, {"rounded": True}),
+        ("youtube.views", "YouTube-Aufrufe", 1_234_567, {}),
+        ("youtube.videos", "YouTube-Videos", 140, {}),
+        ("facebook.followers", "Facebook-Follower", 12_310, {"stale": True}),
+        ("facebook.likes", "Facebook-„Gefällt mir“-Angaben", 11_280, {}),
+        ("akteure.erreicht", "erreichte AkteurInnen", 3000, {"manual": True}),
+        ("beratungsstellen", "Beratungsstellen", 13, {"manual": True}),
+        ("facebook_group.members", "Mitglieder der Facebook-Gruppe", 450, {"manual": True}),
+    ]
+    return [
+        FigureView(
+            key=key,
+            source=key.split(".")[0],
+            label=label,
+            value=value,
+            as_of=datetime(2026, 12, 1, 15, 47, tzinfo=UTC),
+            stale=flags.get("stale", False),
+            rounded=flags.get("rounded", False),
+            manual=flags.get("manual", False),
+            since=since,
+            change_since=-312 if flags.get("stale") else 312_345,
+            history=history,
+        )
+        for key, label, value, flags in labels
+    ]
+
+
+@pytest.fixture(scope="module")
+def phone_pages(tmp_path_factory) -> Iterator[dict[str, str]]:
+    """The demo as `showcase demo` writes it, and a page with the demo's intro and eight
+    crowded figures, a privacy statement link (a link inside a sentence) and thumbnails."""
+    root = tmp_path_factory.mktemp("phone")
+    demo_page = run_demo(root / "demo")
+    intro = demo_config_dict("http://127.0.0.1/")["showcase"]["intro"]
+    with serve_directory(root) as base:
+        output = root / "crowded"
+        items = [thumbnail(output, item, n) for n, item in enumerate(site_items())]
+        showcase = replace(
+            golden_showcase(),
+            intro=intro,
+            figures=crowded_figures(),
+            items=items,
+            privacy_url=f"{base}datenschutz.html",
+        )
+        render_showcase(showcase, output)
+        demo = demo_page.relative_to(root).as_posix()
+        yield {"demo": f"{base}{demo}", "crowded": f"{base}crowded/index.html"}
+
+
+@pytest.fixture
+def open_phone(browser):
+    """open_phone(url, viewport) -> page: a German browser at that size; nothing leaves loopback."""
+    contexts = []
+
+    def open_(url: str, viewport: dict[str, int]) -> Any:
+        context = browser.new_context(viewport=viewport, locale="de-DE")
+        contexts.append(context)
+        Watch().attach(context)
+        page = context.new_page()
+        page.goto(url)
+        page.wait_for_load_state("networkidle")
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+FIRST_PICTURE = """() => {
+  const img = document.querySelector('.showcase__item .showcase__media img');
+  const box = img.getBoundingClientRect();
+  return {top: box.top, bottom: box.bottom, loaded: img.complete && img.naturalWidth > 0,
+          lazy: img.loading};
+}"""
+
+
+@pytest.mark.parametrize("name", ["demo", "crowded"])
+def test_on_a_phone_the_figures_take_a_third_of_the_screen_and_the_first_picture_shows(
+    phone_pages, open_phone, name, screenshots
+):
+    page = open_phone(phone_pages[name], PHONE_SCREEN)
+    page.screenshot(path=str(screenshots / f"phone-{name}-375x667.png"))
+
+    figures = page.locator(".showcase__figures").bounding_box()
+    picture = page.evaluate(FIRST_PICTURE)
+
+    assert figures["height"] <= PHONE_SCREEN["height"] / 3, figures
+    assert picture["top"] >= 0 and picture["bottom"] <= PHONE_SCREEN["height"], picture
+    assert picture["loaded"] and picture["lazy"] == "auto"  # the first picture is not lazy
+
+
+FIGURE_BOXES = """() => Array.from(document.querySelectorAll('.showcase__figure')).map(f => {
+  const box = f.getBoundingClientRect();
+  return {key: f.dataset.key, left: Math.round(box.left), top: Math.round(box.top),
+          text: f.innerText};
+})"""
+
+
+def test_on_a_phone_every_figure_is_a_swipe_or_an_arrow_key_away(phone_pages, open_phone):
+    page = open_phone(phone_pages["crowded"], PHONE_SCREEN)
+    row = page.locator(".showcase__figures")
+
+    figures = page.evaluate(FIGURE_BOXES)
+    assert len({figure["top"] for figure in figures}) == 1  # one row
+    assert row.evaluate("row => row.scrollWidth > row.clientWidth")
+    for figure in figures:  # each keeps its label, date, change and markers (the contract)
+        assert "Stand: 01.12.2026" in figure["text"]
+        assert "seit 27.06.2017" in figure["text"]
+    assert "gerundet" in figures[0]["text"] and "von Hand eingetragen" in figures[-1]["text"]
+    assert page.locator(".showcase__figure svg.showcase__sparkline").count() == 8
+
+    row.focus()  # the row takes the focus, so the arrow keys scroll it
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => document.querySelector('.showcase__figures').scrollLeft > 0")
+    page.locator(".showcase__figure").last.scroll_into_view_if_needed()
+    last = page.locator(".showcase__figure").last.bounding_box()
+    assert last["x"] + last["width"] <= PHONE_SCREEN["width"]
+
+
+def test_on_a_desktop_the_figures_are_a_tidy_grid_of_two_rows_of_four(phone_pages, open_phone):
+    page = open_phone(phone_pages["crowded"], {"width": 1280, "height": 900})
+
+    figures = page.evaluate(FIGURE_BOXES)
+
+    tops = sorted({figure["top"] for figure in figures})
+    lefts = sorted({figure["left"] for figure in figures})
+    assert len(tops) == 2 and len(lefts) == 4
+    assert page.locator(".showcase__figures").evaluate("r => r.scrollWidth <= r.clientWidth")
+
+
+SMALL_TARGETS = """min => Array.from(document.querySelectorAll(
+    '.showcase a, .showcase button, .showcase summary'))
+  .map(e => ({e, box: e.getBoundingClientRect()}))
+  .filter(({box}) => box.width > 0 && box.height > 0)  // in a closed <details>: not shown
+  .filter(({box}) => box.width < min || box.height < min)
+  .map(({e, box}) => `${e.tagName} "${e.textContent.trim().slice(0, 40)}" ` +
+       `${box.width.toFixed(1)}×${box.height.toFixed(1)}`)"""
+
+
+@pytest.mark.parametrize("name", ["demo", "crowded", "wordpress"])
+def test_every_link_and_button_is_at_least_24_px_wcag_2_2_sc_2_5_8(
+    site, phone_pages, open_phone, name, width
+):
+    """WCAG 2.2 SC 2.5.8 Target Size (Minimum): at least 24 by 24 CSS pixels. Real size, not
+    the spacing exception: every link and button, the "Datenschutz" badge on the player and
+    the link inside the privacy sentence included; in the hostile theme too."""
+    url = site["wordpress"] if name == "wordpress" else phone_pages[name]
+    page = open_phone(url, {"width": width, "height": 900})
+    if name == "crowded":
+        assert page.locator(".showcase__privacy a").count() == 1
+    assert page.locator(".showcase__privacy-link").count() > 0
+
+    assert page.evaluate(SMALL_TARGETS, TARGET_MIN_PX) == []
