@@ -19,7 +19,6 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -29,14 +28,12 @@ from aggregator.cli_help import DONE, add_command
 from aggregator.config import SOURCES, Config
 from aggregator.context import showcase_rows
 from aggregator.errors import UsageError
+from aggregator.links import youtube_video_id
 from aggregator.times import shown_time
 
 log = logging.getLogger(__name__)
 
 _ID = re.compile(r"[^\s/]{1,128}")
-_YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
-_YOUTUBE_HOSTS = ("youtube.com", "youtube-nocookie.com")
-_YOUTUBE_PATHS = ("shorts", "live", "embed")
 _TITLE_LENGTH = 60
 
 
@@ -161,22 +158,6 @@ def parse_item(text: str, command: str) -> store.ItemKey | str:
             "on its own, without SOURCE:)"
         )
     return source, platform_id
-
-
-def youtube_video_id(url: str) -> str | None:
-    """The video of watch?v=ID, youtu.be/ID, /shorts/ID, /live/ID and /embed/ID addresses."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").removeprefix("www.").removeprefix("m.")
-    segments = [segment for segment in parts.path.split("/") if segment]
-    candidate: str | None = None
-    if host == "youtu.be" and segments:
-        candidate = segments[0]
-    elif host in _YOUTUBE_HOSTS and segments == ["watch"]:
-        values = parse_qs(parts.query).get("v", [])
-        candidate = values[0] if values else None
-    elif host in _YOUTUBE_HOSTS and len(segments) >= 2 and segments[0] in _YOUTUBE_PATHS:
-        candidate = segments[1]
-    return candidate if candidate and _YOUTUBE_ID.fullmatch(candidate) else None
 
 
 def _curate(
