@@ -7,14 +7,18 @@ overrides, and that the input's order never matters."""
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from conftest import real_api_json
+from test_cli import one_line, run, shown
 
-from aggregator import cli_curation, links
+from aggregator import cli_curation, links, store
+from aggregator.config import load_config
+from aggregator.context import showcase_episodes
 from aggregator.episodes import (
     CLOSE_TITLE,
     LINK,
@@ -474,3 +478,155 @@ def test_not_a_video_address():
     assert links.youtube_video_id("https://example.org/watch?v=A5bUqkYPIw8") is None
     assert links.facebook_video_id("https://www.facebook.com/kreativessachsen/") is None
     assert links.facebook_video_id("https://example.org/videos/1192957457884299") is None
+
+
+# --- the command line against the fake APIs ----------------------------------------------
+# The demo world (aggregator/fakeapi) publishes "Der Fotograf aus Zwickau" as the YouTube video
+# A5bUqkYPIw8, the same title as the Facebook video 3287244127826115, and a Facebook post that
+# links the YouTube video.
+
+PHOTOGRAPHER = "youtube:A5bUqkYPIw8"
+PHOTOGRAPHER_FB_VIDEO = "facebook:3287244127826115"
+PHOTOGRAPHER_FB_POST = "facebook:104857293361870_3133062603682029"
+
+
+def site_episodes(site) -> list[list[str]]:
+    """The showcase's episodes as the database holds them, in display order."""
+    config = load_config(site.config)
+    engine = store.open_database(config.database_url)
+    try:
+        with store.session_scope(engine) as session:
+            return keys(showcase_episodes(session, config))
+    finally:
+        engine.dispose()
+
+
+def rendered_matches_database(site) -> bool:
+    flat = [tuple(key.split(":", 1)) for episode in site_episodes(site) for key in episode]
+    return shown(site) == flat
+
+
+def episode_with(site, key) -> list[str]:
+    return next(episode for episode in site_episodes(site) if key in episode)
+
+
+def test_episode_merge_joins_two_items_says_so_and_renders_again(site, capsys):
+    assert run(site, "update") == 0
+    alone = [episode[0] for episode in site_episodes(site) if len(episode) == 1]
+    newest, oldest = alone[0], alone[-1]
+    before = shown(site)
+    capsys.readouterr()
+    assert run(site, "episode", "merge", newest, oldest) == 0
+    assert capsys.readouterr() == (
+        f"episode merge: {newest} and {oldest} are one episode now (2 items); rendered again\n",
+        "",
+    )
+    assert sorted(episode_with(site, newest)) == sorted([newest, oldest])
+    assert shown(site) != before and rendered_matches_database(site)
+    assert run(site, "episode", "merge", oldest, newest) == 0
+    assert "were merged already (2 items)" in capsys.readouterr().out
+
+
+def test_episode_split_takes_an_item_out_whatever_the_evidence_and_merge_takes_it_back(
+    site, capsys
+):
+    assert run(site, "update") == 0
+    assert sorted(episode_with(site, PHOTOGRAPHER)) == sorted(
+        [PHOTOGRAPHER, PHOTOGRAPHER_FB_VIDEO, PHOTOGRAPHER_FB_POST]
+    )
+    capsys.readouterr()
+    assert run(site, "episode", "split", PHOTOGRAPHER_FB_VIDEO) == 0
+    assert capsys.readouterr().out == (
+        f"episode split: {PHOTOGRAPHER_FB_VIDEO} is an episode of its own now (it was one of "
+        "3 items); rendered again\n"
+    )
+    assert episode_with(site, PHOTOGRAPHER_FB_VIDEO) == [PHOTOGRAPHER_FB_VIDEO]
+    assert sorted(episode_with(site, PHOTOGRAPHER)) == sorted([PHOTOGRAPHER, PHOTOGRAPHER_FB_POST])
+    assert rendered_matches_database(site)
+    assert run(site, "episode", "split", PHOTOGRAPHER_FB_VIDEO) == 0
+    assert "was split already" in capsys.readouterr().out
+    assert run(site, "episode", "merge", "https://youtu.be/A5bUqkYPIw8", PHOTOGRAPHER_FB_VIDEO) == 0
+    assert capsys.readouterr().out == (
+        f"episode merge: {PHOTOGRAPHER} and {PHOTOGRAPHER_FB_VIDEO} are one episode now "
+        "(3 items); rendered again\n"
+    )
+    assert len(episode_with(site, PHOTOGRAPHER_FB_VIDEO)) == 3
+    assert rendered_matches_database(site)
+    assert run(site, "episode", "list") == 0
+    marks = [line for line in capsys.readouterr().out.splitlines() if line.startswith("staff")]
+    assert len(marks) == 1 and marks[0].startswith(
+        f"staff merge  {PHOTOGRAPHER_FB_VIDEO} + {PHOTOGRAPHER}  "
+    )
+
+
+def test_episode_list_says_how_each_episode_was_grouped(site, capsys):
+    assert run(site, "episode", "list") == 0
+    assert capsys.readouterr().out == "episode list: no episode has more than one item\n"
+    assert run(site, "update") == 0
+    capsys.readouterr()
+    assert run(site, "episode", "list") == 0
+    lines = capsys.readouterr().out.splitlines()
+    multi = [episode for episode in site_episodes(site) if len(episode) > 1]
+    assert len(lines) == len(multi)
+    (photographer,) = [line for line in lines if PHOTOGRAPHER in line]
+    assert photographer.startswith(f"{PHOTOGRAPHER} + ")
+    assert "  link, title  Flächenglühen: Der Fotograf aus Zwickau" in photographer
+    assert run(site, "episode", "split", PHOTOGRAPHER_FB_POST) == 0
+    capsys.readouterr()
+    assert run(site, "episode", "list") == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert re.fullmatch(
+        rf"staff split  {PHOTOGRAPHER_FB_POST}  \d{{4}}-\d\d-\d\d \d\d:\d\d \w+  .+", last
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("merge", PHOTOGRAPHER, PHOTOGRAPHER),
+        ("merge", PHOTOGRAPHER, "https://www.youtube.com/watch?v=A5bUqkYPIw8"),
+        ("merge", PHOTOGRAPHER, "youtube:NotFetched1"),
+        ("merge", "https://www.example.org/nirgends/", PHOTOGRAPHER),
+        ("split", "facebook:1_2"),
+        ("split", "vimeo:abc"),
+    ],
+)
+def test_a_bad_or_unknown_item_is_exit_2_with_one_line_and_changes_nothing(site, capsys, args):
+    assert run(site, "update") == 0
+    before = site.read("index.html")
+    capsys.readouterr()
+    assert run(site, "episode", *args) == 2
+    line = one_line(capsys.readouterr().err)
+    assert line.startswith(f"showcase: episode {args[0]}: ")
+    assert "database" in line or "twice" in line or "unknown source" in line
+    assert site.read("index.html") == before
+    assert run(site, "episode", "list") == 0
+    assert "staff" not in capsys.readouterr().out
+
+
+def test_pin_and_hide_act_on_the_whole_episode_and_say_so(site, capsys):
+    assert run(site, "update") == 0
+    capsys.readouterr()
+    assert run(site, "hide", PHOTOGRAPHER_FB_VIDEO) == 0
+    others = ", ".join(key for key in episode_with_hidden(site) if key != PHOTOGRAPHER_FB_VIDEO)
+    assert capsys.readouterr().out == (
+        f"hide: {PHOTOGRAPHER_FB_VIDEO} is hidden now, with its episode ({others}); "
+        "rendered again\n"
+    )
+    assert not {("youtube", "A5bUqkYPIw8"), ("facebook", "3287244127826115")} & set(shown(site))
+    assert run(site, "episode", "split", PHOTOGRAPHER_FB_VIDEO) == 0
+    assert ("youtube", "A5bUqkYPIw8") in shown(site)  # the hide stays with the split item
+    assert ("facebook", "3287244127826115") not in shown(site)
+
+
+def episode_with_hidden(site) -> list[str]:
+    """The photographer's episode, hidden and so not in showcase_episodes, earliest first."""
+    config = load_config(site.config)
+    engine = store.open_database(config.database_url)
+    try:
+        with store.session_scope(engine) as session:
+            found = cli_curation.episode_keys(session, config, ("facebook", "3287244127826115"))
+    finally:
+        engine.dispose()
+    assert len(found) == 3
+    return [":".join(key) for key in found]
