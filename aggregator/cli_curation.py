@@ -2,7 +2,8 @@
 `exclude` (extras that undo a pin and an include), and `curation` (the list).
 
 Each command sets or clears one mark of one item in the store's `curation` table, says in one
-line what it did, and renders the outputs again (see `context.showcase_rows` for the rules).
+line what it did (naming the item's episode when pin or hide acts on more than the item), and
+renders the outputs again (see `context.showcase_episodes` for the rules).
 An item is named `SOURCE:ID`, the platform's id as in the page's `data-id` (split on the first
 `:` only), or by its URL as a browser shows it (a YouTube address of any usual shape, or the
 address the source stored for the item). An item unknown to the database is exit 2, except
