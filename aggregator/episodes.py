@@ -10,9 +10,13 @@ The rule (README, "How items group into episodes"), evidence strongest first:
 3. **close title**: titles scoring at least `CLOSE_TITLE_SCORE` with rapidfuzz's
    `token_set_ratio` that name the same person (`person_names`), published within `WINDOW`.
 
-Evidence joins transitively (union-find). Titles never pair two items of the same source, and
-a title never brings two items of the same source and kind into one episode (two YouTube
-videos with the same title are two episodes); only a link or staff does. Staff's word comes
+An item that links several of the items of one source and kind (a round-up article embedding
+three portraits' videos, a description linking two articles) is no evidence for any of them;
+its other links still count. Evidence joins transitively (union-find), but a title never
+joins two episodes when an item of one is more than `WINDOW` from an item of the other, so a
+chain of titles cannot span more than the window. Titles never pair two items of the same
+source, and a title never brings two items of the same source and kind into one episode (two
+YouTube videos with the same title are two episodes); only a link or staff does. Staff's word comes
 last: a `split` item is an episode of its own whatever the evidence, and `merged` pairs are
 joined after the evidence. Candidates are taken in a fixed order (links, then exact titles,
 then close titles by score, time apart and keys), so the input's order never matters.
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -145,11 +150,11 @@ def _grouped(items: Sequence[T], overrides: Overrides) -> tuple[list[list[T]], l
     free = [item for item in ordered if key_of(item) not in overrides.split]
     joins = [
         Join(first, second, LINK)
-        for first, second in link_pairs(free)
-        if forest.union(first, second)
+        for first, second in link_pairs(ordered)
+        if not {first, second} & overrides.split and forest.union(first, second)
     ]
     for first, second, evidence in title_pairs(free):
-        if not forest.together(first, second) and not forest.would_double(first, second):
+        if forest.title_may_join(first, second):
             forest.union(first, second)
             joins.append(Join(first, second, evidence))
     for first, second in sorted(tuple(sorted(pair)) for pair in overrides.merged):
@@ -162,18 +167,31 @@ def _grouped(items: Sequence[T], overrides: Overrides) -> tuple[list[list[T]], l
 
 
 def link_pairs(items: Sequence[Groupable]) -> list[tuple[ItemKey, ItemKey]]:
-    """Pairs (sorted, each pair's keys sorted) where one item links or embeds the other."""
+    """Pairs (sorted, each pair's keys sorted) where one item links or embeds the other,
+    unambiguously: an item linking several of the items of one source and kind (a round-up
+    article embedding three portraits' videos) is no evidence for any of them."""
     named_by: dict[links.Reference, set[ItemKey]] = {}
     for item in items:
         for reference in identities(item):
             named_by.setdefault(reference, set()).add(key_of(item))
+    kind_of = {key_of(item): (item.source, item.kind) for item in items}
     pairs = set()
     for item in items:
-        for reference in mentions(item):
-            for other in named_by.get(reference, ()):
-                if other != key_of(item):
-                    pairs.add(tuple(sorted((key_of(item), other))))
+        linked = {
+            other
+            for reference in mentions(item)
+            for other in named_by.get(reference, ())
+            if other != key_of(item)
+        }
+        for other in unambiguous(linked, kind_of):
+            pairs.add(tuple(sorted((key_of(item), other))))
     return sorted(pairs)  # type: ignore[arg-type]
+
+
+def unambiguous(linked: set[ItemKey], kind_of: dict[ItemKey, tuple[str, str]]) -> set[ItemKey]:
+    """The linked items that are the only one of their source and kind among them."""
+    counts = Counter(kind_of[key] for key in linked)
+    return {key for key in linked if counts[kind_of[key]] == 1}
 
 
 def identities(item: Groupable) -> set[links.Reference]:
@@ -372,12 +390,16 @@ def _title_evidence(first: _Titled, second: _Titled) -> tuple[str, float] | None
 
 
 class _Forest:
-    """Union-find over item keys; each root knows its episode's (source, kind) pairs."""
+    """Union-find over item keys; each root knows its episode's (source, kind) pairs and its
+    earliest and latest publication."""
 
     def __init__(self, items: Sequence[Groupable]) -> None:
         self.parent: dict[ItemKey, ItemKey] = {key_of(item): key_of(item) for item in items}
         self.kinds: dict[ItemKey, set[tuple[str, str]]] = {
             key_of(item): {(item.source, item.kind)} for item in items
+        }
+        self.span: dict[ItemKey, tuple[datetime, datetime]] = {
+            key_of(item): (item.published_at, item.published_at) for item in items
         }
 
     def __contains__(self, key: object) -> bool:
@@ -392,9 +414,28 @@ class _Forest:
     def together(self, first: ItemKey, second: ItemKey) -> bool:
         return self.root(first) == self.root(second)
 
+    def title_may_join(self, first: ItemKey, second: ItemKey) -> bool:
+        """Whether a title may join the two episodes: they are two, joining puts no two items
+        of one source and kind together, and no item of one is more than WINDOW from an
+        item of the other (so a chain of titles never spans more than the window)."""
+        return not (
+            self.together(first, second)
+            or self.would_double(first, second)
+            or self.too_far_apart(first, second)
+        )
+
     def would_double(self, first: ItemKey, second: ItemKey) -> bool:
         """Whether joining would put two items of one source and kind in one episode."""
         return bool(self.kinds[self.root(first)] & self.kinds[self.root(second)])
+
+    def too_far_apart(self, first: ItemKey, second: ItemKey) -> bool:
+        """Whether an item of one episode and an item of the other are more than WINDOW
+        apart."""
+        (earliest, latest), (other_earliest, other_latest) = (
+            self.span[self.root(first)],
+            self.span[self.root(second)],
+        )
+        return max(latest - other_earliest, other_latest - earliest) > WINDOW
 
     def union(self, first: ItemKey, second: ItemKey) -> bool:
         """Join the two episodes; False when they were one already. The smaller key stays
@@ -404,6 +445,11 @@ class _Forest:
             return False
         self.parent[roots[1]] = roots[0]
         self.kinds[roots[0]] |= self.kinds.pop(roots[1])
+        (earliest, latest), (other_earliest, other_latest) = (
+            self.span[roots[0]],
+            self.span.pop(roots[1]),
+        )
+        self.span[roots[0]] = (min(earliest, other_earliest), max(latest, other_latest))
         return True
 
     def episodes(self, ordered: Sequence[T]) -> list[list[T]]:

@@ -266,6 +266,101 @@ def test_links_join_transitively_and_two_videos_of_one_source_only_by_a_link():
     assert together([youtube(), short])
 
 
+# --- hubs: one item linking several items of one source and kind ---------------------------
+
+PORTRAITS = ("Ppppppppp01", "Ppppppppp02", "Ppppppppp03")
+
+
+def round_up(title="Flächenglühen: Sommer in der Lausitz", extra=()):
+    """An article that embeds the videos of three portraits (and `extra` addresses)."""
+    frames = "".join(
+        f'<iframe src="https://www.youtube.com/embed/{video}"></iframe>' for video in PORTRAITS
+    )
+    return article("1900", title, frames + " ".join(extra), day=1, url="https://x.de/sommer/")
+
+
+def portraits():
+    names = ("Marie Kühn", "Anna Berg", "Paul Roth")
+    return [
+        youtube(video, title=f"Flächenglühen: {name}")
+        for video, name in zip(PORTRAITS, names, strict=True)
+    ]
+
+
+def test_a_round_up_article_embedding_three_videos_joins_none_of_them():
+    items = [round_up(), *portraits()]
+    assert len(group(items)) == 4
+    assert explain(items) == []
+    # a portrait whose own description links the article is its own, unambiguous evidence
+    first, *others = portraits()
+    first.description = "Alle drei Porträts: https://x.de/sommer/"
+    assert sorted(map(sorted, keys(group([round_up(), first, *others])))) == [
+        ["website:1900", "youtube:Ppppppppp01"],
+        ["youtube:Ppppppppp02"],
+        ["youtube:Ppppppppp03"],
+    ]
+
+
+def test_a_round_up_article_still_joins_by_title_where_the_rule_says_so():
+    """Its own title is still evidence: here the trailer (a fourth embedded video, so no link
+    of the article counts) has the same title, a day apart."""
+    trailer = youtube("Trailer0001", title="Flächenglühen: Sommer in der Lausitz")
+    page = round_up(extra=["https://youtu.be/Trailer0001"])
+    items = [page, trailer, *portraits()]
+    assert sorted(map(sorted, keys(group(items)))) == [
+        ["website:1900", "youtube:Trailer0001"],
+        ["youtube:Ppppppppp01"],
+        ["youtube:Ppppppppp02"],
+        ["youtube:Ppppppppp03"],
+    ]
+    assert [join.evidence for join in explain(items)] == [TITLE]
+
+
+def test_a_hub_still_joins_by_a_single_link_of_another_source():
+    page = round_up(extra=[f"https://www.facebook.com/watch/?v={FB_VIDEO}"])
+    assert keys(group([page, fb_video(), *portraits()])) == [
+        ["facebook:1192957457884299", "website:1900"],
+        ["youtube:Ppppppppp01"],
+        ["youtube:Ppppppppp02"],
+        ["youtube:Ppppppppp03"],
+    ]
+
+
+def test_a_youtube_description_linking_two_articles_joins_neither():
+    second = "https://www.kreatives-sachsen.de/2026/11/anna-berg-keramik/"
+    video = youtube(description=f"Mehr: {ARTICLE_URL} und {second}")
+    items = [video, article(), article("1841", url=second)]
+    assert len(group(items)) == 3
+    # the other article not being among the items, the link is unambiguous again
+    assert together([video, article()])
+    # a split article is still among them: staff's word on it says nothing of the other
+    split = Overrides(split=frozenset({("website", "1841")}))
+    assert len(group(items, split)) == 3
+
+
+def test_a_facebook_post_linking_two_facebook_videos_joins_neither_but_the_youtube_video():
+    post = fb_post(
+        message=f"https://www.facebook.com/watch/?v={FB_VIDEO} "
+        f"https://www.facebook.com/watch/?v=3287244127826115 https://youtu.be/{VIDEO}"
+    )
+    items = [post, fb_video(), fb_video("3287244127826115"), youtube()]
+    assert sorted(map(sorted, keys(group(items)))) == [
+        ["facebook:104857293361870_3133062603682029", "youtube:A5bUqkYPIw8"],
+        ["facebook:1192957457884299"],
+        ["facebook:3287244127826115"],
+    ]
+
+
+def test_an_article_linking_one_video_and_one_facebook_post_joins_both():
+    page = article(
+        content=f'<iframe src="https://www.youtube.com/embed/{VIDEO}"></iframe> Diskutiert mit: '
+        "https://www.facebook.com/104857293361870/posts/3133062603682029/"
+    )
+    items = [page, youtube(), fb_post(day=1)]
+    assert together(items)
+    assert [join.evidence for join in explain(items)] == [LINK, LINK]
+
+
 # --- titles -------------------------------------------------------------------------------
 
 
@@ -288,6 +383,59 @@ def test_the_same_title_eight_days_apart_stays_apart():
     first = youtube(title="Flächenglühen: Marie Kühn – Glas aus Weißwasser", day=0)
     later = fb_video(title="Flächenglühen: Marie Kühn – Glas aus Weißwasser", day=8)
     assert len(group([first, later])) == 2
+
+
+@pytest.mark.parametrize(
+    "titles",
+    [
+        ["Flächenglühen: Marie Kühn – Glas aus Weißwasser"] * 3,
+        [
+            "Flächenglühen: Marie Kühn, Glasgestalterin aus Weißwasser",
+            "Marie Kühn bläst Glas in Weißwasser",
+            "Glasgestalterin Marie Kühn bläst Glas in Weißwasser",
+        ],
+    ],
+)
+def test_a_chain_of_titles_never_joins_items_more_than_seven_days_apart(titles):
+    """CONTRACT.md: titles join items "only when they were published within 7 days of each
+    other". Day 0 and day 5, day 5 and day 10 are each close enough; day 0 and day 10 are not,
+    and no link joins them."""
+    items = [
+        youtube(title=titles[0], day=0),
+        article(title=titles[1], day=5),
+        fb_video(title=titles[2], day=10),
+    ]
+    expected = keys(group(items))
+    assert len(expected) == 2
+    assert "youtube:A5bUqkYPIw8" not in next(
+        e for e in expected if "facebook:1192957457884299" in e
+    )
+    shuffler = random.Random(7)
+    for _ in range(10):
+        shuffler.shuffle(items)
+        assert keys(group(items)) == expected
+    (join,) = explain(items)
+    assert join.evidence in (TITLE, CLOSE_TITLE)
+    assert [f"{source}:{platform_id}" for source, platform_id in (join.first, join.second)] in (
+        sorted(episode) for episode in expected
+    )
+
+
+def test_a_title_never_joins_an_episode_whose_linked_items_are_more_than_seven_days_away():
+    """A post linking the video a month later stays with it (a link joins at any distance), but
+    the Facebook video with the video's title then stands 29 days from that post."""
+    title = "Flächenglühen: Marie Kühn – Glas aus Weißwasser"
+    late_post = fb_post(message=f"Aus dem Archiv: https://youtu.be/{VIDEO}", day=30)
+    items = [youtube(title=title), late_post, fb_video(title=title, day=1)]
+    assert keys(group(items)) == [
+        ["youtube:A5bUqkYPIw8", "facebook:104857293361870_3133062603682029"],
+        ["facebook:1192957457884299"],
+    ]
+    assert [join.evidence for join in explain(items)] == [LINK]
+    soon_post = fb_post(message=f"Jetzt online: https://youtu.be/{VIDEO}", day=3)
+    items = [youtube(title=title), soon_post, fb_video(title=title, day=6)]
+    assert together(items)
+    assert [join.evidence for join in explain(items)] == [LINK, TITLE]
 
 
 def test_empty_titles_never_match_by_title():
