@@ -2,7 +2,8 @@
 `exclude` (extras that undo a pin and an include), and `curation` (the list).
 
 Each command sets or clears one mark of one item in the store's `curation` table, says in one
-line what it did, and renders the outputs again (see `context.showcase_rows` for the rules).
+line what it did (naming the item's episode when pin or hide acts on more than the item), and
+renders the outputs again (see `context.showcase_episodes` for the rules).
 An item is named `SOURCE:ID`, the platform's id as in the page's `data-id` (split on the first
 `:` only), or by its URL as a browser shows it (a YouTube address of any usual shape, or the
 address the source stored for the item). An item unknown to the database is exit 2, except
@@ -19,24 +20,22 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from aggregator import jobs, store
+from aggregator import episodes, jobs, store
 from aggregator.cli_help import DONE, add_command
 from aggregator.config import SOURCES, Config
-from aggregator.context import showcase_rows
+from aggregator.context import belongs, showcase_rows
 from aggregator.errors import UsageError
+from aggregator.links import youtube_video_id
+from aggregator.matching import prepare_hashtags
 from aggregator.times import shown_time
 
 log = logging.getLogger(__name__)
 
 _ID = re.compile(r"[^\s/]{1,128}")
-_YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
-_YOUTUBE_HOSTS = ("youtube.com", "youtube-nocookie.com")
-_YOUTUBE_PATHS = ("shorts", "live", "embed")
 _TITLE_LENGTH = 60
 
 
@@ -110,7 +109,7 @@ def run(args: argparse.Namespace, config: Config, now: datetime | None = None) -
             if named is None:
                 _list(session, config)
                 return 0
-            item = _known_item(session, named, args.command)
+            item = known_item(session, named, args.command)
             print(_curate(session, config, args.command, item, now or datetime.now(UTC)))
         jobs.render_output(engine, config)
     finally:
@@ -118,9 +117,10 @@ def run(args: argparse.Namespace, config: Config, now: datetime | None = None) -
     return 0
 
 
-def _known_item(session: Session, named: store.ItemKey | str, command: str) -> store.ItemKey:
+def known_item(session: Session, named: store.ItemKey | str, command: str) -> store.ItemKey:
     """The item a SOURCE:ID or a URL names; unknown to the database is a UsageError, except
-    for `include` (an item can be included before it is fetched) or an item curated already."""
+    for `include` (an item can be included before it is fetched) or an item curated already
+    (for the curation commands)."""
     if isinstance(named, str):
         found = store.items_by_url(session, [named, named.rstrip("/"), named.rstrip("/") + "/"])
         if not found:
@@ -129,11 +129,14 @@ def _known_item(session: Session, named: store.ItemKey | str, command: str) -> s
                 "SOURCE:ID, the page's data-source and data-id)"
             )
         return found[0].source, found[0].platform_id
-    if command == "include" or _item_row(session, named) or named in store.curation(session):
+    if item_row(session, named) or (
+        command in ACTIONS and (command == "include" or named in store.curation(session))
+    ):
         return named
+    hint = "; `showcase include` takes items not fetched yet" if command in ACTIONS else ""
     raise UsageError(
         f"{command}: {':'.join(named)} is not in the database (check the id: the page's "
-        "data-id, or the item's URL; `showcase include` takes items not fetched yet)"
+        f"data-id, or the item's URL{hint})"
     )
 
 
@@ -163,22 +166,6 @@ def parse_item(text: str, command: str) -> store.ItemKey | str:
     return source, platform_id
 
 
-def youtube_video_id(url: str) -> str | None:
-    """The video of watch?v=ID, youtu.be/ID, /shorts/ID, /live/ID and /embed/ID addresses."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").removeprefix("www.").removeprefix("m.")
-    segments = [segment for segment in parts.path.split("/") if segment]
-    candidate: str | None = None
-    if host == "youtu.be" and segments:
-        candidate = segments[0]
-    elif host in _YOUTUBE_HOSTS and segments == ["watch"]:
-        values = parse_qs(parts.query).get("v", [])
-        candidate = values[0] if values else None
-    elif host in _YOUTUBE_HOSTS and len(segments) >= 2 and segments[0] in _YOUTUBE_PATHS:
-        candidate = segments[1]
-    return candidate if candidate and _YOUTUBE_ID.fullmatch(candidate) else None
-
-
 def _curate(
     session: Session, config: Config, command: str, item: store.ItemKey, now: datetime
 ) -> str:
@@ -192,13 +179,45 @@ def _curate(
         done = f"is no longer {action.word}" if changed else f"was not {action.word}"
     if log.isEnabledFor(logging.INFO):  # -v: where the item stands
         log.info("%s: %s", command, _describe(session, config, item, action.on))
-    return f"{command}: {name} {done}; rendered again"
+    return f"{command}: {name} {done}{_with_episode(session, config, item)}; rendered again"
+
+
+def _with_episode(session: Session, config: Config, item: store.ItemKey) -> str:
+    """ ", with its episode (facebook:1, website:2)" when pin, hide and unhide act on more
+    than this item (see `context.showcase_episodes`)."""
+    others = [key for key in episode_keys(session, config, item) if key != item]
+    if not others:
+        return ""
+    return f", with its episode ({', '.join(':'.join(key) for key in others)})"
+
+
+def candidate_episodes(session: Session, config: Config) -> list[list[store.ItemRow]]:
+    """The episodes of every item that may be shown (public, live, with the hashtag or
+    included), hidden ones too, grouped as the page groups them; earliest first."""
+    hashtags = prepare_hashtags(config.showcase.hashtags)
+    curated = store.curation(session)
+    rows = [
+        row
+        for row in store.live_items(session)
+        if belongs(row, curated.get((row.source, row.platform_id)), hashtags)
+    ]
+    return episodes.group(rows, store.episode_overrides(session))
+
+
+def episode_keys(session: Session, config: Config, item: store.ItemKey) -> list[store.ItemKey]:
+    """The items of `item`'s episode, earliest first; just the item when it is alone or not
+    a candidate for the showcase."""
+    for episode in candidate_episodes(session, config):
+        keys = [(row.source, row.platform_id) for row in episode]
+        if item in keys:
+            return keys
+    return [item]
 
 
 def _describe(session: Session, config: Config, item: store.ItemKey, marked: bool) -> str:
     """Where the item stands at the next render, in a few words."""
     name = ":".join(item)
-    row = _item_row(session, item)
+    row = item_row(session, item)
     if row is None:
         if not marked:
             return f"{name} is not in the database"
@@ -210,7 +229,7 @@ def _describe(session: Session, config: Config, item: store.ItemKey, marked: boo
         why = _why_not_shown(row, store.curation(session).get(item))
         hint = f": `showcase include {name}` adds it" if why == "no hashtag" else ""
         standing = f"not shown ({why}{hint})"
-    return f"{name} ({_short(row.title)}): {standing} at the next render"
+    return f"{name} ({short_title(row.title)}): {standing} at the next render"
 
 
 def _why_not_shown(row: store.ItemRow, curated: store.CurationRow | None) -> str:
@@ -224,12 +243,12 @@ def _why_not_shown(row: store.ItemRow, curated: store.CurationRow | None) -> str
     return "no hashtag"
 
 
-def _item_row(session: Session, item: store.ItemKey) -> store.ItemRow | None:
+def item_row(session: Session, item: store.ItemKey) -> store.ItemRow | None:
     source, platform_id = item
     return store.items_by_platform_id(session, source, [platform_id]).get(platform_id)
 
 
-def _short(title: str) -> str:
+def short_title(title: str) -> str:
     title = " ".join(title.split())
     return title if len(title) <= _TITLE_LENGTH else title[: _TITLE_LENGTH - 1] + "…"
 
@@ -244,10 +263,17 @@ def _list(session: Session, config: Config) -> None:
         (row.source, row.platform_id): index
         for index, row in enumerate(showcase_rows(session, config), start=1)
     }
-    table: list[tuple[str, ...]] = [("item", "pinned", "hidden", "included", "shown", "title")]
+    grouped = {
+        (row.source, row.platform_id): episode
+        for episode in candidate_episodes(session, config)
+        for row in episode
+    }
+    table: list[tuple[str, ...]] = [
+        ("item", "pinned", "hidden", "included", "shown", "episode", "title")
+    ]
     for mark in curated:
         key = (mark.source, mark.platform_id)
-        row = _item_row(session, key)
+        row = item_row(session, key)
         when = [
             shown_time(moment, zone) if moment else "–"
             for moment in (mark.pinned_at, mark.hidden_at, mark.included_at)
@@ -256,8 +282,10 @@ def _list(session: Session, config: Config) -> None:
             shown, title = "not fetched yet", ""
         else:
             shown = str(positions[key]) if key in positions else f"no: {_why_not_shown(row, mark)}"
-            title = _short(row.title)
-        table.append((":".join(key), *when, shown, title))
+            title = short_title(row.title)
+        others = [f"{row.source}:{row.platform_id}" for row in grouped.get(key, [])]
+        together = " + ".join(other for other in others if other != ":".join(key))
+        table.append((":".join(key), *when, shown, f"+ {together}" if together else "alone", title))
     print(_format_table(table))
 
 

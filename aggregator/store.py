@@ -170,6 +170,35 @@ class CurationRow(Base):
         return self.pinned_at is None and self.hidden_at is None and self.included_at is None
 
 
+class EpisodeMarkRow(Base):
+    """Staff's word on one episode (`showcase episode merge|split`), keyed by platform ids.
+
+    `kind` MERGE joins (source, platform_id) with (other_source, other_platform_id), stored
+    with the smaller key first; SPLIT makes (source, platform_id) an episode of its own and
+    leaves the other columns empty. `marked_at` orders the list.
+    """
+
+    __tablename__ = "episode_marks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(32))
+    platform_id: Mapped[str] = mapped_column(String(128))
+    other_source: Mapped[str | None] = mapped_column(String(32))
+    other_platform_id: Mapped[str | None] = mapped_column(String(128))
+    marked_at: Mapped[datetime]
+
+    @property
+    def item(self) -> tuple[str, str]:
+        return (self.source, self.platform_id)
+
+    @property
+    def other(self) -> tuple[str, str] | None:
+        if self.other_source is None or self.other_platform_id is None:
+            return None
+        return (self.other_source, self.other_platform_id)
+
+
 @dataclass(frozen=True)
 class SaveSummary:
     new: int
@@ -603,9 +632,81 @@ def set_curation_mark(
     return True
 
 
+# --- staff's word on episodes: merge, split ---------------------------------------------
+
+MERGE = "merge"
+SPLIT = "split"
+
+
+def episode_marks(session: Session) -> list[EpisodeMarkRow]:
+    """Every merge and split, oldest first."""
+    query = select(EpisodeMarkRow).order_by(EpisodeMarkRow.marked_at, EpisodeMarkRow.id)
+    return list(session.scalars(query))
+
+
 def episode_overrides(session: Session) -> Overrides:
-    """Staff's `episode merge|split` marks. SKELETON (issue 9): not stored yet."""
-    return Overrides()
+    """Staff's `episode merge|split` marks, as the grouping rule takes them."""
+    marks = episode_marks(session)
+    return Overrides(
+        merged=tuple(
+            (mark.item, mark.other)
+            for mark in marks
+            if mark.kind == MERGE and mark.other is not None
+        ),
+        split=frozenset(mark.item for mark in marks if mark.kind == SPLIT),
+    )
+
+
+def add_episode_merge(session: Session, first: ItemKey, second: ItemKey, at: datetime) -> bool:
+    """Join two items' episodes, taking back a split of either; False when they were merged
+    already (nothing changed)."""
+    if first == second:
+        raise ValueError("an item cannot be merged with itself")
+    low, high = sorted((first, second))
+    _delete_marks(
+        session, [mark for mark in episode_marks(session) if _is_split_of(mark, low, high)]
+    )
+    if any(
+        mark.kind == MERGE and (mark.item, mark.other) == (low, high)
+        for mark in episode_marks(session)
+    ):
+        return False
+    session.add(
+        EpisodeMarkRow(
+            kind=MERGE,
+            source=low[0],
+            platform_id=low[1],
+            other_source=high[0],
+            other_platform_id=high[1],
+            marked_at=at,
+        )
+    )
+    session.flush()
+    return True
+
+
+def add_episode_split(session: Session, item: ItemKey, at: datetime) -> bool:
+    """Make an item an episode of its own, taking back every merge that names it; False when
+    it was split already (nothing changed)."""
+    marks = episode_marks(session)
+    if any(mark.kind == SPLIT and mark.item == item for mark in marks):
+        return False
+    _delete_marks(
+        session, [mark for mark in marks if mark.kind == MERGE and item in (mark.item, mark.other)]
+    )
+    session.add(EpisodeMarkRow(kind=SPLIT, source=item[0], platform_id=item[1], marked_at=at))
+    session.flush()
+    return True
+
+
+def _is_split_of(mark: EpisodeMarkRow, *items: ItemKey) -> bool:
+    return mark.kind == SPLIT and mark.item in items
+
+
+def _delete_marks(session: Session, marks: Sequence[EpisodeMarkRow]) -> None:
+    for mark in marks:
+        session.delete(mark)
+    session.flush()
 
 
 def curated_rows(session: Session) -> list[CurationRow]:

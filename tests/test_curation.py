@@ -12,7 +12,7 @@ import pytest
 from conftest import write_config
 from test_cli import DEMO_SHOWN_YOUTUBE, one_line, run, shown, shown_ids
 
-from aggregator import store
+from aggregator import cli_curation, store
 from aggregator.cli_curation import parse_item
 from aggregator.config import load_config
 from aggregator.context import showcase_items, showcase_rows
@@ -223,6 +223,23 @@ def feed_ids(site) -> list[str]:
     return [item["_showcase"]["id"] for item in json.loads(site.read("feed.json"))["items"]]
 
 
+def episode_of(site, source, item_id) -> list[tuple[str, str]]:
+    """The item's episode as the grouping rule makes it (hidden ones too), earliest first."""
+    config = load_config(site.config)
+    engine = store.open_database(config.database_url)
+    try:
+        with store.session_scope(engine) as session:
+            return cli_curation.episode_keys(session, config, (source, item_id))
+    finally:
+        engine.dispose()
+
+
+def with_episode(site, source, item_id) -> str:
+    """What a pin, hide or unhide line adds for an item in an episode of more than one."""
+    others = [":".join(key) for key in episode_of(site, source, item_id) if key[1] != item_id]
+    return f", with its episode ({', '.join(others)})" if others else ""
+
+
 def test_pin_puts_a_video_first_everywhere_and_says_so(site, capsys):
     """The contract: a curation command says what it did in one line and re-renders."""
     assert run(site, "update") == 0
@@ -230,7 +247,12 @@ def test_pin_puts_a_video_first_everywhere_and_says_so(site, capsys):
     capsys.readouterr()
     assert run(site, "pin", f"youtube:{OLDEST_SHOWN_VIDEO}") == 0
     out, err = capsys.readouterr()
-    assert (out, err) == (f"pin: youtube:{OLDEST_SHOWN_VIDEO} is pinned now; rendered again\n", "")
+    episode = with_episode(site, "youtube", OLDEST_SHOWN_VIDEO)
+    assert episode  # the demo world announces it in a Facebook post linking the video
+    assert (out, err) == (
+        f"pin: youtube:{OLDEST_SHOWN_VIDEO} is pinned now{episode}; rendered again\n",
+        "",
+    )
     for page in ("index.html", "fragment.html", "embed.html"):
         assert shown(site, page)[0] == ("youtube", OLDEST_SHOWN_VIDEO), page
     assert feed_ids(site)[0] == OLDEST_SHOWN_VIDEO
@@ -239,12 +261,15 @@ def test_pin_puts_a_video_first_everywhere_and_says_so(site, capsys):
 
 
 def test_hide_takes_an_item_off_every_output_and_unhide_brings_it_back(site, capsys):
+    """Hide acts on the item's whole episode (context.showcase_episodes)."""
     assert run(site, "update") == 0
     before = shown(site)
-    facebook_id = next(item_id for source, item_id in before if source == "facebook")
-    hidden = [("youtube", "A5bUqkYPIw8"), ("facebook", facebook_id)]
+    alone = next(key for key in before if key[0] == "facebook" and len(episode_of(site, *key)) == 1)
+    named = [("youtube", "A5bUqkYPIw8"), alone]
+    hidden = [key for item in named for key in episode_of(site, *item)]
+    assert len(hidden) > len(named)
     capsys.readouterr()
-    for source, item_id in hidden:
+    for source, item_id in named:
         assert run(site, "hide", f"{source}:{item_id}") == 0
     out, err = capsys.readouterr()
     assert err == "" and len(out.splitlines()) == 2
@@ -253,7 +278,7 @@ def test_hide_takes_an_item_off_every_output_and_unhide_brings_it_back(site, cap
     for _, item_id in hidden:
         assert item_id not in feed_ids(site)
         assert item_id not in site.read("feed.xml")
-    for source, item_id in hidden:
+    for source, item_id in named:
         assert run(site, "unhide", f"{source}:{item_id}") == 0
     assert shown(site) == before
     assert shown(site, "fragment.html") == before
@@ -312,8 +337,9 @@ def test_an_item_named_by_its_address_as_a_browser_shows_it(site, capsys):
     )
     capsys.readouterr()
     assert run(site, "hide", url) == 0
-    assert (
-        capsys.readouterr().out == f"hide: facebook:{facebook_id} is hidden now; rendered again\n"
+    episode = with_episode(site, "facebook", facebook_id)
+    assert capsys.readouterr().out == (
+        f"hide: facebook:{facebook_id} is hidden now{episode}; rendered again\n"
     )
     assert ("facebook", facebook_id) not in shown(site)
     assert run(site, "pin", f"https://youtu.be/{OLDEST_SHOWN_VIDEO}") == 0
@@ -354,7 +380,7 @@ def test_curation_lists_what_is_curated(site, capsys):
     capsys.readouterr()
     assert run(site, "curation") == 0
     header, *lines = capsys.readouterr().out.splitlines()
-    assert header.split() == ["item", "pinned", "hidden", "included", "shown", "title"]
+    assert header.split() == ["item", "pinned", "hidden", "included", "shown", "episode", "title"]
     assert [line.split()[0] for line in lines] == [
         f"youtube:{OLDEST_SHOWN_VIDEO}",
         "youtube:A5bUqkYPIw8",
@@ -362,7 +388,10 @@ def test_curation_lists_what_is_curated(site, capsys):
         "youtube:UXjwhkkFGsm",
     ]
     assert "  1  " in lines[0]
+    others = [":".join(key) for key in episode_of(site, "youtube", OLDEST_SHOWN_VIDEO)[1:]]
+    assert f"  + {' + '.join(others)}  " in lines[0]  # the episode the pin acts on
     assert "no: hidden" in lines[1]
+    assert lines[2].endswith("  not fetched yet  alone")
     assert "not fetched yet" in lines[2]
     assert "no: not public" in lines[3]
 

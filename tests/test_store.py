@@ -241,3 +241,58 @@ def test_a_fetched_figure_is_neither_overwritten_nor_unset_by_hand(engine):
         store.set_manual_figure(session, "youtube.subscribers", 1, T0)
     with store.session_scope(engine) as session, pytest.raises(LookupError):
         store.unset_manual_figure(session, "youtube.subscribers")
+
+
+# --- staff's word on episodes -------------------------------------------------------------
+
+A = ("youtube", "A5bUqkYPIw8")
+B = ("facebook", "3287244127826115")
+C = ("website", "1840")
+
+
+def overrides(engine):
+    with store.session_scope(engine) as session:
+        return store.episode_overrides(session)
+
+
+def test_episode_merges_and_splits_are_stored_and_undo_what_they_contradict(engine):
+    with store.session_scope(engine) as session:
+        assert store.add_episode_merge(session, B, A, T0) is True
+        assert store.add_episode_merge(session, A, B, T0) is False  # one pair, either order
+        assert store.add_episode_merge(session, A, C, T0) is True
+    assert overrides(engine) == store.Overrides(merged=((B, A), (C, A)))  # smaller key first
+    with store.session_scope(engine) as session:
+        assert store.add_episode_split(session, B, T0 + timedelta(minutes=1)) is True
+        assert store.add_episode_split(session, B, T0 + timedelta(minutes=2)) is False
+    assert overrides(engine) == store.Overrides(merged=((C, A),), split=frozenset({B}))
+    with store.session_scope(engine) as session:  # a merge after a split takes the split back
+        assert store.add_episode_merge(session, C, B, T0 + timedelta(minutes=3)) is True
+        kinds = [(mark.kind, mark.item, mark.other) for mark in store.episode_marks(session)]
+    assert kinds == [("merge", C, A), ("merge", B, C)]
+    assert overrides(engine) == store.Overrides(merged=((C, A), (B, C)))
+    with store.session_scope(engine) as session, pytest.raises(ValueError):
+        store.add_episode_merge(session, A, A, T0)
+
+
+def test_a_database_at_0005_upgrades_and_keeps_its_items_and_curation(tmp_path):
+    from sqlalchemy import create_engine, text
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = create_engine(url)
+    store.migrate(old, "0005")
+    with old.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO curation (source, platform_id, pinned_at) "
+                "VALUES ('youtube', 'A5bUqkYPIw8', '2026-11-26 05:00:00')"
+            )
+        )
+    old.dispose()
+    engine = store.open_database(url)
+    save(engine, result([video("A5bUqkYPIw8")]))
+    with store.session_scope(engine) as session:
+        assert list(store.curation(session)) == [A]
+        assert store.episode_overrides(session) == store.Overrides()
+        store.add_episode_split(session, A, T0)
+    assert overrides(engine) == store.Overrides(split=frozenset({A}))
+    engine.dispose()

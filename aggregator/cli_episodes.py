@@ -1,0 +1,201 @@
+"""Staff's word on episodes: `episode merge ITEM ITEM`, `episode split ITEM`, `episode list`.
+
+The grouping rule (`episodes`) joins items that tell the same story; staff correct it here.
+A merge joins two items' episodes, a split makes an item an episode of its own; both are
+stored (`store.add_episode_merge`, `store.add_episode_split`), the later one winning over
+what it contradicts, and applied at every render. ITEM is SOURCE:ID or the item's URL, as
+for `pin`; it must be in the database. merge and split say in one line what they did and
+render the outputs again; list prints the episodes of more than one item and the marks.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from aggregator import episodes, jobs, store
+from aggregator.cli_curation import (
+    candidate_episodes,
+    episode_keys,
+    item_row,
+    known_item,
+    parse_item,
+    short_title,
+)
+from aggregator.cli_help import USAGE, add_command
+from aggregator.config import SOURCES, Config
+from aggregator.errors import UsageError
+from aggregator.times import shown_time
+
+COMMANDS = ("episode",)
+
+_ITEM_HELP = (
+    f"SOURCE:ID ({', '.join(SOURCES)}; the page's data-source and data-id), or the item's URL "
+    "as a browser shows it"
+)
+_BAD_ITEM = {
+    2: "not SOURCE:ID or an item's URL, an item unknown to the database, the same item twice, "
+    "or a configuration error"
+}
+
+
+def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    parser = add_command(
+        commands,
+        common,
+        "episode",
+        summary="staff's word on how items group into episodes (merge, split, list)",
+        description="Items that tell the same story (the video on YouTube and on Facebook, "
+        "the post announcing it, the interview on the website) are one episode, one card. "
+        "The rule finds them by links and titles (README: How items group into episodes); "
+        "`episode merge` and `episode split` correct it, and hold until changed.",
+        examples=[
+            "showcase episode merge youtube:A5bUqkYPIw8 website:1840",
+            "showcase episode split facebook:104857293361870_3133062603682029",
+            "showcase episode list",
+        ],
+        exits={0: "done", **_BAD_ITEM},
+    )
+    actions = parser.add_subparsers(dest="episode_command", metavar="ACTION")
+    merge = add_command(
+        actions,
+        common,
+        "merge",
+        summary="make two items one episode, whatever the evidence",
+        description="Join the two items' episodes into one, say so in one line and render "
+        "again. A split of either item is taken back.",
+        examples=[
+            "showcase episode merge youtube:A5bUqkYPIw8 website:1840",
+            "showcase episode merge https://youtu.be/A5bUqkYPIw8 facebook:3287244127826115",
+        ],
+        exits={0: "merged (also when they were merged already)", **_BAD_ITEM},
+    )
+    merge.add_argument("first", metavar="ITEM", help=_ITEM_HELP)
+    merge.add_argument("second", metavar="ITEM", help=_ITEM_HELP)
+    split = add_command(
+        actions,
+        common,
+        "split",
+        summary="make an item an episode of its own, whatever the evidence",
+        description="Take the item out of its episode (the others stay together if their own "
+        "evidence holds them), say so in one line and render again. Merges naming the item "
+        "are taken back; a later merge takes the split back.",
+        examples=["showcase episode split facebook:104857293361870_3133062603682029"],
+        exits={0: "split (also when it was split already)", **_BAD_ITEM},
+    )
+    split.add_argument("item", metavar="ITEM", help=_ITEM_HELP)
+    add_command(
+        actions,
+        common,
+        "list",
+        summary="the episodes of more than one item, and staff's merges and splits",
+        description="One line per episode of more than one item (its items, earliest first; "
+        "what grouped them: link, title, close title, staff; its title), then one line per "
+        "merge and split with its date. Says so when no episode has more than one item.",
+        examples=["showcase episode list"],
+        exits={0: "listed", **USAGE},
+    )
+
+
+def run(args: argparse.Namespace, config: Config, now: datetime | None = None) -> int:
+    moment = now or datetime.now(UTC)
+    engine = store.open_database(config.database_url)
+    try:
+        with store.session_scope(engine) as session:
+            if args.episode_command == "list":
+                print("\n".join(_list(session, config)))
+                return 0
+            if args.episode_command == "merge":
+                print(_merge(session, config, args.first, args.second, moment))
+            else:
+                print(_split(session, config, args.item, moment))
+        jobs.render_output(engine, config)
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _fetched_item(session: Session, text: str, command: str) -> store.ItemKey:
+    """The item named, which must be in the database (an episode is made of fetched items)."""
+    item = known_item(session, parse_item(text, command), command)
+    if item_row(session, item) is None:
+        raise UsageError(
+            f"{command}: {':'.join(item)} is not in the database (check the id: the page's "
+            "data-id, or the item's URL; `showcase fetch` brings new items)"
+        )
+    return item
+
+
+def _merge(session: Session, config: Config, first: str, second: str, now: datetime) -> str:
+    command = "episode merge"
+    one, other = _fetched_item(session, first, command), _fetched_item(session, second, command)
+    if one == other:
+        raise UsageError(f"{command}: {':'.join(one)} named twice; name two different items")
+    changed = store.add_episode_merge(session, one, other, now)
+    names = f"{':'.join(one)} and {':'.join(other)}"
+    done = "are one episode now" if changed else "were merged already"
+    count = len(episode_keys(session, config, one))
+    return f"{command}: {names} {done} ({_items(count)}); rendered again"
+
+
+def _split(session: Session, config: Config, text: str, now: datetime) -> str:
+    command = "episode split"
+    item = _fetched_item(session, text, command)
+    before = len(episode_keys(session, config, item))
+    changed = store.add_episode_split(session, item, now)
+    name = ":".join(item)
+    if not changed:
+        return f"{command}: {name} was split already; rendered again"
+    was = f"it was one of {before} items" if before > 1 else "it was alone already"
+    return f"{command}: {name} is an episode of its own now ({was}); rendered again"
+
+
+def _items(count: int) -> str:
+    return "1 item" if count == 1 else f"{count} items"
+
+
+def _list(session: Session, config: Config) -> list[str]:
+    grouped = candidate_episodes(session, config)
+    overrides = store.episode_overrides(session)
+    joins = episodes.explain([row for episode in grouped for row in episode], overrides)
+    lines = [
+        _episode_line(episode, joins)
+        for episode in sorted(grouped, key=_newest_first)
+        if len(episode) > 1
+    ]
+    if not lines:
+        lines.append("episode list: no episode has more than one item")
+    zone = ZoneInfo(config.showcase.timezone)
+    lines.extend(_mark_line(session, mark, zone) for mark in store.episode_marks(session))
+    return lines
+
+
+def _newest_first(episode: Sequence[store.ItemRow]) -> tuple[float, str]:
+    return (-min(row.published_at for row in episode).timestamp(), episodes.episode_id(episode))
+
+
+def _episode_line(episode: Sequence[store.ItemRow], joins: Sequence[episodes.Join]) -> str:
+    """`youtube:A + facebook:B  link, title  Der Fotograf aus Zwickau`."""
+    keys = {(row.source, row.platform_id) for row in episode}
+    found = {join.evidence for join in joins if join.first in keys}
+    how = ", ".join(evidence for evidence in episodes.EVIDENCE_ORDER if evidence in found)
+    members = " + ".join(f"{row.source}:{row.platform_id}" for row in episode)
+    return f"{members}  {how}  {_title(episode)}".rstrip()
+
+
+def _title(episode: Sequence[store.ItemRow]) -> str:
+    titled = [row.title for row in episode if row.title.strip()]
+    return short_title(titled[0] if titled else episode[0].description)
+
+
+def _mark_line(session: Session, mark: store.EpisodeMarkRow, zone: ZoneInfo) -> str:
+    """`staff merge  youtube:A + website:B  01.12.2026 10:00 CET` or `staff split  ...`."""
+    items = [mark.item] if mark.other is None else [mark.item, mark.other]
+    names = " + ".join(":".join(item) for item in items)
+    rows = [row for row in (item_row(session, item) for item in items) if row is not None]
+    title = _title(rows) if rows else ""
+    return f"staff {mark.kind}  {names}  {shown_time(mark.marked_at, zone)}  {title}".rstrip()
