@@ -127,3 +127,9 @@ def make_site(tmp_path, monkeypatch, fast_policy):
 @pytest.fixture
 def site(make_site) -> Site:
     return make_site()
+
+
+def feed_members(feed: dict[str, Any]) -> list[dict[str, str]]:
+    """Every item of a feed.json, episode by episode: the `_showcase.items` of each entry
+    (source, id, url), which the lead's `_showcase.source`/`id` alone would not show."""
+    return [member for entry in feed["items"] for member in entry["_showcase"]["items"]]

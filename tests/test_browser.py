@@ -42,6 +42,7 @@ from test_render import (
     facebook_post,
     facebook_video,
     golden_showcase,
+    singles,
     website_article,
     youtube_video,
 )
@@ -665,7 +666,7 @@ def phone_pages(tmp_path_factory) -> Iterator[dict[str, str]]:
             golden_showcase(),
             intro=intro,
             figures=crowded_figures(),
-            items=items,
+            episodes=singles(items),
             privacy_url=f"{base}datenschutz.html",
         )
         render_showcase(showcase, output)

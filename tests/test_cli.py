@@ -16,7 +16,7 @@ from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import ACCESS_TOKEN, API_KEY
+from conftest import ACCESS_TOKEN, API_KEY, feed_members
 
 from aggregator import jobs
 from aggregator.cli import RedactingFormatter, main
@@ -89,9 +89,7 @@ def test_update_fetches_matches_and_renders_quietly(site, capsys):
     assert not any(f["stale"] for f in figures(site).values())
     assert "1.310" in site.read("index.html")
     feed = json.loads(site.read("feed.json"))
-    assert {
-        i["_showcase"]["id"] for i in feed["items"] if i["_showcase"]["source"] == "youtube"
-    } == DEMO_SHOWN_YOUTUBE
+    assert {i["id"] for i in feed_members(feed) if i["source"] == "youtube"} == DEMO_SHOWN_YOUTUBE
     files = sorted(p.name for p in (site.output / "thumbs").iterdir())
     originals = [name for name in files if name.count(".") == 1]  # not the .w320.webp sizes
     assert len(originals) == len(shown(site))

@@ -9,7 +9,7 @@ import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from conftest import write_config
+from conftest import feed_members, write_config
 from test_cli import DEMO_SHOWN_YOUTUBE, one_line, run, shown, shown_ids
 
 from aggregator import cli_curation, store
@@ -220,7 +220,7 @@ def test_parse_item_refuses(text):
 
 
 def feed_ids(site) -> list[str]:
-    return [item["_showcase"]["id"] for item in json.loads(site.read("feed.json"))["items"]]
+    return [item["id"] for item in feed_members(json.loads(site.read("feed.json")))]
 
 
 def episode_of(site, source, item_id) -> list[tuple[str, str]]:
@@ -332,8 +332,8 @@ def test_an_item_named_by_its_address_as_a_browser_shows_it(site, capsys):
     facebook_id = next(item_id for source, item_id in shown(site) if source == "facebook")
     url = next(
         item["url"]
-        for item in json.loads(site.read("feed.json"))["items"]
-        if item["_showcase"]["id"] == facebook_id
+        for item in feed_members(json.loads(site.read("feed.json")))
+        if item["id"] == facebook_id
     )
     capsys.readouterr()
     assert run(site, "hide", url) == 0

@@ -929,6 +929,9 @@ def test_a_video_facebook_will_not_embed_opens_there_and_its_post_is_no_second_c
     world = World.demo()
     video = tagged_video(world)
     video["embeddable"] = False
+    # A title of its own: with its YouTube upload's title it would share that video's card,
+    # whose embeddable YouTube player leads.
+    video["title"] = "Nur auf Facebook: eine Werkstatt in Chemnitz #flächenglühen"
     site = make_site(world)
     assert main(["--config", str(site.config), "update"]) == 0
     page = Buttons()

@@ -18,7 +18,7 @@ import json
 import httplib2
 import pytest
 import requests
-from conftest import ACCESS_TOKEN, API_KEY, write_config
+from conftest import ACCESS_TOKEN, API_KEY, feed_members, write_config
 from forwarding_proxy import ForwardingProxy
 
 from aggregator.cli import main
@@ -70,7 +70,7 @@ def test_update_reaches_all_three_apis_through_the_proxy(site, monkeypatch, caps
     assert site.server.stats.thumb_requests > 0
     assert not any("/thumbs/" in t or "127.0.0.1" in t for t in targets)
     feed = json.loads(site.read("feed.json"))
-    assert {item["_showcase"]["source"] for item in feed["items"]} == {
+    assert {item["source"] for item in feed_members(feed)} == {
         "youtube",
         "facebook",
         "website",

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import requests
+from conftest import feed_members
 
 from aggregator.cli import main
 from aggregator.config import WebsiteConfig
@@ -670,7 +671,7 @@ def test_a_post_removed_between_pages_makes_the_listing_incomplete(big_server, b
 
 def feed_ids(site, source: str) -> set[str]:
     feed = json.loads(site.read("feed.json"))
-    return {i["_showcase"]["id"] for i in feed["items"] if i["_showcase"]["source"] == source}
+    return {i["id"] for i in feed_members(feed) if i["source"] == source}
 
 
 def test_cli_fetch_website_then_render(site, capsys) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import write_config
+from conftest import feed_members, write_config
 
 from aggregator.cli import main
 from aggregator.config import WebsiteConfig
@@ -191,7 +191,7 @@ def test_cli_fetch_website_then_render(permalinks: str, tmp_path: Path, capsys) 
     assert main(["--config", str(config), "render"]) == 0
     assert capsys.readouterr() == ("", "")
     feed = json.loads((tmp_path / "public" / "feed.json").read_text(encoding="utf-8"))
-    shown = [item for item in feed["items"] if item["_showcase"]["source"] == "website"]
+    shown = [item for item in feed_members(feed) if item["source"] == "website"]
     assert len(shown) == SERIES_POSTS  # the protected post is not shown
     index = (tmp_path / "public" / "index.html").read_text(encoding="utf-8")
     assert "Kunst &amp; Design – „Glühen“" in index and "&amp;amp;" not in index
