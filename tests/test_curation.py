@@ -241,7 +241,7 @@ def test_pin_puts_a_video_first_everywhere_and_says_so(site, capsys):
 def test_hide_takes_an_item_off_every_output_and_unhide_brings_it_back(site, capsys):
     assert run(site, "update") == 0
     before = shown(site)
-    facebook_id = next(item_id for source, item_id in before if source == "facebook")
+    facebook_id = "104857293361870_3133062603682029"  # the post that links the hidden video
     hidden = [("youtube", "A5bUqkYPIw8"), ("facebook", facebook_id)]
     capsys.readouterr()
     for source, item_id in hidden:
