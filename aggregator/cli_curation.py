@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from aggregator import episodes, jobs, store
 from aggregator.cli_help import DONE, add_command
 from aggregator.config import SOURCES, Config
-from aggregator.context import belongs, showcase_rows
+from aggregator.context import belongs, showcase_episodes
 from aggregator.errors import UsageError
 from aggregator.links import youtube_video_id
 from aggregator.matching import prepare_hashtags
@@ -222,9 +222,10 @@ def _describe(session: Session, config: Config, item: store.ItemKey, marked: boo
         if not marked:
             return f"{name} is not in the database"
         return f"{name} is not in the database yet: this takes effect once it is fetched"
-    keys = [(shown.source, shown.platform_id) for shown in showcase_rows(session, config)]
-    if item in keys:
-        standing = f"item {keys.index(item) + 1} of {len(keys)}"
+    cards = showcase_episodes(session, config)
+    place = next((n for n, card in enumerate(cards, 1) if item in map(episodes.key_of, card)), 0)
+    if place:
+        standing = f"card {place} of {len(cards)}"
     else:
         why = _why_not_shown(row, store.curation(session).get(item))
         hint = f": `showcase include {name}` adds it" if why == "no hashtag" else ""
@@ -259,9 +260,10 @@ def _list(session: Session, config: Config) -> None:
     curated = store.curated_rows(session)
     if not curated:
         return
-    positions = {
+    positions = {  # the card's place: every item of an episode shares it
         (row.source, row.platform_id): index
-        for index, row in enumerate(showcase_rows(session, config), start=1)
+        for index, episode in enumerate(showcase_episodes(session, config), start=1)
+        for row in episode
     }
     grouped = {
         (row.source, row.platform_id): episode

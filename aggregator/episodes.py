@@ -247,7 +247,8 @@ def _linked_urls(item: Groupable) -> Iterator[str]:
 
 def _texts(item: Groupable) -> Iterator[str]:
     """The item's description and the raw payload's texts that may carry links: a Facebook
-    post's message, a WordPress post's content and excerpt, a YouTube snippet's description."""
+    post's message, a WordPress post's excerpt and the addresses in its content, a YouTube
+    snippet's description."""
     raw = item.raw
     yield item.description
     for value in (raw.get("message"), raw.get("description")):
@@ -257,6 +258,9 @@ def _texts(item: Groupable) -> Iterator[str]:
         rendered = raw.get(field)
         if isinstance(rendered, dict) and _is_text(rendered.get("rendered")):
             yield rendered["rendered"]
+    content_links = raw.get("content_links")
+    if isinstance(content_links, list):
+        yield " ".join(link for link in content_links if _is_text(link))
     snippet = raw.get("snippet")
     if isinstance(snippet, dict) and _is_text(snippet.get("description")):
         yield snippet["description"]

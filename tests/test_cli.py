@@ -27,6 +27,7 @@ from aggregator.retry import RetryPolicy
 DEMO_SHOWN_YOUTUBE = {
     "A5bUqkYPIw8", "uhkCunQ240C", "6nJA4duDBfQ", "lUcVe1V0LF3", "MNkIbjpxGhV",
     "3gWTn2L1xgu", "IM0bsMKVqEx", "25oi2fvtPNZ", "85CkrDbgXvI", "Wq7rTgL2pXe",
+    "Hk4mPz7RtQw", "c9VbN2xLs8E",
 }  # fmt: skip
 DEMO_HIDDEN_YOUTUBE = {"UXjwhkkFGsm", "MQ3PfAVe5Bj", "LESt7HrQi1s", "3r29g4PuQb6", "SlDgea4EHHm",
                        "OkxdN1rG2TG"}  # fmt: skip
@@ -82,7 +83,7 @@ def test_update_fetches_matches_and_renders_quietly(site, capsys):
     assert values == {
         "youtube.subscribers": 412,
         "youtube.views": 58231,
-        "youtube.videos": 14,
+        "youtube.videos": 16,
         "facebook.followers": 1310,
         "facebook.likes": 1280,
     }

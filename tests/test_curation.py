@@ -320,7 +320,7 @@ def test_curation_needs_no_keys_and_says_more_with_v(site, monkeypatch, capsys):
     assert "youtube:NotFetched1 is included now" in out
     assert "not in the database yet" in err
     assert run(site, "-v", "pin", f"youtube:{OLDEST_SHOWN_VIDEO}") == 0
-    assert "item 1 of" in capsys.readouterr().err
+    assert "card 1 of" in capsys.readouterr().err
     assert run(site, "-v", "unhide", f"youtube:{OLDEST_SHOWN_VIDEO}") == 0
     assert f"youtube:{OLDEST_SHOWN_VIDEO} was not hidden" in capsys.readouterr().out
     assert run(site, "-v", "pin", "youtube:SlDgea4EHHm") == 0
@@ -388,7 +388,8 @@ def test_curation_lists_what_is_curated(site, capsys):
         "youtube:UXjwhkkFGsm",
     ]
     assert "  1  " in lines[0]
-    others = [":".join(key) for key in episode_of(site, "youtube", OLDEST_SHOWN_VIDEO)[1:]]
+    episode = episode_of(site, "youtube", OLDEST_SHOWN_VIDEO)
+    others = [":".join(key) for key in episode if key != ("youtube", OLDEST_SHOWN_VIDEO)]
     assert f"  + {' + '.join(others)}  " in lines[0]  # the episode the pin acts on
     assert "no: hidden" in lines[1]
     assert lines[2].endswith("  not fetched yet  alone")

@@ -635,6 +635,7 @@ def test_not_a_video_address():
 # links the YouTube video.
 
 PHOTOGRAPHER = "youtube:A5bUqkYPIw8"
+PHOTOGRAPHER_ARTICLE = "website:1840"
 PHOTOGRAPHER_FB_VIDEO = "facebook:3287244127826115"
 PHOTOGRAPHER_FB_POST = "facebook:104857293361870_3133062603682029"
 
@@ -698,25 +699,27 @@ def test_episode_split_takes_an_item_out_whatever_the_evidence_and_merge_takes_i
 ):
     assert run(site, "update") == 0
     assert sorted(episode_with(site, PHOTOGRAPHER)) == sorted(
-        [PHOTOGRAPHER, PHOTOGRAPHER_FB_VIDEO, PHOTOGRAPHER_FB_POST]
+        [PHOTOGRAPHER_ARTICLE, PHOTOGRAPHER, PHOTOGRAPHER_FB_VIDEO, PHOTOGRAPHER_FB_POST]
     )
     capsys.readouterr()
     assert run(site, "episode", "split", PHOTOGRAPHER_FB_VIDEO) == 0
     assert capsys.readouterr().out == (
         f"episode split: {PHOTOGRAPHER_FB_VIDEO} is an episode of its own now (it was one of "
-        "3 items); rendered again\n"
+        "4 items); rendered again\n"
     )
     assert episode_with(site, PHOTOGRAPHER_FB_VIDEO) == [PHOTOGRAPHER_FB_VIDEO]
-    assert sorted(episode_with(site, PHOTOGRAPHER)) == sorted([PHOTOGRAPHER, PHOTOGRAPHER_FB_POST])
+    assert sorted(episode_with(site, PHOTOGRAPHER)) == sorted(
+        [PHOTOGRAPHER_ARTICLE, PHOTOGRAPHER, PHOTOGRAPHER_FB_POST]
+    )
     assert rendered_matches_database(site)
     assert run(site, "episode", "split", PHOTOGRAPHER_FB_VIDEO) == 0
     assert "was split already" in capsys.readouterr().out
     assert run(site, "episode", "merge", "https://youtu.be/A5bUqkYPIw8", PHOTOGRAPHER_FB_VIDEO) == 0
     assert capsys.readouterr().out == (
         f"episode merge: {PHOTOGRAPHER} and {PHOTOGRAPHER_FB_VIDEO} are one episode now "
-        "(3 items); rendered again\n"
+        "(4 items); rendered again\n"
     )
-    assert len(episode_with(site, PHOTOGRAPHER_FB_VIDEO)) == 3
+    assert len(episode_with(site, PHOTOGRAPHER_FB_VIDEO)) == 4
     assert rendered_matches_database(site)
     assert run(site, "episode", "list") == 0
     marks = [line for line in capsys.readouterr().out.splitlines() if line.startswith("staff")]
@@ -735,8 +738,9 @@ def test_episode_list_says_how_each_episode_was_grouped(site, capsys):
     multi = [episode for episode in site_episodes(site) if len(episode) > 1]
     assert len(lines) == len(multi)
     (photographer,) = [line for line in lines if PHOTOGRAPHER in line]
-    assert photographer.startswith(f"{PHOTOGRAPHER} + ")
-    assert "  link, title  Flächenglühen: Der Fotograf aus Zwickau" in photographer
+    # Named after its earliest item, the interview, which went online two hours before the video.
+    assert photographer.startswith(f"{PHOTOGRAPHER_ARTICLE} + {PHOTOGRAPHER} + ")
+    assert "  link, title  Flächenglühen: Jonas Pietsch" in photographer
     assert run(site, "episode", "split", PHOTOGRAPHER_FB_POST) == 0
     capsys.readouterr()
     assert run(site, "episode", "list") == 0
@@ -794,5 +798,5 @@ def episode_with_hidden(site) -> list[str]:
             found = cli_curation.episode_keys(session, config, ("facebook", "3287244127826115"))
     finally:
         engine.dispose()
-    assert len(found) == 3
+    assert len(found) == 4
     return [":".join(key) for key in found]

@@ -221,9 +221,9 @@ def test_a_failing_job_is_one_line_and_the_next_run_goes_on(
     assert runs.run("youtube") is not None
     lines = scheduler_lines()
     assert lines[0] == "youtube: run failed: RuntimeError: disk full"
-    assert lines[1].startswith("facebook: ok; 18 new, 0 updated, 0 retired; full run, ")
+    assert lines[1].startswith("facebook: ok; 24 new, 0 updated, 0 retired; full run, ")
     assert lines[1].endswith("; render failed: RuntimeError: disk full")
-    assert lines[2].startswith("youtube: ok; 16 new") and lines[2].endswith("; rendered")
+    assert lines[2].startswith("youtube: ok; 18 new") and lines[2].endswith("; rendered")
 
 
 def test_a_failed_fetch_is_one_line_naming_the_cause_without_secrets(

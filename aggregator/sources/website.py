@@ -56,6 +56,7 @@ import requests
 
 from aggregator.config import WebsiteConfig
 from aggregator.errors import SourceError
+from aggregator.links import urls_in
 from aggregator.models import Account, Item, SourceResult, Usage
 from aggregator.retry import RetryPolicy
 from aggregator.sources.http import (
@@ -76,7 +77,9 @@ DEFAULT_API_PATH = "/wp-json/"  # the API root with pretty permalinks
 PLAIN_API_QUERY = "/?rest_route=/"  # the API root with plain permalinks
 API_ROOT_REL = "https://api.w.org/"  # the Link relation WordPress advertises its root with
 PAGE_SIZE = 100  # the REST API's maximum per_page
-POST_FIELDS = "id,date_gmt,link,title,excerpt,featured_media,status,_links,_embedded"
+# `content` is read only for the addresses it embeds or links (a portrait's video: episodes.py);
+# those are kept in the item's raw payload as `content_links`, the article's text is not.
+POST_FIELDS = "id,date_gmt,link,title,excerpt,content,featured_media,status,_links,_embedded"
 EMBED = "wp:featuredmedia"
 TAG_FIELDS = "id,name,slug"
 # Big enough for a card, small enough to copy: 768 px wide, then 1024 px, then the upload.
@@ -401,8 +404,16 @@ def parse_post(post: Mapping[str, Any], tag: str, site_url: str = "") -> Item:
         thumbnail_url=featured_image_url(post),
         tags=[tag],
         public=post.get("status", "publish") == "publish" and not is_protected(post),
-        raw={key: value for key, value in post.items() if key != "_links"},
+        raw=_raw_payload(post),
     )
+
+
+def _raw_payload(post: Mapping[str, Any]) -> dict[str, Any]:
+    """The post as WordPress sent it, without its API links and with its content reduced to
+    the addresses in it (an embedded or linked video ties the article to its episode)."""
+    raw = {key: value for key, value in post.items() if key not in ("_links", "content")}
+    raw["content_links"] = list(dict.fromkeys(urls_in(_rendered(post.get("content")))))
+    return raw
 
 
 def parse_wordpress_time(text: str) -> datetime:
