@@ -205,10 +205,11 @@ def bench_page() -> None:
             run_cli(config, "update")
             public = config.parent / "public"
             fragment = public / "fragment.html"
-            items = fragment.read_text(encoding="utf-8").count("data-source=")
+            text = fragment.read_text(encoding="utf-8")
+            items, cards = text.count("data-source="), text.count("data-episode=")
             print(
-                f"page ({items} items): fragment.html {fragment.stat().st_size / 1000:.1f} kB "
-                "(images aside)"
+                f"page ({items} items in {cards} cards): fragment.html "
+                f"{fragment.stat().st_size / 1000:.1f} kB (images aside)"
             )
             with serve_directory(public) as base, chromium(executable) as browser:
                 for width in (375, 1280):
