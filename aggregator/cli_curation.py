@@ -27,10 +27,9 @@ from sqlalchemy.orm import Session
 from aggregator import episodes, jobs, store
 from aggregator.cli_help import DONE, add_command
 from aggregator.config import SOURCES, Config
-from aggregator.context import belongs, showcase_episodes
+from aggregator.context import candidate_episodes, showcase_episodes
 from aggregator.errors import UsageError
 from aggregator.links import youtube_video_id
-from aggregator.matching import prepare_hashtags
 from aggregator.times import shown_time
 
 log = logging.getLogger(__name__)
@@ -189,19 +188,6 @@ def _with_episode(session: Session, config: Config, item: store.ItemKey) -> str:
     if not others:
         return ""
     return f", with its episode ({', '.join(':'.join(key) for key in others)})"
-
-
-def candidate_episodes(session: Session, config: Config) -> list[list[store.ItemRow]]:
-    """The episodes of every item that may be shown (public, live, with the hashtag or
-    included), hidden ones too, grouped as the page groups them; earliest first."""
-    hashtags = prepare_hashtags(config.showcase.hashtags)
-    curated = store.curation(session)
-    rows = [
-        row
-        for row in store.live_items(session)
-        if belongs(row, curated.get((row.source, row.platform_id)), hashtags)
-    ]
-    return episodes.group(rows, store.episode_overrides(session))
 
 
 def episode_keys(session: Session, config: Config, item: store.ItemKey) -> list[store.ItemKey]:

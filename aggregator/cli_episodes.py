@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from aggregator import episodes, jobs, store
 from aggregator.cli_curation import (
-    candidate_episodes,
     episode_keys,
     item_row,
     known_item,
@@ -28,6 +27,7 @@ from aggregator.cli_curation import (
 )
 from aggregator.cli_help import USAGE, add_command
 from aggregator.config import SOURCES, Config
+from aggregator.context import candidate_episodes
 from aggregator.errors import UsageError
 from aggregator.times import shown_time
 

@@ -164,16 +164,27 @@ def showcase_episodes(session: Session, config: Config) -> list[list[store.ItemR
     over a pin and an include). An include never shows a private, deleted or retired item.
     A source taken out of the config is no longer fetched, but what it brought stays shown
     until the database is cleared: `render` shows what the database holds."""
-    hashtags = prepare_hashtags(config.showcase.hashtags)
     curation = store.curation(session)
+    grouped = candidate_episodes(session, config, curation)
+    shown = [episode for episode in grouped if not _any_hidden(episode, curation)]
+    return display_order(shown, curation)
+
+
+def candidate_episodes(
+    session: Session,
+    config: Config,
+    curation: Mapping[store.ItemKey, store.CurationRow] | None = None,
+) -> list[list[store.ItemRow]]:
+    """The episodes of every item that may be shown (public, live, with the hashtag or
+    included), hidden ones too, earliest first: what `showcase_episodes` orders and filters."""
+    hashtags = prepare_hashtags(config.showcase.hashtags)
+    marks = store.curation(session) if curation is None else curation
     rows = [
         row
         for row in store.live_items(session)
-        if belongs(row, curation.get((row.source, row.platform_id)), hashtags)
+        if belongs(row, marks.get((row.source, row.platform_id)), hashtags)
     ]
-    grouped = episodes.group(rows, store.episode_overrides(session))
-    shown = [episode for episode in grouped if not _any_hidden(episode, curation)]
-    return display_order(shown, curation)
+    return episodes.group(rows, store.episode_overrides(session))
 
 
 def belongs(

@@ -113,6 +113,25 @@ def wordpress_post(**changes: Any) -> dict[str, Any]:
     return post
 
 
+def test_the_article_keeps_the_addresses_of_its_content_not_its_text() -> None:
+    """The REST API's post `content.rendered` (developer.wordpress.org/rest-api/reference/posts/)
+    is read for the videos an interview embeds (WordPress's oEmbed iframe) or links, which tie
+    it to its episode; the article's text stays out of the database."""
+    content = (
+        '<p>Ein Gespr\u00e4ch \u00fcber Ton.</p>\n<figure class="wp-block-embed"><div>'
+        '<iframe src="https://www.youtube.com/embed/85CkrDbgXvI?feature=oembed"></iframe>'
+        '</div></figure>\n<p><a href="https://youtu.be/85CkrDbgXvI">Video</a> und '
+        '<a href="https://youtu.be/85CkrDbgXvI">nochmal</a></p>'
+    )
+    item = website.parse_post(wordpress_post(content={"rendered": content}), TAG)
+    assert "content" not in item.raw and "_links" not in item.raw
+    assert item.raw["content_links"] == [
+        "https://www.youtube.com/embed/85CkrDbgXvI?feature=oembed",
+        "https://youtu.be/85CkrDbgXvI",
+    ]
+    assert "content" in website.POST_FIELDS.split(",")
+
+
 def test_post_becomes_a_plain_text_item_of_the_series() -> None:
     item = website.parse_post(wordpress_post(), TAG, "https://www.example.org")
     assert (item.source, item.platform_id, item.kind) == ("website", "211", "post")
