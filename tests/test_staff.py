@@ -6,13 +6,18 @@ writes them (https://argon2-cffi.readthedocs.io/en/stable/api.html, PasswordHash
 
 from __future__ import annotations
 
+import getpass
+import io
+import re
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import write_config
 from sqlalchemy import select
 
-from aggregator import staff, store
+from aggregator import actions, staff, store
+from aggregator.cli import main
 from aggregator.config import load_config
 from aggregator.errors import UsageError
 
@@ -192,3 +197,123 @@ def test_a_new_session_sweeps_out_expired_ones(engine, anna):
         staff.open_session(session, "anna", T0, 1)
         staff.open_session(session, "anna", T0 + timedelta(hours=2), 1)
         assert len(session.scalars(select(store.StaffSessionRow)).all()) == 1
+
+
+# --- `showcase staff add|remove|list` -----------------------------------------------------
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def staff_config(tmp_path):
+    return write_config(tmp_path, "http://127.0.0.1:9/", "[staff]\nsession_hours = 8\n")
+
+
+def showcase(config_path, *args, stdin="", monkeypatch=None):
+    monkeypatch.setattr(sys, "stdin", stdin if isinstance(stdin, io.StringIO) else
+                        io.StringIO(stdin))  # fmt: skip
+    return main(["--config", str(config_path), "staff", *args])
+
+
+def test_staff_add_reads_one_line_from_standard_input(staff_config, monkeypatch, capsys):
+    assert (
+        showcase(staff_config, "add", "anna", stdin=PASSWORD + "\n", monkeypatch=monkeypatch) == 0
+    )
+    assert capsys.readouterr() == ("staff add: anna can log in now\n", "")
+    assert showcase(staff_config, "add", "anna", stdin="ein-neues-passwort\nmehr\n",
+                    monkeypatch=monkeypatch) == 0  # fmt: skip
+    assert capsys.readouterr().out == ("staff add: anna's password changed, open sessions ended\n")
+    engine = store.open_database(load_config(staff_config).database_url)
+    assert login(engine, "anna", "ein-neues-passwort") is True
+    with store.session_scope(engine) as session:
+        audited = [(change.action, change.target) for change in actions.recent_changes(session)]
+    engine.dispose()
+    assert audited == [("staff add", "anna"), ("staff add", "anna")]
+
+
+def test_staff_add_asks_twice_on_a_terminal(staff_config, monkeypatch, capsys):
+    answers = iter([PASSWORD, PASSWORD, PASSWORD, "vertippt-vertippt"])
+    prompts = []
+
+    def fake_getpass(prompt):
+        prompts.append(prompt)
+        return next(answers)
+
+    monkeypatch.setattr(getpass, "getpass", fake_getpass)
+    assert showcase(staff_config, "add", "anna", stdin=Terminal(), monkeypatch=monkeypatch) == 0
+    assert prompts == ["Password for anna: ", "The same again: "]
+    assert capsys.readouterr().out == "staff add: anna can log in now\n"
+    assert showcase(staff_config, "add", "anna", stdin=Terminal(), monkeypatch=monkeypatch) == 2
+    assert (
+        capsys.readouterr().err
+        == "showcase: staff add: the two passwords differ; nothing changed\n"
+    )
+    engine = store.open_database(load_config(staff_config).database_url)
+    assert login(engine, "anna", PASSWORD) is True
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("name", "stdin", "said"),
+    [
+        ("anna", "kurz\n", "at least 12 characters"),
+        ("anna", "", "no password on standard input"),
+        ("anna maria", PASSWORD, "not an account name"),
+    ],
+)
+def test_staff_add_refuses_with_exit_2_and_one_line(staff_config, monkeypatch, capsys, name,
+                                                     stdin, said):  # fmt: skip
+    assert showcase(staff_config, "add", name, stdin=stdin, monkeypatch=monkeypatch) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("showcase: staff") and said in err
+    assert len(err.splitlines()) == 1 and PASSWORD not in err
+
+
+def test_staff_add_without_a_staff_table_says_serve_staff_needs_it(tmp_path, monkeypatch, capsys):
+    config = write_config(tmp_path, "http://127.0.0.1:9/")
+    assert showcase(config, "add", "anna", stdin=PASSWORD, monkeypatch=monkeypatch) == 0
+    line = capsys.readouterr().out
+    assert line.startswith("staff add: anna can log in now; ")
+    assert "`serve --staff` needs a [staff] table" in line
+
+
+def test_staff_list_shows_names_and_dates_never_a_hash(staff_config, monkeypatch, capsys):
+    assert showcase(staff_config, "list", monkeypatch=monkeypatch) == 0
+    assert capsys.readouterr().out == (
+        "staff list: no accounts (add one with `showcase staff add NAME`)\n"
+    )
+    for name in ("carla", "anna"):
+        assert showcase(staff_config, "add", name, stdin=PASSWORD, monkeypatch=monkeypatch) == 0
+    capsys.readouterr()
+    assert showcase(staff_config, "list", monkeypatch=monkeypatch) == 0
+    out = capsys.readouterr().out
+    header, *lines = out.splitlines()
+    assert header.split() == ["name", "created"]
+    assert [line.split()[0] for line in lines] == ["anna", "carla"]
+    assert all(re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d (CET|CEST)$", line) for line in lines)
+    assert "argon2" not in out and PASSWORD not in out
+
+
+def test_staff_remove_ends_sessions_and_an_unknown_name_is_exit_2_naming_the_known(
+    staff_config, monkeypatch, capsys
+):
+    assert showcase(staff_config, "add", "anna", stdin=PASSWORD, monkeypatch=monkeypatch) == 0
+    engine = store.open_database(load_config(staff_config).database_url)
+    with store.session_scope(engine) as session:
+        token, _ = staff.open_session(session, "anna", datetime.now(UTC), 8)
+    capsys.readouterr()
+    assert showcase(staff_config, "remove", "bernd", monkeypatch=monkeypatch) == 2
+    assert capsys.readouterr().err == (
+        "showcase: staff remove: no account named 'bernd' (known: anna)\n"
+    )
+    assert showcase(staff_config, "remove", "anna", monkeypatch=monkeypatch) == 0
+    assert capsys.readouterr().out == "staff remove: anna removed, and logged out\n"
+    with store.session_scope(engine) as session:
+        assert staff.session_for(session, token, datetime.now(UTC)) is None
+        assert actions.recent_changes(session)[0].action == "staff remove"
+    engine.dispose()
+    assert showcase(staff_config, "remove", "anna", monkeypatch=monkeypatch) == 2
+    assert "there are no accounts yet" in capsys.readouterr().err
