@@ -189,7 +189,7 @@ def _set(session: Session, config: Config, args: argparse.Namespace, now: dateti
     outcome = actions.set_figure(
         session, config, args.key, args.value, args.label, day, actions.command_line_actor(), now
     )
-    log.info("%s; %s", outcome.message, rendering(args))
+    print(f"{outcome.message}; {rendering(args)}")
 
 
 def _backfill(session: Session, config: Config, args: argparse.Namespace, now: datetime) -> None:
@@ -205,7 +205,7 @@ def _backfill(session: Session, config: Config, args: argparse.Namespace, now: d
         store.backfill_figure(session, args.key, value, figures.entry_moment(day))
     except ValueError as error:
         raise UsageError(f"figures backfill: {error}; only earlier days can be filled in") from None
-    log.info("figures: %s was %d on %s (history only)", args.key, value, day.isoformat())
+    print(f"figures backfill: {args.key} was {value} on {day.isoformat()} (history only)")
 
 
 def _check_backfill_day(
@@ -228,7 +228,7 @@ def _check_backfill_day(
 
 def _unset(session: Session, config: Config, args: argparse.Namespace, now: datetime) -> None:
     outcome = actions.unset_figure(session, config, args.key, actions.command_line_actor(), now)
-    log.info("%s; %s", outcome.message, rendering(args))
+    print(f"{outcome.message}; {rendering(args)}")
 
 
 def _list(session: Session, config: Config, args: argparse.Namespace, now: datetime) -> None:

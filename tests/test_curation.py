@@ -500,7 +500,8 @@ def figure_keys(site) -> set[str]:
 
 def test_figures_set_and_unset_render_again_unless_no_render(site, capsys):
     """Issue 10: every change re-renders the outputs (`--no-render` to skip); `figures set`
-    stays quiet on success (tests/test_report.py), and says it with -v."""
+    and `unset` say in one line what they did (the contract: what a person types prints one
+    line saying what it did)."""
     assert run(site, "update") == 0
     key = "facebook_group.members"
     assert run(site, "figures", "set", key, "450", "--no-render") == 0
@@ -508,12 +509,14 @@ def test_figures_set_and_unset_render_again_unless_no_render(site, capsys):
     assert run(site, "figures", "unset", key) == 0
     assert key not in figure_keys(site)
     capsys.readouterr()
-    assert run(site, "-v", "figures", "set", key, "460") == 0
+    assert run(site, "figures", "set", key, "460") == 0
     out, err = capsys.readouterr()
-    assert out == "" and f"figures: {key} = 460 as of " in err and "; rendered again" in err
+    assert err == "" and out.startswith(f"figures: {key} = 460 as of ") and out.count("\n") == 1
+    assert out.endswith("; rendered again\n")
     assert key in figure_keys(site)
-    assert run(site, "-v", "figures", "unset", key, "--no-render") == 0
-    assert "unset; its history stays; not rendered (--no-render)" in capsys.readouterr().err
+    assert run(site, "figures", "unset", key, "--no-render") == 0
+    out = capsys.readouterr().out
+    assert out.endswith("unset; its history stays; not rendered (--no-render)\n")
     assert key in figure_keys(site)
 
 

@@ -135,7 +135,7 @@ def one_line(err: str) -> str:
     return lines[0]
 
 
-def test_figures_set_is_quiet_and_list_shows_every_figure_in_german(entered):
+def test_figures_list_shows_every_figure_in_german(entered):
     code, out, err = entered("figures", "list")
     assert code == 0 and err == ""
     lines = out.splitlines()
@@ -177,7 +177,10 @@ def test_bad_values_and_dates_are_exit_2_with_one_line(run, args, word):
 
 
 def test_unset_takes_a_figure_off_and_export_keeps_its_history(entered, tmp_path):
-    assert entered("figures", "unset", "agency.beratungsstellen") == (0, "", "")
+    code, out, err = entered("figures", "unset", "agency.beratungsstellen")
+    assert (code, err) == (0, "") and out == (
+        "figures: agency.beratungsstellen unset; its history stays; rendered again\n"
+    )
     assert "agency.beratungsstellen" not in entered("figures", "list")[1]
     output = tmp_path / "history.csv"
     assert entered("figures", "export", "--csv", "--output", str(output)) == (0, "", "")
