@@ -40,6 +40,7 @@ from aggregator import (
     cli_operations,
     cli_serve,
     cli_setup,
+    cli_staff,
     jobs,
     progress,
 )
@@ -337,6 +338,7 @@ _COMMAND_MODULES = (
     cli_check,
     cli_install,
     cli_setup,
+    cli_staff,
 )
 
 

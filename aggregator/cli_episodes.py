@@ -17,18 +17,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from aggregator import episodes, jobs, store
-from aggregator.cli_curation import (
-    episode_keys,
-    item_row,
-    known_item,
-    parse_item,
-    short_title,
-)
+from aggregator import actions, episodes, jobs, store
+from aggregator.actions import item_row, short_title
 from aggregator.cli_help import USAGE, add_command
 from aggregator.config import SOURCES, Config
 from aggregator.context import candidate_episodes
-from aggregator.errors import UsageError
 from aggregator.times import shown_time
 
 COMMANDS = ("episode",)
@@ -109,53 +102,20 @@ def run(args: argparse.Namespace, config: Config, now: datetime | None = None) -
             if args.episode_command == "list":
                 print("\n".join(_list(session, config)))
                 return 0
+            actor = actions.command_line_actor()
             if args.episode_command == "merge":
-                print(_merge(session, config, args.first, args.second, moment))
+                command = "episode merge"
+                first = actions.resolve_item(session, args.first, command)
+                second = actions.resolve_item(session, args.second, command)
+                outcome = actions.merge_episode(session, config, first, second, actor, moment)
             else:
-                print(_split(session, config, args.item, moment))
+                item = actions.resolve_item(session, args.item, "episode split")
+                outcome = actions.split_episode(session, config, item, actor, moment)
+            print(f"{outcome.message}; rendered again")
         jobs.render_output(engine, config)
     finally:
         engine.dispose()
     return 0
-
-
-def _fetched_item(session: Session, text: str, command: str) -> store.ItemKey:
-    """The item named, which must be in the database (an episode is made of fetched items)."""
-    item = known_item(session, parse_item(text, command), command)
-    if item_row(session, item) is None:
-        raise UsageError(
-            f"{command}: {':'.join(item)} is not in the database (check the id: the page's "
-            "data-id, or the item's URL; `showcase fetch` brings new items)"
-        )
-    return item
-
-
-def _merge(session: Session, config: Config, first: str, second: str, now: datetime) -> str:
-    command = "episode merge"
-    one, other = _fetched_item(session, first, command), _fetched_item(session, second, command)
-    if one == other:
-        raise UsageError(f"{command}: {':'.join(one)} named twice; name two different items")
-    changed = store.add_episode_merge(session, one, other, now)
-    names = f"{':'.join(one)} and {':'.join(other)}"
-    done = "are one episode now" if changed else "were merged already"
-    count = len(episode_keys(session, config, one))
-    return f"{command}: {names} {done} ({_items(count)}); rendered again"
-
-
-def _split(session: Session, config: Config, text: str, now: datetime) -> str:
-    command = "episode split"
-    item = _fetched_item(session, text, command)
-    before = len(episode_keys(session, config, item))
-    changed = store.add_episode_split(session, item, now)
-    name = ":".join(item)
-    if not changed:
-        return f"{command}: {name} was split already; rendered again"
-    was = f"it was one of {before} items" if before > 1 else "it was alone already"
-    return f"{command}: {name} is an episode of its own now ({was}); rendered again"
-
-
-def _items(count: int) -> str:
-    return "1 item" if count == 1 else f"{count} items"
 
 
 def _list(session: Session, config: Config) -> list[str]:

@@ -19,7 +19,7 @@ import shtab
 from babel import Locale
 from sqlalchemy.orm import Session
 
-from aggregator import figures, store
+from aggregator import actions, figures, store
 from aggregator.cli_help import USAGE, add_command
 from aggregator.config import Config
 from aggregator.context import FIGURE_LABELS, figure_label, figure_views
@@ -180,17 +180,11 @@ def run(args: argparse.Namespace, config: Config, now: datetime | None = None) -
 
 
 def _set(session: Session, config: Config, args: argparse.Namespace, now: datetime) -> None:
-    key = figures.check_key(args.key)
-    value = figures.parse_count(args.value)
-    today = _today(config, now)
-    day = figures.parse_day(args.as_of, "--as-of") if args.as_of else today
-    if day > today:
-        raise UsageError(f"--as-of {day.isoformat()} lies in the future")
-    label = args.label.strip() if args.label else None
-    if args.label is not None and not label:
-        raise UsageError("--label must not be empty")
-    row = store.set_manual_figure(session, key, value, figures.entry_moment(day), label)
-    log.info("figures: %s = %d as of %s (current: %d)", key, value, day.isoformat(), row.value)
+    day = figures.parse_day(args.as_of, "--as-of") if args.as_of else None
+    outcome = actions.set_figure(
+        session, config, args.key, args.value, args.label, day, actions.command_line_actor(), now
+    )
+    log.info("%s", outcome.message)
 
 
 def _backfill(session: Session, config: Config, args: argparse.Namespace, now: datetime) -> None:
@@ -228,12 +222,10 @@ def _check_backfill_day(
 
 
 def _unset(session: Session, config: Config, args: argparse.Namespace, now: datetime) -> None:
-    key = figures.check_key(args.key)
-    try:
-        store.unset_manual_figure(session, key)
-    except LookupError:
-        raise UsageError(f"figure {key!r} is not set (see `showcase figures list`)") from None
-    log.info("figures: %s unset; its history stays", key)
+    log.info(
+        "%s",
+        actions.unset_figure(session, config, args.key, actions.command_line_actor(), now).message,
+    )
 
 
 def _list(session: Session, config: Config, args: argparse.Namespace, now: datetime) -> None:

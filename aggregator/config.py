@@ -87,6 +87,13 @@ class ShowcaseConfig:
 
 
 @dataclass(frozen=True)
+class StaffConfig:
+    """`[staff]`: its presence enables `serve --staff`."""
+
+    session_hours: int = 8  # a login lasts this long
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None
     database_url: str
@@ -99,6 +106,7 @@ class Config:
     youtube: YouTubeConfig | None = None
     facebook: FacebookConfig | None = None
     website: WebsiteConfig | None = None
+    staff: StaffConfig | None = None  # None: no `[staff]` table, `serve --staff` refuses
 
     def configured_sources(self) -> list[str]:
         return [name for name in SOURCES if getattr(self, name) is not None]
@@ -140,7 +148,7 @@ def config_from_dict(
     environ: dict[str, str] | None = None,
 ) -> Config:
     env = environment_with_credentials(os.environ) if environ is None else environ
-    _check_keys(data, {"storage", "output", "showcase", *SOURCES}, "")
+    _check_keys(data, {"storage", "output", "showcase", "staff", *SOURCES}, "")
     storage = _table(data, "storage")
     output = _table(data, "output")
     _check_keys(storage, {"database"}, "storage")
@@ -158,6 +166,7 @@ def config_from_dict(
         youtube=_youtube(data["youtube"], env) if "youtube" in data else None,
         facebook=_facebook(data["facebook"], env) if "facebook" in data else None,
         website=_website(data["website"]) if "website" in data else None,
+        staff=_staff(data["staff"]) if "staff" in data else None,
     )
 
 
@@ -294,6 +303,23 @@ def _website(table: Any) -> WebsiteConfig:
         url=_url(_required_str(table, "url", "website"), "website.url"),
         tag=_required_str(table, "tag", "website"),
     )
+
+
+SESSION_HOURS = range(1, 169)  # an hour to a week
+
+
+def _staff(table: Any) -> StaffConfig:
+    table = _as_table(table, "staff")
+    _check_keys(table, {"session_hours"}, "staff")
+    hours = table.get("session_hours", StaffConfig.session_hours)
+    if isinstance(hours, bool) or not isinstance(hours, int):
+        raise ConfigError(f"staff.session_hours: must be a whole number, not {hours!r}")
+    if hours not in SESSION_HOURS:
+        raise ConfigError(
+            f"staff.session_hours: {hours} is out of range ({SESSION_HOURS.start} to "
+            f"{SESSION_HOURS.stop - 1} hours)"
+        )
+    return StaffConfig(session_hours=hours)
 
 
 def _template_dirs(output: dict[str, Any], base_dir: Path) -> tuple[Path, ...]:

@@ -54,7 +54,14 @@ class ConfigError(ShowcaseError):
 
 
 class UsageError(ShowcaseError):
-    """A command's argument is unusable (a bad date, a value that is not a number). Exit code 2."""
+    """A command's argument is unusable (a bad date, a value that is not a number). Exit code 2.
+
+    `str()` is the command line's English line; `german`, when given, is one German sentence
+    saying the same to staff in the web interface."""
+
+    def __init__(self, message: str, german: str | None = None) -> None:
+        super().__init__(message)
+        self.german = german
 
 
 class LockedError(ShowcaseError):

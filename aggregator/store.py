@@ -24,6 +24,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     create_engine,
+    delete,
     event,
     false,
     func,
@@ -333,6 +334,15 @@ def items_by_platform_id(
 def items_by_url(session: Session, urls: Iterable[str]) -> list[ItemRow]:
     """The items whose platform URL is one of `urls` (as the sources stored them)."""
     return list(session.scalars(select(ItemRow).where(ItemRow.url.in_(list(urls)))))
+
+
+def items_of_sources(session: Session, sources: Iterable[str]) -> list[ItemRow]:
+    return list(session.scalars(select(ItemRow).where(ItemRow.source.in_(list(sources)))))
+
+
+def all_items(session: Session) -> list[ItemRow]:
+    """Every item, newest first (for hints naming the items closest to a mistyped one)."""
+    return list(session.scalars(select(ItemRow).order_by(ItemRow.published_at.desc())))
 
 
 def _retire_unseen(session: Session, account_id: int, seen: set[str], now: datetime) -> int:
@@ -717,4 +727,166 @@ def curated_rows(session: Session) -> list[CurationRow]:
         CurationRow.source,
         CurationRow.platform_id,
     )
+    return list(session.scalars(query))
+
+
+# --- staff: accounts, sessions, the login throttle's failures, the audit log -------------
+
+
+class StaffAccountRow(Base):
+    """A login for `serve --staff`; `password_hash` is an Argon2 hash (`staff.py`)."""
+
+    __tablename__ = "staff_accounts"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class StaffSessionRow(Base):
+    """A login's session: only the SHA-256 of its cookie token is stored."""
+
+    __tablename__ = "staff_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class LoginFailureRow(Base):
+    """One failed login, counted by the throttle per account name and per address."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+
+
+class AuditRow(Base):
+    """One change staff made (append-only): `before` and `after` are short text or JSON."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(Text)
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+
+
+def staff_account(session: Session, name: str) -> StaffAccountRow | None:
+    return session.get(StaffAccountRow, name)
+
+
+def staff_accounts(session: Session) -> list[StaffAccountRow]:
+    return list(session.scalars(select(StaffAccountRow).order_by(StaffAccountRow.name)))
+
+
+def save_staff_account(session: Session, name: str, password_hash: str, at: datetime) -> bool:
+    """True when the account is new; False when its password hash was replaced."""
+    row = session.get(StaffAccountRow, name)
+    if row is None:
+        session.add(StaffAccountRow(name=name, password_hash=password_hash, created_at=at))
+    else:
+        row.password_hash = password_hash
+    session.flush()
+    return row is None
+
+
+def delete_staff_account(session: Session, name: str) -> bool:
+    """Remove the account and end its sessions; False when there was none."""
+    row = session.get(StaffAccountRow, name)
+    session.execute(delete(StaffSessionRow).where(StaffSessionRow.name == name))
+    if row is None:
+        return False
+    session.delete(row)
+    session.flush()
+    return True
+
+
+def add_staff_session(
+    session: Session, token_hash: str, name: str, csrf_token: str, at: datetime, until: datetime
+) -> None:
+    session.add(
+        StaffSessionRow(
+            token_hash=token_hash, name=name, csrf_token=csrf_token, created_at=at, expires_at=until
+        )
+    )
+    session.flush()
+
+
+def staff_session(session: Session, token_hash: str) -> StaffSessionRow | None:
+    return session.get(StaffSessionRow, token_hash)
+
+
+def delete_staff_sessions(
+    session: Session,
+    *,
+    token_hash: str | None = None,
+    name: str | None = None,
+    expired_at: datetime | None = None,
+) -> None:
+    """End one session (by its token's hash), an account's sessions, or every session
+    expired at `expired_at`."""
+    query = delete(StaffSessionRow)
+    if token_hash is not None:
+        query = query.where(StaffSessionRow.token_hash == token_hash)
+    if name is not None:
+        query = query.where(StaffSessionRow.name == name)
+    if expired_at is not None:
+        query = query.where(StaffSessionRow.expires_at <= expired_at)
+    session.execute(query)
+
+
+def add_login_failure(session: Session, name: str, address: str, at: datetime) -> None:
+    session.add(LoginFailureRow(name=name, address=address, at=at))
+    session.flush()
+
+
+def login_failures_since(session: Session, since: datetime, **match: str) -> list[datetime]:
+    """The moments of failed logins after `since` for `name=` or `address=`, oldest first."""
+    query = select(LoginFailureRow.at).where(LoginFailureRow.at > since)
+    for column, value in match.items():
+        query = query.where(getattr(LoginFailureRow, column) == value)
+    return list(session.scalars(query.order_by(LoginFailureRow.at)))
+
+
+def delete_login_failures(session: Session, name: str, address: str) -> None:
+    """A successful login clears its own name's failures from its own address, no others."""
+    session.execute(
+        delete(LoginFailureRow).where(
+            LoginFailureRow.name == name, LoginFailureRow.address == address
+        )
+    )
+
+
+def forget_login_failures(session: Session, before: datetime) -> None:
+    """Failures as old as the throttle's window count for nothing: keep the table small."""
+    session.execute(delete(LoginFailureRow).where(LoginFailureRow.at <= before))
+
+
+def add_audit_row(
+    session: Session,
+    at: datetime,
+    actor: str,
+    action: str,
+    target: str,
+    before: str | None,
+    after: str | None,
+) -> None:
+    session.add(
+        AuditRow(at=at, actor=actor, action=action, target=target, before=before, after=after)
+    )
+    session.flush()
+
+
+def audit_rows(session: Session, limit: int) -> list[AuditRow]:
+    """The newest changes first."""
+    query = select(AuditRow).order_by(AuditRow.at.desc(), AuditRow.id.desc()).limit(limit)
     return list(session.scalars(query))

@@ -57,6 +57,7 @@ def test_example_config_loads_and_documents_every_key(tmp_path):
         "app_secret_env",
         "url",
         "tag",
+        "session_hours",
     ]:
         assert f"{key} =" in text, key
 
@@ -104,6 +105,12 @@ def test_absolute_and_non_sqlite_urls_are_kept(tmp_path):
         (minimal(website={"url": "https://example.org"}), "website.tag"),
         (minimal(storage={"database": "not a url"}), "storage.database"),
         (minimal(output={"directory": 3}), "output.directory"),
+        (minimal(staff="yes"), "staff"),
+        (minimal(staff={"hours": 8}), "staff.hours"),
+        (minimal(staff={"session_hours": "8h"}), "staff.session_hours"),
+        (minimal(staff={"session_hours": 0}), "staff.session_hours"),
+        (minimal(staff={"session_hours": 169}), "staff.session_hours"),
+        (minimal(staff={"session_hours": True}), "staff.session_hours"),
     ],
 )
 def test_bad_config_names_the_key(tmp_path, data, named):
@@ -305,3 +312,14 @@ def test_the_command_line_refuses_a_pasted_key_with_exit_2_and_one_line(tmp_path
     assert secret not in out + err and "Traceback" not in err
     assert "youtube.api_key_env: this looks like the key itself" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_staff_is_off_without_its_table_and_lasts_8_hours_by_default(tmp_path):
+    """The contract: `[staff]` is optional and enables `serve --staff`; session_hours = 8."""
+    assert config_from_dict(minimal(), base_dir=tmp_path).staff is None
+    staff = config_from_dict(minimal(staff={}), base_dir=tmp_path).staff
+    assert staff is not None and staff.session_hours == 8
+    for hours in (1, 12, 168):
+        config = config_from_dict(minimal(staff={"session_hours": hours}), base_dir=tmp_path)
+        assert config.staff is not None and config.staff.session_hours == hours
+    assert load_config(ROOT / "config.example.toml").staff is None  # commented out there

@@ -12,8 +12,8 @@ import pytest
 from conftest import feed_members, write_config
 from test_cli import DEMO_SHOWN_YOUTUBE, one_line, run, shown, shown_ids
 
-from aggregator import cli_curation, store
-from aggregator.cli_curation import parse_item
+from aggregator import actions, store
+from aggregator.actions import parse_item
 from aggregator.config import load_config
 from aggregator.context import showcase_items, showcase_rows
 from aggregator.errors import UsageError
@@ -229,7 +229,7 @@ def episode_of(site, source, item_id) -> list[tuple[str, str]]:
     engine = store.open_database(config.database_url)
     try:
         with store.session_scope(engine) as session:
-            return cli_curation.episode_keys(session, config, (source, item_id))
+            return actions.episode_keys(session, config, (source, item_id))
     finally:
         engine.dispose()
 

@@ -17,7 +17,7 @@ import pytest
 from conftest import real_api_json
 from test_cli import one_line, run, shown
 
-from aggregator import cli_curation, links, store
+from aggregator import actions, links, store
 from aggregator.config import load_config
 from aggregator.context import showcase_episodes
 from aggregator.episodes import (
@@ -585,7 +585,7 @@ def test_a_merge_naming_an_item_unknown_here_changes_nothing():
 
 
 def test_the_curation_commands_read_youtube_addresses_with_the_same_code():
-    assert cli_curation.youtube_video_id is links.youtube_video_id
+    assert actions.youtube_video_id is links.youtube_video_id
 
 
 @pytest.mark.parametrize(
@@ -795,7 +795,7 @@ def episode_with_hidden(site) -> list[str]:
     engine = store.open_database(config.database_url)
     try:
         with store.session_scope(engine) as session:
-            found = cli_curation.episode_keys(session, config, ("facebook", "3287244127826115"))
+            found = actions.episode_keys(session, config, ("facebook", "3287244127826115"))
     finally:
         engine.dispose()
     assert len(found) == 4

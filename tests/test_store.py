@@ -296,3 +296,41 @@ def test_a_database_at_0005_upgrades_and_keeps_its_items_and_curation(tmp_path):
         store.add_episode_split(session, A, T0)
     assert overrides(engine) == store.Overrides(split=frozenset({A}))
     engine.dispose()
+
+
+def test_a_database_at_0006_upgrades_keeps_its_marks_and_gains_the_staff_tables(tmp_path):
+    from sqlalchemy import create_engine, inspect, text
+
+    from aggregator import actions, staff
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = create_engine(url)
+    store.migrate(old, "0006")
+    with old.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO curation (source, platform_id, hidden_at) "
+                "VALUES ('youtube', 'A5bUqkYPIw8', '2026-11-26 05:00:00')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO episode_marks (kind, source, platform_id, marked_at) "
+                "VALUES ('split', 'youtube', 'A5bUqkYPIw8', '2026-11-26 05:00:00')"
+            )
+        )
+    assert "audit_log" not in inspect(old).get_table_names()
+    old.dispose()
+    engine = store.open_database(url)
+    assert {"staff_accounts", "staff_sessions", "login_failures", "audit_log"} <= set(
+        inspect(engine).get_table_names()
+    )
+    with store.session_scope(engine) as session:
+        assert store.curation(session)[A].hidden_at == T0
+        assert store.episode_overrides(session) == store.Overrides(split=frozenset({A}))
+        assert staff.accounts(session) == []
+        assert actions.recent_changes(session) == []
+        staff.add_account(session, "anna", "richtig-langes-passwort", T0)
+    with store.session_scope(engine) as session:
+        assert [account.name for account in staff.accounts(session)] == ["anna"]
+    engine.dispose()
