@@ -28,7 +28,7 @@ from types import FrameType
 from typing import Any
 
 from aggregator import jobs, staff, store
-from aggregator.cli_help import USAGE, add_command
+from aggregator.cli_help import add_command
 from aggregator.config import Config
 from aggregator.errors import UsageError
 

@@ -309,8 +309,12 @@ def test_hiding_a_card_renders_again_and_is_audited_as_web(staff_site, app_clien
     answer = app_client.post(
         "/kuratieren", data={"command": "hide", "item": f"youtube:{hidden}", "csrf": token}
     )
-    assert re.fullmatch(r"Gespeichert, Seite neu erstellt \d\d:\d\d\.", flash_of(app_client, answer))
-    assert hidden not in shown_ids(staff_site) and hidden not in shown_ids(staff_site, "fragment.html")
+    assert re.fullmatch(
+        r"Gespeichert, Seite neu erstellt \d\d:\d\d\.", flash_of(app_client, answer)
+    )
+    assert hidden not in shown_ids(staff_site) and hidden not in shown_ids(
+        staff_site, "fragment.html"
+    )
     change = audit(staff_site)[0]
     assert (change.actor, change.action, change.target) == ("web:anna", "hide", f"youtube:{hidden}")
     page = app_client.get("/").text
@@ -325,7 +329,9 @@ def test_hiding_a_card_renders_again_and_is_audited_as_web(staff_site, app_clien
 def test_pinning_puts_the_card_first(staff_site, app_client):
     token = logged_in(app_client)
     last = re.findall(r'data-episode="youtube:([^"]+)"', staff_site.read("index.html"))[-1]
-    app_client.post("/kuratieren", data={"command": "pin", "item": f"youtube:{last}", "csrf": token})
+    app_client.post(
+        "/kuratieren", data={"command": "pin", "item": f"youtube:{last}", "csrf": token}
+    )
     assert re.search(r'data-episode="([^"]+)"', staff_site.read("index.html")).group(1) == (
         f"youtube:{last}"
     )

@@ -2,17 +2,15 @@
 
 Routes (German paths, as staff see them in the address bar):
 
-| method | path | what |
-| --- | --- | --- |
-| GET | `/anmelden` | the login form; POST checks it (throttled: 429 with Retry-After) |
-| POST | `/abmelden` | ends the session |
-| GET | `/` | the cards as visitors see them, with their actions; hidden items; include by URL |
-| GET | `/kennzahlen` | the figures with their history; the form for a hand-entered one |
-| GET | `/quellen` | each source's status; "Jetzt aktualisieren" |
-| GET | `/vorschau`, `/vorschau/seite` | the fragment in a sample host page, at phone and desktop width |
-| GET | `/aenderungen` | the audit log |
-| GET | `/ausgabe/PATH` | a file of the output folder (thumbnails) |
-| POST | `/kuratieren`, `/aufnehmen`, `/zusammenfuehren`, `/trennen`, `/kennzahl`, `/kennzahl/entfernen`, `/aktualisieren` | the changes |
+- `GET /anmelden`: the login form; `POST /anmelden` checks it (throttled: 429, Retry-After);
+  `POST /abmelden` ends the session.
+- `GET /`: the cards as visitors see them, with their actions; hidden items; include by URL.
+- `GET /kennzahlen`: the figures with their history; the form for a hand-entered one.
+- `GET /quellen`: each source's status and "Jetzt aktualisieren".
+- `GET /vorschau`, `/vorschau/seite`: the fragment in a sample host page, phone and desktop.
+- `GET /aenderungen`: the audit log. `GET /ausgabe/PATH`: a file of the output folder.
+- `POST /kuratieren`, `/aufnehmen`, `/zusammenfuehren`, `/trennen`, `/kennzahl`,
+  `/kennzahl/entfernen`, `/aktualisieren`: the changes.
 
 Everything but the login form and the stylesheet needs a session; every POST needs its CSRF
 token. The app opens the database once (migrating it, as every command does) and closes it on

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
@@ -378,7 +378,10 @@ async def read_form(request: Request) -> FormData:
     if not request.headers.get("content-type", "").startswith(FORM_TYPE):
         return FormData()
     body = (await request.body()).decode("utf-8", errors="replace")
-    return FormData(parse_qsl(body, keep_blank_values=True, max_num_fields=MAX_FIELDS))
+    fields: list[tuple[str, str | UploadFile]] = list(
+        parse_qsl(body, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+    )
+    return FormData(fields)
 
 
 def german(error: UsageError) -> str:
