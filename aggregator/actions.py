@@ -254,6 +254,8 @@ def curate(
         done = f"is {action.word} now" if changed else f"was {action.word} already"
     else:
         done = f"is no longer {action.word}" if changed else f"was not {action.word}"
+    if command == "include" and item_row(session, item) is None:
+        done += " (not in the database yet: it shows once a fetch brings it, if public)"
     return Outcome(changed, f"{command}: {name} {done}{_with_episode(session, config, item)}")
 
 

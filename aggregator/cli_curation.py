@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from aggregator import actions, jobs, store
 from aggregator.actions import item_row, short_title, why_not_shown
-from aggregator.cli_help import DONE, add_command
+from aggregator.cli_help import DONE, add_command, add_no_render, rendering
 from aggregator.config import SOURCES, Config
 from aggregator.context import candidate_episodes, showcase_episodes
 from aggregator.times import shown_time
@@ -32,6 +32,7 @@ from aggregator.times import shown_time
 log = logging.getLogger(__name__)
 
 ACTIONS = actions.CURATION
+RECENT_CHANGES = 10
 COMMANDS = (*ACTIONS, "curation")
 _BAD_ITEM = {
     2: "not SOURCE:ID or an item's URL, an item unknown to the database (except for include), "
@@ -55,6 +56,7 @@ def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentP
             ],
             exits={0: "done (also when the mark was already so)", **_BAD_ITEM},
         )
+        add_no_render(parser)
         parser.add_argument(
             "item",
             metavar="ITEM",
@@ -68,7 +70,10 @@ def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentP
         summary="list the pinned, hidden and included items",
         description="One line per curated item: SOURCE:ID, when it was pinned, hidden or "
         "included (with the time zone), its place in the showcase at the next render or why "
-        "it is not shown, and its title. Prints nothing when nothing is curated.",
+        "it is not shown, and its title; then the audit log's last 10 changes (curation, "
+        "episodes, figures, accounts; from the command line and the staff web interface): "
+        "when, who, what, and the state before → after. Prints nothing when nothing is "
+        "curated and nothing has changed.",
         examples=["showcase curation"],
         exits=DONE,
     )
@@ -94,19 +99,52 @@ def run(args: argparse.Namespace, config: Config, now: datetime | None = None) -
             if log.isEnabledFor(logging.INFO):  # -v: where the item stands
                 on = ACTIONS[args.command].on
                 log.info("%s: %s", args.command, actions.describe(session, config, item, on))
-            print(f"{outcome.message}; rendered again")
-        jobs.render_output(engine, config)
+            print(f"{outcome.message}; {rendering(args)}")
+        if not args.no_render:
+            jobs.render_output(engine, config)
     finally:
         engine.dispose()
     return 0
 
 
 def _list(session: Session, config: Config) -> None:
-    """One line per curated item: its marks with their dates, and where it stands."""
+    """The curated items, then the audit log's recent changes."""
     zone = ZoneInfo(config.showcase.timezone)
+    sections = [_curated_table(session, config, zone), _recent_changes(session, zone)]
+    shown = [section for section in sections if section]
+    if shown:
+        print("\n\n".join(shown))
+
+
+def _recent_changes(session: Session, zone: ZoneInfo) -> str:
+    """`recent changes:` and one line per change, newest first."""
+    changes = actions.recent_changes(session, RECENT_CHANGES)
+    if not changes:
+        return ""
+    table: list[tuple[str, ...]] = [("changed", "by", "action", "target", "before → after")]
+    for change in changes:
+        before, after = (_shown_value(value, zone) for value in (change.before, change.after))
+        when = shown_time(change.at, zone)
+        table.append((when, change.actor, change.action, change.target, f"{before} → {after}"))
+    return f"recent changes:\n{_format_table(table)}"
+
+
+def _shown_value(value: str | None, zone: ZoneInfo) -> str:
+    """A moment (a mark's time, kept as ISO 8601 UTC) in the configured zone; else as kept."""
+    if not value:
+        return actions.NOTHING
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return shown_time(moment, zone) if moment.tzinfo else value
+
+
+def _curated_table(session: Session, config: Config, zone: ZoneInfo) -> str:
+    """One line per curated item: its marks with their dates, and where it stands."""
     curated = store.curated_rows(session)
     if not curated:
-        return
+        return ""
     positions = {  # the card's place: every item of an episode shares it
         (row.source, row.platform_id): index
         for index, episode in enumerate(showcase_episodes(session, config), start=1)
@@ -135,7 +173,7 @@ def _list(session: Session, config: Config) -> None:
         others = [f"{row.source}:{row.platform_id}" for row in grouped.get(key, [])]
         together = " + ".join(other for other in others if other != ":".join(key))
         table.append((":".join(key), *when, shown, f"+ {together}" if together else "alone", title))
-    print(_format_table(table))
+    return _format_table(table)
 
 
 def _format_table(rows: list[tuple[str, ...]]) -> str:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from aggregator import actions, episodes, jobs, store
 from aggregator.actions import item_row, short_title
-from aggregator.cli_help import USAGE, add_command
+from aggregator.cli_help import USAGE, add_command, add_no_render, rendering
 from aggregator.config import SOURCES, Config
 from aggregator.context import candidate_episodes
 from aggregator.times import shown_time
@@ -67,6 +67,7 @@ def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentP
         ],
         exits={0: "merged (also when they were merged already)", **_BAD_ITEM},
     )
+    add_no_render(merge)
     merge.add_argument("first", metavar="ITEM", help=_ITEM_HELP)
     merge.add_argument("second", metavar="ITEM", help=_ITEM_HELP)
     split = add_command(
@@ -80,6 +81,7 @@ def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentP
         examples=["showcase episode split facebook:104857293361870_3133062603682029"],
         exits={0: "split (also when it was split already)", **_BAD_ITEM},
     )
+    add_no_render(split)
     split.add_argument("item", metavar="ITEM", help=_ITEM_HELP)
     add_command(
         actions,
@@ -111,8 +113,9 @@ def run(args: argparse.Namespace, config: Config, now: datetime | None = None) -
             else:
                 item = actions.resolve_item(session, args.item, "episode split")
                 outcome = actions.split_episode(session, config, item, actor, moment)
-            print(f"{outcome.message}; rendered again")
-        jobs.render_output(engine, config)
+            print(f"{outcome.message}; {rendering(args)}")
+        if not args.no_render:
+            jobs.render_output(engine, config)
     finally:
         engine.dispose()
     return 0

@@ -19,8 +19,8 @@ import shtab
 from babel import Locale
 from sqlalchemy.orm import Session
 
-from aggregator import actions, figures, store
-from aggregator.cli_help import USAGE, add_command
+from aggregator import actions, figures, jobs, store
+from aggregator.cli_help import USAGE, add_command, add_no_render, rendering
 from aggregator.config import Config
 from aggregator.context import FIGURE_LABELS, figure_label, figure_views
 from aggregator.errors import UsageError
@@ -30,6 +30,7 @@ from aggregator.report import FORMATS, build_report, render_report
 from aggregator.times import shown_time
 
 COMMANDS = ("figures", "report")
+RENDERED_AFTER = ("set", "unset")  # what changes the page; `--no-render` skips it
 EXPORT_COLUMNS = ("key", "label", "source", "taken_at", "value")
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,7 @@ def _add_figures_parser(
         ],
         exits={0: "set", **_BAD_VALUE},
     )
+    add_no_render(entered)
     entered.add_argument("key", metavar="KEY", help="e.g. facebook_group.members")
     entered.add_argument("value", metavar="VALUE", help="a whole number: 450, 3000 or 3.000")
     entered.add_argument("--label", help="shown before the value, e.g. 'Gruppenmitglieder'")
@@ -138,6 +140,7 @@ def _add_figures_parser(
         examples=["showcase figures unset agency.akteure"],
         exits={0: "taken off", 2: "no such figure set by hand, or a configuration error"},
     )
+    add_no_render(unset)
     unset.add_argument("key", metavar="KEY")
     export = add_command(
         actions,
@@ -174,7 +177,9 @@ def run(args: argparse.Namespace, config: Config, now: datetime | None = None) -
                 "export": _export,
             }[args.figures_command]
             action(session, config, args, now)
-            return 0
+        if args.figures_command in RENDERED_AFTER and not args.no_render:
+            jobs.render_output(engine, config)
+        return 0
     finally:
         engine.dispose()
 
@@ -184,7 +189,7 @@ def _set(session: Session, config: Config, args: argparse.Namespace, now: dateti
     outcome = actions.set_figure(
         session, config, args.key, args.value, args.label, day, actions.command_line_actor(), now
     )
-    log.info("%s", outcome.message)
+    log.info("%s; %s", outcome.message, rendering(args))
 
 
 def _backfill(session: Session, config: Config, args: argparse.Namespace, now: datetime) -> None:
@@ -222,10 +227,8 @@ def _check_backfill_day(
 
 
 def _unset(session: Session, config: Config, args: argparse.Namespace, now: datetime) -> None:
-    log.info(
-        "%s",
-        actions.unset_figure(session, config, args.key, actions.command_line_actor(), now).message,
-    )
+    outcome = actions.unset_figure(session, config, args.key, actions.command_line_actor(), now)
+    log.info("%s; %s", outcome.message, rendering(args))
 
 
 def _list(session: Session, config: Config, args: argparse.Namespace, now: datetime) -> None:

@@ -79,3 +79,17 @@ def epilog(examples: Sequence[str], exits: Mapping[int, str]) -> str:
             lines.extend(f"      {rest}" for rest in filled[1:])
         sections.append("exit codes:\n" + "\n".join(lines))
     return "\n\n".join(sections)
+
+
+def add_no_render(parser: argparse.ArgumentParser) -> None:
+    """`--no-render` for a command that changes what the page shows and renders after it."""
+    parser.add_argument(
+        "--no-render",
+        action="store_true",
+        help="change the database only; the next `render` or `update` shows the change",
+    )
+
+
+def rendering(args: argparse.Namespace) -> str:
+    """How a change's line ends: whether the outputs were rendered again."""
+    return "not rendered (--no-render)" if args.no_render else "rendered again"

@@ -6,6 +6,7 @@ the fake APIs (curate, render, read the outputs)."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -288,7 +289,8 @@ def test_hide_takes_an_item_off_every_output_and_unhide_brings_it_back(site, cap
 def test_include_adds_a_video_without_the_hashtag_with_its_thumbnail(site, capsys):
     assert run(site, "include", f"youtube:{INCLUDED_DEMO_VIDEO}") == 0  # before any fetch
     assert capsys.readouterr().out == (
-        f"include: youtube:{INCLUDED_DEMO_VIDEO} is included now; rendered again\n"
+        f"include: youtube:{INCLUDED_DEMO_VIDEO} is included now (not in the database yet: it "
+        "shows once a fetch brings it, if public); rendered again\n"
     )
     assert run(site, "hide", "youtube:A5bUqkYPIw8") == 2  # unknown before the fetch
     assert "not in the database" in capsys.readouterr().err
@@ -379,7 +381,9 @@ def test_curation_lists_what_is_curated(site, capsys):
         assert run(site, command, item) == 0
     capsys.readouterr()
     assert run(site, "curation") == 0
-    header, *lines = capsys.readouterr().out.splitlines()
+    curated, changes = capsys.readouterr().out.split("\n\n")
+    assert len(changes.splitlines()) == 2 + 4  # a title, a header, the four changes
+    header, *lines = curated.splitlines()
     assert header.split() == ["item", "pinned", "hidden", "included", "shown", "episode", "title"]
     assert [line.split()[0] for line in lines] == [
         f"youtube:{OLDEST_SHOWN_VIDEO}",
@@ -411,3 +415,117 @@ def test_a_bad_item_exits_2_with_one_line_and_touches_nothing(site, capsys, args
     line = one_line(capsys.readouterr().err)
     assert line.startswith(f"showcase: {args[0]}: ")
     assert not (site.folder / "showcase.db").exists()
+
+
+def test_curation_ends_with_the_audit_logs_last_ten_changes(site, capsys, monkeypatch):
+    """Issue 10: `curation` lists the audit log's recent changes (who, when, before → after),
+    times in showcase.timezone (Europe/Berlin by default)."""
+    monkeypatch.setattr(actions.getpass, "getuser", lambda: "anna")
+    assert run(site, "update") == 0
+    for command in ["pin", "unpin"] * 6:
+        assert run(site, command, f"youtube:{OLDEST_SHOWN_VIDEO}", "--no-render") == 0
+    assert run(site, "hide", "youtube:A5bUqkYPIw8", "--no-render") == 0
+    capsys.readouterr()
+    assert run(site, "curation") == 0
+    curated, changes = capsys.readouterr().out.split("\n\n")
+    assert curated.splitlines()[1].startswith("youtube:A5bUqkYPIw8 ")
+    title, header, *lines = changes.splitlines()
+    assert title == "recent changes:"
+    assert header.split() == ["changed", "by", "action", "target", "before", "→", "after"]
+    assert len(lines) == 10
+    moment = r"\d{4}-\d\d-\d\d \d\d:\d\d CES?T"
+    assert re.fullmatch(
+        rf"{moment}  cli:anna  hide    youtube:A5bUqkYPIw8  – → {moment}", lines[0]
+    ), lines[0]
+    assert re.fullmatch(
+        rf"{moment}  cli:anna  unpin   youtube:{OLDEST_SHOWN_VIDEO}  {moment} → –", lines[1]
+    ), lines[1]
+    assert re.fullmatch(
+        rf"{moment}  cli:anna  pin     youtube:{OLDEST_SHOWN_VIDEO}  – → {moment}", lines[2]
+    ), lines[2]
+
+
+def test_no_render_changes_the_database_and_leaves_the_page(site, capsys):
+    assert run(site, "update") == 0
+    before = site.read("index.html")
+    capsys.readouterr()
+    assert run(site, "pin", f"youtube:{OLDEST_SHOWN_VIDEO}", "--no-render") == 0
+    episode = with_episode(site, "youtube", OLDEST_SHOWN_VIDEO)
+    assert capsys.readouterr().out == (
+        f"pin: youtube:{OLDEST_SHOWN_VIDEO} is pinned now{episode}; not rendered (--no-render)\n"
+    )
+    assert site.read("index.html") == before
+    assert run(site, "render") == 0
+    assert shown(site)[0] == ("youtube", OLDEST_SHOWN_VIDEO)
+
+
+def test_an_unknown_id_names_the_closest_known_items(site, capsys):
+    """Issue 10: an id not in the database is exit 2 with a hint (closest known items)."""
+    assert run(site, "update") == 0
+    capsys.readouterr()
+    assert run(site, "hide", "youtube:A5bUqkYPIw9") == 2
+    line = one_line(capsys.readouterr().err)
+    hint = re.search(r"; did you mean (.+)\?$", line)
+    assert hint, line
+    named = re.findall(r"(?:^|, )(\w+:\S+) \(", hint.group(1))
+    assert named[0] == "youtube:A5bUqkYPIw8" and 1 <= len(named) <= 3
+
+
+def test_a_facebook_address_in_its_other_forms_names_its_item(site, capsys):
+    """Facebook shows one video at /watch/?v=ID, /PAGE/videos/ID and /reel/ID, and one post at
+    /PAGE/posts/ID and permalink.php?story_fbid=ID (links.facebook_video_id, facebook_post_id)."""
+    assert run(site, "update") == 0
+    config = load_config(site.config)
+    engine = store.open_database(config.database_url)
+    with store.session_scope(engine) as session:
+        rows = store.items_of_sources(session, ["facebook"])
+    engine.dispose()
+    video = next(row for row in rows if row.kind == "video")
+    post = next(row for row in rows if "_" in row.platform_id)
+    page, post_id = post.platform_id.split("_", 1)
+    capsys.readouterr()
+    for url, key in [
+        (f"https://www.facebook.com/watch/?v={video.platform_id}", video.platform_id),
+        (f"https://m.facebook.com/reel/{video.platform_id}", video.platform_id),
+        (f"https://www.facebook.com/permalink.php?story_fbid={post_id}&id={page}",
+         post.platform_id),
+    ]:  # fmt: skip
+        assert run(site, "pin", url, "--no-render") == 0, url
+        assert capsys.readouterr().out.startswith(f"pin: facebook:{key} is pinned now")
+
+
+def figure_keys(site) -> set[str]:
+    return {figure["key"] for figure in json.loads(site.read("figures.json"))["figures"]}
+
+
+def test_figures_set_and_unset_render_again_unless_no_render(site, capsys):
+    """Issue 10: every change re-renders the outputs (`--no-render` to skip); `figures set`
+    stays quiet on success (tests/test_report.py), and says it with -v."""
+    assert run(site, "update") == 0
+    key = "facebook_group.members"
+    assert run(site, "figures", "set", key, "450", "--no-render") == 0
+    assert key not in figure_keys(site)
+    assert run(site, "figures", "unset", key) == 0
+    assert key not in figure_keys(site)
+    capsys.readouterr()
+    assert run(site, "-v", "figures", "set", key, "460") == 0
+    out, err = capsys.readouterr()
+    assert out == "" and f"figures: {key} = 460 as of " in err and "; rendered again" in err
+    assert key in figure_keys(site)
+    assert run(site, "-v", "figures", "unset", key, "--no-render") == 0
+    assert "unset; its history stays; not rendered (--no-render)" in capsys.readouterr().err
+    assert key in figure_keys(site)
+
+
+def test_episode_merge_and_split_take_no_render(site, capsys):
+    assert run(site, "update") == 0
+    before = site.read("index.html")
+    capsys.readouterr()
+    assert run(site, "episode", "split", "youtube:A5bUqkYPIw8", "--no-render") == 0
+    assert capsys.readouterr().out.endswith("; not rendered (--no-render)\n")
+    assert site.read("index.html") == before
+    assert run(site, "episode", "merge", "youtube:A5bUqkYPIw8", f"youtube:{OLDEST_SHOWN_VIDEO}",
+               "--no-render") == 0  # fmt: skip
+    line = capsys.readouterr().out
+    assert re.search(r"are one episode now \(\d+ items\); not rendered \(--no-render\)\n$", line)
+    assert site.read("index.html") == before
