@@ -391,6 +391,17 @@ def test_update_now_runs_the_quick_update_and_renders(staff_site, app_client):
     assert (staff_site.output / "index.html").stat().st_mtime_ns > before
 
 
+def test_update_now_without_a_key_in_the_environment_says_so_in_german(staff_site, monkeypatch):
+    monkeypatch.delenv("YOUTUBE_API_KEY")
+    staff_site.loaded = load_config(staff_site.config)
+    with client_for(staff_site) as client:
+        token = logged_in(client)
+        answer = client.post("/aktualisieren", data={"csrf": token})
+        text = flash_of(client, answer)
+    assert text.startswith("Die Aktualisierung ist auf dem Server nicht vollständig eingerichtet")
+    assert "YOUTUBE_API_KEY" in text
+
+
 def test_a_failed_source_is_said_in_plain_words_without_its_token(staff_site, monkeypatch):
     """The fake Graph API refuses an unknown token with OAuthException code 190, as Graph does
     (https://developers.facebook.com/docs/graph-api/guides/error-handling/)."""

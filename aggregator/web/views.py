@@ -26,8 +26,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from aggregator import actions, jobs, staff, store
-from aggregator.config import Config
-from aggregator.errors import LockedError, UsageError
+from aggregator.config import Config, require_secrets
+from aggregator.errors import ConfigError, LockedError, UsageError, redact
 from aggregator.publish import PublishError
 from aggregator.render import source_label
 from aggregator.web import auth, preview, screens
@@ -289,7 +289,14 @@ class StaffViews:
 
         def work() -> Flash:
             try:
+                require_secrets(self.config, jobs.fetchable_sources(self.config))
                 outcomes = jobs.update(self.config, clock=self.clock, mode=jobs.QUICK)
+            except ConfigError as error:
+                return Flash(
+                    "error",
+                    "Die Aktualisierung ist auf dem Server nicht vollständig eingerichtet "
+                    f"({redact(str(error))}). Bitte die technische Betreuung fragen.",
+                )
             except LockedError:
                 return Flash(
                     "error",
