@@ -1,10 +1,16 @@
-"""`showcase serve`: a local preview of the rendered output for staff.
+"""`showcase serve`: a local preview of the rendered output for staff; with `--staff`, the
+staff web interface.
 
 Renders from the database first (as `render` does; `--no-render` skips that), then serves the
 output directory with the standard library's HTTP server, on 127.0.0.1 unless `--host` says
 otherwise, until Ctrl-C or SIGTERM, and exits 0. It prints one line, the preview's URL; the
 access log shows only with `-v`. A preview, not a web server for the public: the output
 directory is plain files that any web server serves.
+
+`--staff` serves `aggregator.web` with uvicorn instead, on the same address rules. It refuses
+(exit 2) when the config has no `[staff]` table or the database no staff account: the
+interface is off unless someone set it up on purpose. uvicorn's own reading of
+`X-Forwarded-*` is off: the app believes them from a loopback proxy only (`web/auth.py`).
 """
 
 from __future__ import annotations
@@ -21,8 +27,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from aggregator import jobs
-from aggregator.cli_help import USAGE, add_command
+from aggregator import jobs, staff, store
+from aggregator.cli_help import add_command
 from aggregator.config import Config
 from aggregator.errors import UsageError
 
@@ -39,16 +45,25 @@ def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentP
         common,
         "serve",
         summary="local preview for staff: render, then serve the output directory on "
-        f"http://{DEFAULT_HOST}:{DEFAULT_PORT}/ until Ctrl-C",
+        f"http://{DEFAULT_HOST}:{DEFAULT_PORT}/ until Ctrl-C; --staff: the staff web interface",
         description="Render from the database (as `render` does), then serve the output "
         "directory on this machine and print its URL, until Ctrl-C or SIGTERM. A preview, "
-        "not a web server for the public; -v logs each request.",
+        "not a web server for the public; -v logs each request.\n\n"
+        "With --staff: the staff web interface instead (log in; hide, pin, merge, enter "
+        "figures, update now; every change renders again). Needs a [staff] table in the "
+        "config and an account (showcase staff add NAME). Reach it from the office through "
+        "a reverse proxy with TLS (see the README), never by --host alone.",
         examples=[
             "showcase serve",
             "showcase serve --port 0 --no-render",
             "showcase serve --host 0.0.0.0 --port 8080",
+            "showcase serve --staff --port 8001",
         ],
-        exits={0: "stopped by Ctrl-C or SIGTERM", **USAGE},
+        exits={
+            0: "stopped by Ctrl-C or SIGTERM",
+            2: "usage or configuration error: one line on stderr, nothing served (with "
+            "--staff also: no [staff] table in the config, or no staff account yet)",
+        },
     )
     serve.add_argument(
         "--host",
@@ -62,6 +77,11 @@ def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentP
         help=f"default: {DEFAULT_PORT}; 0 picks a free one",
     )
     serve.add_argument(
+        "--staff",
+        action="store_true",
+        help="the staff web interface (login required) instead of the read-only preview",
+    )
+    serve.add_argument(
         "--no-render",
         action="store_true",
         help="serve the output directory as it is, without rendering first",
@@ -71,6 +91,8 @@ def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentP
 def run(args: argparse.Namespace, config: Config) -> int:
     if not 0 <= args.port <= 65535:
         raise UsageError(f"serve: --port {args.port} is not a port (0 to 65535)")
+    if args.staff:
+        return run_staff(args, config)
     if not args.no_render:
         jobs.render_only(config)
     directory = config.output_dir
@@ -80,6 +102,75 @@ def run(args: argparse.Namespace, config: Config) -> int:
     print(f"Preview: {preview_url(server)} (serving {directory}; Ctrl-C stops)", flush=True)
     serve_until_stopped(server)
     return 0
+
+
+def run_staff(args: argparse.Namespace, config: Config) -> int:
+    """The staff interface until Ctrl-C or SIGTERM; refused unless it was set up."""
+    if config.staff is None:
+        raise UsageError(
+            "serve --staff: the staff interface is off: add a [staff] table to the config "
+            "(session_hours = 8), then an account with `showcase staff add NAME`"
+        )
+    engine = store.open_database(config.database_url)
+    try:
+        with store.session_scope(engine) as session:
+            if not staff.accounts(session):
+                raise UsageError(
+                    "serve --staff: no staff account yet: add one with `showcase staff add NAME`"
+                )
+        if not args.no_render:
+            jobs.render_output(engine, config)
+        listening = bind_socket(args.host, args.port)
+        from aggregator.web import create_app  # only `--staff` needs Starlette and uvicorn
+
+        app = create_app(config, engine=engine)
+        host, port = listening.getsockname()[:2]
+        shown = f"[{host}]" if ":" in host else host
+        print(f"Staff: http://{shown}:{port}/ (log in there; Ctrl-C stops)", flush=True)
+        serve_app(app, listening)
+    finally:
+        engine.dispose()
+    return 0
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listening = socket.socket(family, socket.SOCK_STREAM)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind((host, port))
+    except OSError as error:
+        listening.close()
+        raise UsageError(f"serve: cannot listen on {host}:{port}: {error.strerror}") from None
+    listening.listen(128)
+    listening.set_inheritable(True)
+    return listening
+
+
+def serve_app(app: Any, listening: socket.socket) -> None:
+    """uvicorn on the bound socket until SIGTERM or SIGINT, either of which ends it normally."""
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            proxy_headers=False,
+            server_header=False,
+            access_log=log.isEnabledFor(logging.INFO),
+            log_config=None,
+            lifespan="on",
+        )
+    )
+    # uvicorn handles the signal, then raises it again for the handler it found: let that be
+    # one that does nothing, so a SIGTERM ends with exit 0 like the preview's.
+    numbers = (signal.SIGTERM, signal.SIGINT)
+    previous = {number: signal.signal(number, lambda signum, frame: None) for number in numbers}
+    try:
+        server.run(sockets=[listening])
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        listening.close()
 
 
 class PreviewHandler(SimpleHTTPRequestHandler):
