@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from aggregator import jobs
+from aggregator import jobs, store
+from aggregator.config import load_config
 from aggregator.fakeapi import FakeApiServer, World
 from aggregator.retry import RetryPolicy
 
@@ -133,3 +134,16 @@ def feed_members(feed: dict[str, Any]) -> list[dict[str, str]]:
     """Every item of a feed.json, episode by episode: the `_showcase.items` of each entry
     (source, id, url), which the lead's `_showcase.source`/`id` alone would not show."""
     return [member for entry in feed["items"] for member in entry["_showcase"]["items"]]
+
+
+@pytest.fixture
+def config(tmp_path):
+    """A site's config whose APIs are a closed port: for tests of the store and the actions."""
+    return load_config(write_config(tmp_path, "http://127.0.0.1:9/"))
+
+
+@pytest.fixture
+def engine(config):
+    engine = store.open_database(config.database_url)
+    yield engine
+    engine.dispose()

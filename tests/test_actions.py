@@ -6,10 +6,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from conftest import write_config
 
 from aggregator import actions, store
-from aggregator.config import load_config
 from aggregator.errors import UsageError
 from aggregator.models import Account, Item, SourceResult
 
@@ -20,11 +18,6 @@ VIDEO = ("youtube", "A5bUqkYPIw8")
 OTHER = ("youtube", "85CkrDbgXvI")
 CLI = "cli:anna"
 WEB = "web:bernd"
-
-
-@pytest.fixture
-def config(tmp_path):
-    return load_config(write_config(tmp_path, "http://127.0.0.1:9/"))
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from conftest import feed_members, write_config
+from conftest import feed_members
 from test_cli import DEMO_SHOWN_YOUTUBE, one_line, run, shown, shown_ids
 
 from aggregator import actions, store
@@ -29,18 +29,6 @@ OLDEST_SHOWN_VIDEO = "85CkrDbgXvI"
 
 
 # --- the store and the showcase's rules --------------------------------------------------
-
-
-@pytest.fixture
-def config(tmp_path):
-    return load_config(write_config(tmp_path, "http://127.0.0.1:9/"))
-
-
-@pytest.fixture
-def engine(config):
-    engine = store.open_database(config.database_url)
-    yield engine
-    engine.dispose()
 
 
 def video(video_id, day, title=TAGGED, public=True):

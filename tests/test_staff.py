@@ -28,18 +28,6 @@ ELSEWHERE = "198.51.100.7"
 
 
 @pytest.fixture
-def config(tmp_path):
-    return load_config(write_config(tmp_path, "http://127.0.0.1:9/"))
-
-
-@pytest.fixture
-def engine(config):
-    engine = store.open_database(config.database_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
 def anna(engine):
     with store.session_scope(engine) as session:
         assert staff.add_account(session, "anna", PASSWORD, T0) is True
