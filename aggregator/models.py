@@ -59,6 +59,20 @@ class Usage:
     requests: int = 0
 
 
+@dataclass(frozen=True)
+class SkippedItem:
+    """An item a source could not understand and left out: which one, which field, why."""
+
+    source: str
+    platform_id: str | None  # None when the item's id itself was unreadable
+    field: str
+    reason: str
+
+    def line(self) -> str:
+        item = self.platform_id or "(no id)"
+        return f"{self.source}: skipped item {item}: {self.field}: {self.reason}"
+
+
 @dataclass
 class SourceResult:
     """What one fetch of one source brought back.
@@ -77,6 +91,9 @@ class SourceResult:
     # Ids the caller named (KnownItems.showcased_ids) that the platform no longer serves:
     # positive evidence that they are private or deleted. The store hides them, retires nothing.
     unavailable_ids: list[str] = field(default_factory=list)
+    # Items left out because they could not be understood (see sources/items.py); they are
+    # never retired for being absent from `items`.
+    skipped: list[SkippedItem] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

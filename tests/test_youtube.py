@@ -33,6 +33,7 @@ from aggregator.models import Figure, Usage
 from aggregator.render import render_outputs
 from aggregator.retry import RetryPolicy
 from aggregator.sources import youtube
+from aggregator.sources.items import BadItem
 
 API_KEY = "AIzaSyTEST-not-a-real-key-0123456789"
 
@@ -168,9 +169,9 @@ def test_playlist_entry_missing_from_videos_list_becomes_a_non_public_item():
 
 def test_list_response_without_items_is_empty_and_items_without_id_are_unexpected():
     assert youtube.parse_list_items({"kind": "youtube#channelListResponse"}, "x") == []
-    with pytest.raises(SourceError) as caught:
+    with pytest.raises(BadItem) as caught:  # one item: skipped, the listing goes on
         youtube.parse_video({"snippet": {"title": "no id"}})
-    assert caught.value.cause == "unexpected response"
+    assert caught.value.field == "id"
     with pytest.raises(SourceError):
         youtube.upload_video_id({"snippet": {"title": "no resource"}})
 
@@ -502,10 +503,16 @@ def test_html_body_with_status_200_is_not_json(server):
     assert result.items == []
 
 
-def test_items_without_id_are_an_unexpected_response(server):
+def test_a_video_without_id_skips_its_batch_and_hides_nothing(server):
+    """videos.list names every video by `id` (https://developers.google.com/youtube/v3/docs/
+    videos#resource); one without cannot be matched to its playlist entry, so the batch's
+    entries are skipped, not taken for private, and the listing goes on."""
     server.inject("youtube.videos", status=200, body={"items": [{"snippet": {"title": "x"}}]})
     result, _ = fetch(server)
-    assert isinstance(result.error, SourceError) and result.error.cause == "unexpected response"
+    assert result.error is None
+    assert len(result.skipped) == 50 and {s.field for s in result.skipped} == {"id"}
+    skipped_ids = {skip.platform_id for skip in result.skipped}
+    assert result.items and not skipped_ids & {item.platform_id for item in result.items}
 
 
 def test_hanging_server_times_out(server):

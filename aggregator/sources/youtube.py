@@ -39,10 +39,19 @@ from googleapiclient.http import HttpRequest, set_user_agent
 
 from aggregator.config import YouTubeConfig
 from aggregator.errors import SourceError, redact_records_of
-from aggregator.models import Account, Figure, Item, KnownItems, SourceResult, Usage
+from aggregator.models import (
+    Account,
+    Figure,
+    Item,
+    KnownItems,
+    SkippedItem,
+    SourceResult,
+    Usage,
+)
 from aggregator.recording import active_recorder
 from aggregator.retry import RetryPolicy
 from aggregator.sources.http import USER_AGENT
+from aggregator.sources.items import MALFORMED, BadItem, count_or_none, parse_each
 from aggregator.sources.transport import httplib2_proxy_info, proxy_note
 
 SOURCE = "youtube"
@@ -146,8 +155,26 @@ def fetch(settings: YouTubeConfig, policy: RetryPolicy, usage: Usage) -> SourceR
 
 def _read_uploads(client: YouTubeClient, playlist_id: str, result: SourceResult) -> None:
     for entries in _batches(client.upload_entries(playlist_id)):
-        videos = client.videos([upload_video_id(entry) for entry in entries])
-        result.items.extend(parse_uploads(entries, videos))
+        readable = _with_video_ids(entries, result.skipped)
+        videos = client.videos([upload_video_id(entry) for entry in readable])
+        result.items.extend(parse_uploads(readable, videos, result.skipped))
+
+
+def _with_video_ids(
+    entries: list[dict[str, Any]], skipped: list[SkippedItem]
+) -> list[dict[str, Any]]:
+    """The playlist entries that name a video; the others are skipped, one line each."""
+    readable = []
+    for entry in entries:
+        try:
+            upload_video_id(entry)
+        except (SourceError, *MALFORMED):
+            skip = SkippedItem(SOURCE, None, "videoId", "playlist entry without a video id")
+            log.info("%s", skip.line())
+            skipped.append(skip)
+        else:
+            readable.append(entry)
+    return readable
 
 
 def _has_no_videos(channel: Mapping[str, Any]) -> bool:
@@ -234,19 +261,22 @@ def _look_up(
     known: KnownItems,
     result: SourceResult,
 ) -> None:
+    entries = _with_video_ids(entries, result.skipped)
     entry_by_id = {upload_video_id(entry): entry for entry in entries}
     wanted = [video_id for video_id in entry_by_id if video_id not in known.public_ids]
     ids = quick_lookup_ids(wanted, known.showcased_ids)
     for start in range(0, len(ids), PAGE_SIZE):
         batch = ids[start : start + PAGE_SIZE]
         videos = {video["id"]: video for video in client.videos(batch) if video.get("id")}
-        for video_id in batch:
-            if video_id in videos:
-                result.items.append(parse_video(videos[video_id]))
-            elif video_id in entry_by_id:
-                result.items.append(parse_unavailable_entry(entry_by_id[video_id]))
-            else:
-                result.unavailable_ids.append(video_id)
+        found = [videos[video_id] for video_id in batch if video_id in videos]
+        result.items.extend(parse_each(SOURCE, found, parse_video, result.skipped))
+        missing = [entry_by_id[i] for i in batch if i not in videos and i in entry_by_id]
+        result.items.extend(
+            parse_each(SOURCE, missing, parse_unavailable_entry, result.skipped, _entry_id)
+        )
+        result.unavailable_ids.extend(
+            video_id for video_id in batch if video_id not in videos and video_id not in entry_by_id
+        )
 
 
 # --- HTTP ------------------------------------------------------------------------------------
@@ -537,18 +567,38 @@ def upload_video_id(entry: Mapping[str, Any]) -> str:
     return video_id
 
 
-def parse_uploads(entries: list[dict[str, Any]], videos: list[dict[str, Any]]) -> list[Item]:
-    """Items in playlist order; an entry missing from videos.list is private or deleted."""
-    by_id = {_required_str(video, "id", "video"): video for video in videos}
-    return [
-        parse_video(by_id[video_id]) if video_id in by_id else parse_unavailable_entry(entry)
-        for entry in entries
-        for video_id in [upload_video_id(entry)]
-    ]
+def parse_uploads(
+    entries: list[dict[str, Any]],
+    videos: list[dict[str, Any]],
+    skipped: list[SkippedItem] | None = None,
+) -> list[Item]:
+    """Items in playlist order; an entry missing from videos.list is private or deleted.
+    An item that cannot be understood goes to `skipped` instead."""
+    by_id = {video["id"]: video for video in videos if isinstance(video.get("id"), str)}
+    # A video without an id could be any entry's: none of them is then taken for private.
+    unsure = len(by_id) < len(videos)
+
+    def parse_entry(entry: Mapping[str, Any]) -> Item:
+        video_id = upload_video_id(entry)
+        if video_id in by_id:
+            return parse_video(by_id[video_id])
+        if unsure:
+            raise BadItem("id", "videos.list answered a video without an id")
+        return parse_unavailable_entry(entry)
+
+    return list(
+        parse_each(SOURCE, entries, parse_entry, [] if skipped is None else skipped, _entry_id)
+    )
+
+
+def _entry_id(entry: Mapping[str, Any]) -> str:
+    return upload_video_id(entry)
 
 
 def parse_video(video: Mapping[str, Any]) -> Item:
-    video_id = _required_str(video, "id", "video")
+    video_id = video.get("id")
+    if not isinstance(video_id, str) or not video_id:
+        raise BadItem("id", "a video without an id")
     snippet = video.get("snippet") or {}
     status = video.get("status") or {}
     tags = snippet.get("tags")
@@ -646,14 +696,8 @@ def parse_time(text: Any) -> datetime | None:
 
 
 def parse_count(value: Any) -> int | None:
-    """Counts arrive as strings ("7920"); anything else unreadable counts as absent."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
+    """Counts arrive as strings ("7920"); anything unreadable or out of range counts as absent."""
+    return count_or_none(value)
 
 
 def _required_str(resource: Mapping[str, Any], key: str, what: str) -> str:
@@ -666,5 +710,5 @@ def _required_str(resource: Mapping[str, Any], key: str, what: str) -> str:
 def _required_time(text: Any, what: str) -> datetime:
     moment = parse_time(text)
     if moment is None:
-        raise SourceError(SOURCE, "unexpected response", f"{what} without a publication time")
+        raise BadItem("publishedAt", f"{what} without a publication time")
     return moment
