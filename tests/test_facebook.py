@@ -24,6 +24,7 @@ from aggregator.fakeapi import graph as fake_graph
 from aggregator.models import Figure, KnownItems, Usage
 from aggregator.retry import RetryPolicy
 from aggregator.sources import facebook
+from aggregator.sources.items import BadItem
 
 
 def recorded(name: str) -> Any:
@@ -389,10 +390,10 @@ def test_published_status_and_embeddable(fields, public, embeddable):
     assert (video.public, video.embeddable) == (public, embeddable)
 
 
-def test_node_without_created_time_is_an_unexpected_response():
-    with pytest.raises(SourceError) as caught:
+def test_node_without_created_time_is_a_bad_item():
+    with pytest.raises(BadItem) as caught:  # one item: skipped, the listing goes on
         facebook.parse_post({"id": "1_2", "message": "hi"})
-    assert caught.value.cause == "unexpected response"
+    assert caught.value.field == "created_time"
 
 
 def test_relative_and_absolute_permalinks():

@@ -21,6 +21,7 @@ from aggregator.models import Usage
 from aggregator.retry import RetryPolicy
 from aggregator.sources import MODULES, fetcher, website
 from aggregator.sources.http import where
+from aggregator.sources.items import BadItem
 
 TAG = "flaechengluehen"
 DEMO_INTERVIEWS = {"1840", "1384", "1027", "348", "211"}  # the demo site's posts in the tag
@@ -203,10 +204,9 @@ def test_missing_link_falls_back_to_the_short_link() -> None:
         ({"date_gmt": "gestern"}, "date_gmt"),
     ],
 )
-def test_post_without_id_or_date_is_an_unexpected_response(changes: dict, words: str) -> None:
-    with pytest.raises(SourceError) as caught:
+def test_post_without_id_or_date_is_a_bad_item(changes: dict, words: str) -> None:
+    with pytest.raises(BadItem) as caught:  # one item: skipped, the listing goes on
         website.parse_post(wordpress_post(**changes), TAG)
-    assert caught.value.cause == "unexpected response"
     assert words in str(caught.value)
 
 

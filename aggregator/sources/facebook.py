@@ -38,7 +38,15 @@ import requests
 
 from aggregator.config import FacebookConfig
 from aggregator.errors import SourceError, redact_records_of, register_secret
-from aggregator.models import Account, Figure, Item, KnownItems, SourceResult, Usage
+from aggregator.models import (
+    Account,
+    Figure,
+    Item,
+    KnownItems,
+    SkippedItem,
+    SourceResult,
+    Usage,
+)
 from aggregator.retry import RetryPolicy
 from aggregator.sources.http import (
     header,
@@ -49,6 +57,7 @@ from aggregator.sources.http import (
     retry_after_seconds,
     where,
 )
+from aggregator.sources.items import BadItem, count_or_none, parse_each
 
 log = logging.getLogger(__name__)
 # The appsecret_proof can only travel in the query, and urllib3 logs each URL at DEBUG.
@@ -140,7 +149,7 @@ def _fetch(
         result = SourceResult(
             source=SOURCE, account=parse_account(page), figures=parse_figures(page)
         )
-        listings = read_listings(graph, follow)
+        listings = read_listings(graph, follow, result.skipped)
         result.items = listings.items
         result.error = listings.error
         result.complete = follow and listings.error is None
@@ -337,7 +346,9 @@ class PageReader(Protocol):
     def get_next(self, url: str) -> dict[str, Any]: ...
 
 
-def read_listings(graph: PageReader, follow: bool) -> Listings:
+def read_listings(
+    graph: PageReader, follow: bool, skipped: list[SkippedItem] | None = None
+) -> Listings:
     """The page's videos, then its posts without the ones that only announce a video.
 
     A failure ends its own listing; the other is still read unless the failure (token,
@@ -351,8 +362,8 @@ def read_listings(graph: PageReader, follow: bool) -> Listings:
         if error is not None and error.cause in STOPPING_CAUSES:
             break
         try:
-            for node in edge_nodes(graph, edge, follow):
-                items.append(parse(node))
+            nodes = edge_nodes(graph, edge, follow)
+            items.extend(parse_each(SOURCE, nodes, parse, [] if skipped is None else skipped))
         except SourceError as failure:
             log.info("%s (%d %s read before)", failure, len(items), edge)
             error = error or failure
@@ -668,7 +679,7 @@ def first_line(text: str) -> str:
 def _node_id(node: Mapping[str, Any]) -> str:
     node_id = node.get("id")
     if not isinstance(node_id, str | int) or isinstance(node_id, bool) or node_id == "":
-        raise SourceError(SOURCE, "unexpected response", "a video or post without an id")
+        raise BadItem("id", "a video or post without an id")
     return str(node_id)
 
 
@@ -677,8 +688,7 @@ def _published_at(node: Mapping[str, Any]) -> datetime:
     try:
         return parse_graph_time(created if isinstance(created, str) else "")
     except ValueError:
-        detail = f"{node.get('id')}: created_time {created!r} is not a time"
-        raise SourceError(SOURCE, "unexpected response", detail) from None
+        raise BadItem("created_time", f"{created!r:.80} is not a time") from None
 
 
 def _text(value: Any) -> str:
@@ -686,16 +696,7 @@ def _text(value: Any) -> str:
 
 
 def _count(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float | str):
-        try:
-            return int(value)
-        except ValueError:
-            return None
-    return None
+    return count_or_none(value)
 
 
 def _duration(length: Any) -> int | None:

@@ -48,6 +48,7 @@ import logging
 from collections.abc import Iterator, Mapping
 from contextlib import nullcontext
 from datetime import UTC, datetime
+from functools import partial
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -69,6 +70,7 @@ from aggregator.sources.http import (
     retry_after_seconds,
     where,
 )
+from aggregator.sources.items import BadItem, parse_each
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +134,14 @@ def fetch(
         result = SourceResult(source=SOURCE, account=parse_account(settings.url))
         try:
             for posts in client.tagged_posts(tag_id):
-                result.items.extend(parse_post(post, settings.tag, settings.url) for post in posts)
+                result.items.extend(
+                    parse_each(
+                        SOURCE,
+                        posts,
+                        partial(parse_post, tag=settings.tag, site_url=settings.url),
+                        result.skipped,
+                    )
+                )
         except SourceError as error:
             log.info("%s (%d posts read before)", error, len(result.items))
             result.error = error
@@ -518,7 +527,7 @@ def _rendered(field: Any) -> str:
 def _post_id(post: Mapping[str, Any]) -> str:
     post_id = post.get("id")
     if not isinstance(post_id, int) or isinstance(post_id, bool):
-        raise SourceError(SOURCE, "unexpected response", "a post without an id")
+        raise BadItem("id", "a post without an id")
     return str(post_id)
 
 
@@ -527,5 +536,4 @@ def _published_at(post: Mapping[str, Any]) -> datetime:
     try:
         return parse_wordpress_time(date_gmt if isinstance(date_gmt, str) else "")
     except ValueError:
-        detail = f"post {post.get('id')}: date_gmt {date_gmt!r} is not a time"
-        raise SourceError(SOURCE, "unexpected response", detail) from None
+        raise BadItem("date_gmt", f"{date_gmt!r:.80} is not a time") from None
