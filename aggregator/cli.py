@@ -432,6 +432,7 @@ def _requested_sources(config: Config, names: list[str] | None) -> list[str]:
 
 
 def _report(outcomes: list[jobs.FetchOutcome], verbose: bool) -> int:
+    _tell_skipped(outcomes)
     failed = [outcome for outcome in outcomes if outcome.error is not None]
     for outcome in failed:
         assert outcome.error is not None
@@ -439,6 +440,17 @@ def _report(outcomes: list[jobs.FetchOutcome], verbose: bool) -> int:
         if verbose:
             _print_traceback(outcome.error)
     return EXIT_SOURCE_FAILED if failed else EXIT_OK
+
+
+def _tell_skipped(outcomes: list[jobs.FetchOutcome]) -> None:
+    """Items a source could not understand: one line each for a person at a terminal. Under
+    cron nothing (a skipped item is not a failed source, and cron mails any output); the
+    lines are in the log at --progress or --verbose."""
+    if not sys.stderr.isatty():
+        return
+    for outcome in outcomes:
+        for skip in outcome.skipped:
+            _say(f"warning: {skip.line()}")
 
 
 def _print_traceback(error: BaseException) -> None:

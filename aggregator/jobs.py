@@ -26,7 +26,7 @@ from aggregator import progress, store
 from aggregator.config import Config
 from aggregator.context import build_showcase, showcase_rows
 from aggregator.errors import LockedError, SourceError, redact
-from aggregator.models import KnownItems, SourceResult, Usage
+from aggregator.models import KnownItems, SkippedItem, SourceResult, Usage
 from aggregator.publish import TIMEOUT_SECONDS as PUBLISH_TIMEOUT_SECONDS
 from aggregator.publish import PublishError, publish
 from aggregator.render import FRAGMENT_FILE, render_showcase, source_label
@@ -57,6 +57,7 @@ class FetchOutcome:
     error: SourceError | None = None
     summary: store.SaveSummary | None = None
     seconds: float = 0.0
+    skipped: list[SkippedItem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -132,9 +133,10 @@ def fetch_source(
             usage=progress.CountedUsage(shown=pages),
         )
         result = _call_source(config, name, policy, outcome, known)
+    if result is not None:
+        outcome.skipped = list(result.skipped)
+        result = _save(engine, result, started_at, outcome)
     with store.session_scope(engine) as session:
-        if result is not None:
-            outcome.summary = store.save_result(session, result, started_at)
         store.record_run(
             session,
             name,
@@ -149,6 +151,20 @@ def fetch_source(
     outcome.seconds = time.monotonic() - started
     _log_outcome(outcome)
     return outcome
+
+
+def _save(
+    engine: Engine, result: SourceResult, started_at: datetime, outcome: FetchOutcome
+) -> SourceResult | None:
+    """Store the result; a bug in saving is this source's failure (rolled back whole), told
+    by `status`, and the other sources still run."""
+    try:
+        with store.session_scope(engine) as session:
+            outcome.summary = store.save_result(session, result, started_at)
+    except Exception as error:
+        outcome.error = _unexpected(outcome.source, error)
+        return None
+    return result
 
 
 def _can_be_quick(session: Session, name: str, mode: Mode) -> bool:
@@ -229,6 +245,8 @@ def describe_outcome(outcome: FetchOutcome) -> str:
         if summary
         else "nothing stored"
     )
+    if outcome.skipped:
+        counts += f", {len(outcome.skipped)} skipped"
     state = "ok" if outcome.ok else f"failed ({outcome.error.line() if outcome.error else ''})"
     return (
         f"{outcome.source}: {state}; {counts}; {outcome.mode} run, "

@@ -5,6 +5,7 @@ Takes plain `models` objects in and hands rows out; knows nothing of HTTP or HTM
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,10 +32,13 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from aggregator.episodes import Overrides
 from aggregator.models import Figure, Item, SourceResult, Usage
+
+log = logging.getLogger(__name__)
 
 _IN_CHUNK = 500
 
@@ -205,6 +209,7 @@ class SaveSummary:
     new: int
     updated: int
     retired: int
+    refused: int = 0  # items the database would not take: left as they were, named in the log
 
 
 def open_database(url: str) -> Engine:
@@ -244,17 +249,18 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
 
 def save_result(session: Session, result: SourceResult, now: datetime) -> SaveSummary:
-    """Store what a fetch brought. Retire items only when the listing was complete."""
+    """Store what a fetch brought. Retire items only when the listing was complete, and never
+    one the source skipped or the database refused: it was listed, only not understood."""
     account = _upsert_account(session, result, now)
-    new, updated = _upsert_items(session, account.id, result.items, now)
+    new, updated, refused = _upsert_items(session, account.id, result.items, now)
     _save_figures(session, result.source, result.figures, now)
     _hide_unavailable(session, result.source, result.unavailable_ids)
     retired = 0
-    if result.complete and result.error is None:
-        retired = _retire_unseen(
-            session, account.id, {item.platform_id for item in result.items}, now
-        )
-    return SaveSummary(new=new, updated=updated, retired=retired)
+    skipped_ids = {skip.platform_id for skip in result.skipped}
+    if result.complete and result.error is None and None not in skipped_ids:
+        seen = {item.platform_id for item in result.items} | {i for i in skipped_ids if i}
+        retired = _retire_unseen(session, account.id, seen, now)
+    return SaveSummary(new=new, updated=updated, retired=retired, refused=refused)
 
 
 def _upsert_account(session: Session, result: SourceResult, now: datetime) -> AccountRow:
@@ -276,25 +282,46 @@ def _upsert_account(session: Session, result: SourceResult, now: datetime) -> Ac
 
 def _upsert_items(
     session: Session, account_id: int, items: Sequence[Item], now: datetime
-) -> tuple[int, int]:
+) -> tuple[int, int, int]:
+    """Each item in a SAVEPOINT of its own: one the database refuses is rolled back alone."""
     existing = (
         items_by_platform_id(session, items[0].source, [i.platform_id for i in items])
         if items
         else {}
     )
-    new = updated = 0
+    new = updated = refused = 0
     for item in items:
         row = existing.get(item.platform_id)
-        if row is None:
-            row = ItemRow(source=item.source, platform_id=item.platform_id, first_seen_at=now)
-            existing[item.platform_id] = row
-            session.add(row)
-            new += 1
-        else:
+        try:
+            with session.begin_nested():
+                if row is None:
+                    row = ItemRow(source=item.source, platform_id=item.platform_id)
+                    row.first_seen_at = now
+                    session.add(row)
+                _copy_item(row, item, account_id, now)
+                session.flush()
+        except _REFUSALS as error:
+            refused += 1
+            log.warning(
+                "%s: item %s not saved: %s", item.source, item.platform_id, _first_line(error)
+            )
+            continue
+        if item.platform_id in existing:
             updated += 1
-        _copy_item(row, item, account_id, now)
-    session.flush()
-    return new, updated
+        else:
+            existing[item.platform_id] = row
+            new += 1
+    return new, updated, refused
+
+
+# What a driver raises for a value it cannot store (SQLite: OverflowError for an int past 64
+# bits, UnicodeEncodeError for a lone surrogate; others wrap theirs in a DBAPIError).
+_REFUSALS = (SQLAlchemyError, OverflowError, UnicodeError, ValueError, TypeError)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0][:200] if text else type(error).__name__
 
 
 def _copy_item(row: ItemRow, item: Item, account_id: int, now: datetime) -> None:

@@ -156,6 +156,8 @@ def fetch(settings: YouTubeConfig, policy: RetryPolicy, usage: Usage) -> SourceR
 def _read_uploads(client: YouTubeClient, playlist_id: str, result: SourceResult) -> None:
     for entries in _batches(client.upload_entries(playlist_id)):
         readable = _with_video_ids(entries, result.skipped)
+        if not readable:
+            continue
         videos = client.videos([upload_video_id(entry) for entry in readable])
         result.items.extend(parse_uploads(readable, videos, result.skipped))
 
