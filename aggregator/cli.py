@@ -187,6 +187,12 @@ def _add_pipeline_parsers(
             "statistics (3 YouTube units, 3 Graph requests); retires nothing",
         )
         command.add_argument(
+            "--accept-shrink",
+            action="store_true",
+            help="retire what a complete listing no longer holds even when it lost most of "
+            "its items at once (by default such a sudden shrink retires nothing)",
+        )
+        command.add_argument(
             "--record",
             type=Path,
             metavar="DIR",
@@ -366,7 +372,10 @@ def _run(args: argparse.Namespace) -> int:
         recording(args.record, config, sources, args.command),
         _relative_links_warning(config, render),
     ):
-        outcomes = jobs.update(config, sources, render=render, mode=mode)
+        accept_shrink = getattr(args, "accept_shrink", False)
+        outcomes = jobs.update(
+            config, sources, render=render, mode=mode, accept_shrink=accept_shrink
+        )
     return _report(outcomes, getattr(args, "verbose", False))
 
 

@@ -105,9 +105,12 @@ def fetch_sources(
     policy: RetryPolicy,
     clock: Clock = utc_now,
     mode: Mode = FULL,
+    accept_shrink: bool = False,
 ) -> list[FetchOutcome]:
     """Fetch each source, store what came, and copy the showcase's new thumbnails."""
-    outcomes = [fetch_source(engine, config, name, policy, clock, mode) for name in sources]
+    outcomes = [
+        fetch_source(engine, config, name, policy, clock, mode, accept_shrink) for name in sources
+    ]
     fetch_thumbnails(engine, config, policy)
     return outcomes
 
@@ -119,9 +122,14 @@ def fetch_source(
     policy: RetryPolicy,
     clock: Clock = utc_now,
     mode: Mode = FULL,
+    accept_shrink: bool = False,
 ) -> FetchOutcome:
     """Fetch one source in `mode` and store what came. A quick run falls back to a full one
-    for a source that has no quick refresh, or that has never been read in full."""
+    for a source that has no quick refresh, or that has never been read in full.
+
+    A complete listing that shrank suddenly retires nothing (`store.is_sudden_shrink`) unless
+    `accept_shrink` or the config's `showcase.accept_shrink` confirms it: the run is recorded
+    with the cause "shrink" and its one line, which `status` shows as a warning."""
     started_at, started = clock(), time.monotonic()
     with store.session_scope(engine) as session:
         known = known_items(session, config, name) if _can_be_quick(session, name, mode) else None
@@ -134,7 +142,11 @@ def fetch_source(
         result = _call_source(config, name, policy, outcome, known)
     with store.session_scope(engine) as session:
         if result is not None:
-            outcome.summary = store.save_result(session, result, started_at)
+            accept = accept_shrink or config.showcase.accept_shrink
+            outcome.summary = store.save_result(session, result, started_at, accept)
+        held = shrink_held_line(name, outcome.summary)
+        if held:
+            log.warning("%s", held)
         store.record_run(
             session,
             name,
@@ -142,13 +154,27 @@ def fetch_source(
             clock(),
             outcome.usage,
             outcome=_outcome_word(result, outcome.error, outcome.mode),
-            error_cause=outcome.error.cause if outcome.error else None,
-            error_message=outcome.error.line() if outcome.error else None,
+            error_cause=outcome.error.cause if outcome.error else SHRINK_CAUSE if held else None,
+            error_message=outcome.error.line() if outcome.error else held,
             items_seen=len(result.items) if result else 0,
         )
     outcome.seconds = time.monotonic() - started
     _log_outcome(outcome)
     return outcome
+
+
+SHRINK_CAUSE = "shrink"  # a successful run's cause: a sudden shrink was held, nothing retired
+
+
+def shrink_held_line(name: str, summary: store.SaveSummary | None) -> str | None:
+    """The one line saying a sudden shrink was held, or None when nothing was."""
+    if summary is None or not summary.held:
+        return None
+    return (
+        f"{name}: the complete listing lost {summary.held} of {summary.live} items at once; "
+        "nothing retired (a glitch is likelier than a purge). If they are really gone: "
+        "showcase update --accept-shrink"
+    )
 
 
 def _can_be_quick(session: Session, name: str, mode: Mode) -> bool:
@@ -303,6 +329,7 @@ def update(
     clock: Clock = utc_now,
     render: bool = True,
     mode: Mode = FULL,
+    accept_shrink: bool = False,
 ) -> list[FetchOutcome]:
     """Fetch the sources under the database lock, then render from what the store holds."""
     policy = (policy or default_policy()).start()
@@ -310,7 +337,7 @@ def update(
     engine = store.open_database(config.database_url)
     try:
         with database_lock(config):
-            outcomes = fetch_sources(engine, config, names, policy, clock, mode)
+            outcomes = fetch_sources(engine, config, names, policy, clock, mode, accept_shrink)
         if render:
             # The publish command gets what is left of update's two minutes, at most its own.
             timeout = min(PUBLISH_TIMEOUT_SECONDS, max(1.0, policy.left_in_update()))
