@@ -6,16 +6,21 @@ was done, what happens, the exit code, what is kept.
 
 from __future__ import annotations
 
+import socketserver
+import threading
+import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from conftest import Site, real_api_json
 from test_cli import one_line, run, shown_ids
 from test_youtube import API_KEY, fetch
 
+from aggregator import jobs
 from aggregator.errors import SourceError
 from aggregator.fakeapi import FakeApiServer, World
+from aggregator.retry import RetryPolicy
+from aggregator.sources.http import http_get, new_session
 from aggregator.store import is_sudden_shrink
 
 # --- bounded listings ------------------------------------------------------------------------
@@ -153,3 +158,89 @@ def test_an_ordinary_loss_is_retired_without_asking(site):
     site.world.delete_youtube_video("uhkCunQ240C")
     assert run(site, "update") == 0
     assert "uhkCunQ240C" not in shown_ids(site, "youtube")
+
+
+# --- deadlines -------------------------------------------------------------------------------
+
+
+class Trickle:
+    """A loopback server that answers every request with 200 and a body of 100,000 bytes, one
+    byte every 0.2 s: each socket read gets its byte well within any read timeout, the whole
+    answer would take hours. It hangs up after 10 s, so that without a deadline the tests
+    fail on their clocks rather than hang."""
+
+    def __init__(self) -> None:
+        self.stopping = threading.Event()
+        self.requests = 0
+        trickle = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                trickle.requests += 1
+                self.request.recv(65536)
+                head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                self.request.sendall(head + b"Content-Length: 100000\r\n\r\n")
+                for _ in range(50):
+                    if trickle.stopping.wait(0.2):
+                        return
+                    try:
+                        self.request.sendall(b" ")
+                    except OSError:
+                        return
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def trickle() -> Iterator[Trickle]:
+    running = Trickle()
+    yield running
+    running.stop()
+
+
+@pytest.mark.fault(
+    "a server trickles its answer, one byte at a time (requests: Facebook, WordPress)",
+    "the request is cut off at its deadline for the whole answer",
+    "1",
+    "everything stored before",
+)
+def test_a_trickling_answer_is_cut_off_at_the_deadline(trickle):
+    started = time.monotonic()
+    with pytest.raises(SourceError) as caught:
+        http_get(new_session(), trickle.url + "wp-json/", "website", timeout=1.0)
+    assert time.monotonic() - started < 1.0 + 0.5
+    assert caught.value.cause == "timeout" and caught.value.retryable
+    assert "no whole answer within 1s" in caught.value.line()
+
+
+@pytest.mark.fault(
+    "the YouTube API trickles its answers; `update` runs with a short run budget",
+    "YouTube fails with one timeout line within the run's deadline; the other sources go on",
+    "1",
+    "the other sources' items and figures; the page is rendered",
+)
+def test_a_trickling_api_cannot_hold_update_past_its_deadline(site, trickle, monkeypatch, capsys):
+    """The run's budget (100 s of the contract's two minutes in production) scaled down to 3 s,
+    each request to 1 s: however many attempts are left, `update` stops asking at the budget."""
+    policy = RetryPolicy(sleep=lambda seconds: None, timeout=1.0, attempts=100, budget=3.0)
+    monkeypatch.setattr(jobs, "default_policy", lambda: policy)
+    text = site.config.read_text(encoding="utf-8")
+    site.config.write_text(
+        text.replace(f'api_endpoint = "{site.server.url}"', f'api_endpoint = "{trickle.url}"'),
+        encoding="utf-8",
+    )
+    started = time.monotonic()
+    assert run(site, "update") == 1
+    assert time.monotonic() - started < 3.0 + 2.0
+    line = one_line(capsys.readouterr().err)
+    assert line.startswith("showcase: youtube: timeout")
+    assert trickle.requests >= 2  # retried while the budget lasted
+    assert shown_ids(site, "facebook")  # the others went on, the page was rendered

@@ -43,7 +43,12 @@ from aggregator.models import Account, Figure, Item, KnownItems, SourceResult, U
 from aggregator.recording import active_recorder
 from aggregator.retry import RetryPolicy
 from aggregator.sources.http import USER_AGENT
-from aggregator.sources.transport import httplib2_proxy_info, proxy_note
+from aggregator.sources.transport import (
+    DeadlineExceeded,
+    httplib2_proxy_info,
+    proxy_note,
+    within_deadline,
+)
 
 SOURCE = "youtube"
 PAGE_SIZE = 50  # the API's maximum for playlistItems.list and for ids in videos.list
@@ -404,15 +409,16 @@ def _execute_once(request: HttpRequest, what: str, timeout: float) -> dict[str, 
     """One HTTP request; every failure becomes a SourceError that never holds the URL."""
     try:
         # A fresh connection per attempt: a timed-out one may still hold half an answer.
-        response = request.execute(http=new_http(timeout))
+        # `timeout` bounds each socket read; the deadline the whole answer (a trickling server).
+        response = within_deadline(lambda: request.execute(http=new_http(timeout)), timeout)
     except HttpError as error:
         # str(error) and error.uri hold the request URL, key included: use status and body only.
         raise error_from_response(
             error.resp.status, error.content, error.resp.get("retry-after")
         ) from None
-    except TimeoutError:
+    except (TimeoutError, DeadlineExceeded):
         raise SourceError(
-            SOURCE, "timeout", f"{what}: no answer within {timeout:.0f}s", retryable=True
+            SOURCE, "timeout", f"{what}: no whole answer within {timeout:g}s", retryable=True
         ) from None
     except (ConnectionRefusedError, httplib2.ServerNotFoundError) as error:
         raise NotSentError(
