@@ -164,8 +164,14 @@ def _add_pipeline_parsers(
         description="Fetch every configured source (figures, every video and post), copy new "
         "thumbnails into the output folder, then render. Prints nothing on success; each "
         "failure is one line on stderr naming the source and the cause. Gives up within two "
-        "minutes when an API hangs.",
-        examples=["showcase update", "showcase update --quick", "showcase update --progress"],
+        "minutes when an API hangs or trickles. A complete listing that suddenly loses most "
+        "of its items retires nothing and says so in one line; --accept-shrink confirms it.",
+        examples=[
+            "showcase update",
+            "showcase update --quick",
+            "showcase update --progress",
+            "showcase update --accept-shrink",
+        ],
         exits={**FETCHED, **SOURCE_FAILED, **USAGE, **LOCKED},
     )
     fetch = add_command(
