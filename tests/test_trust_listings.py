@@ -244,3 +244,23 @@ def test_a_trickling_api_cannot_hold_update_past_its_deadline(site, trickle, mon
     assert line.startswith("showcase: youtube: timeout")
     assert trickle.requests >= 2  # retried while the budget lasted
     assert shown_ids(site, "facebook")  # the others went on, the page was rendered
+
+
+def test_fetch_takes_accept_shrink_too(site, capsys):
+    assert run(site, "update") == 0
+    _empty_channel(site)
+    assert run(site, "fetch", "youtube") == 0
+    assert "nothing retired" in capsys.readouterr().err
+    assert run(site, "fetch", "youtube", "--accept-shrink") == 0
+    assert run(site, "render") == 0
+    assert shown_ids(site, "youtube") == set()
+
+
+def test_accept_shrink_in_the_config_must_be_true_or_false(site, capsys):
+    text = site.config.read_text(encoding="utf-8")
+    site.config.write_text(
+        text.replace('stale_after = "26h"', 'stale_after = "26h"\naccept_shrink = "yes"'),
+        encoding="utf-8",
+    )
+    assert run(site, "update") == 2
+    assert "showcase.accept_shrink: must be true or false" in capsys.readouterr().err
