@@ -164,8 +164,14 @@ def _add_pipeline_parsers(
         description="Fetch every configured source (figures, every video and post), copy new "
         "thumbnails into the output folder, then render. Prints nothing on success; each "
         "failure is one line on stderr naming the source and the cause. Gives up within two "
-        "minutes when an API hangs.",
-        examples=["showcase update", "showcase update --quick", "showcase update --progress"],
+        "minutes when an API hangs or trickles. A complete listing that suddenly loses most "
+        "of its items retires nothing and says so in one line; --accept-shrink confirms it.",
+        examples=[
+            "showcase update",
+            "showcase update --quick",
+            "showcase update --progress",
+            "showcase update --accept-shrink",
+        ],
         exits={**FETCHED, **SOURCE_FAILED, **USAGE, **LOCKED},
     )
     fetch = add_command(
@@ -185,6 +191,12 @@ def _add_pipeline_parsers(
             action="store_true",
             help="a cheap refresh: figures, the newest items and the showcased videos' "
             "statistics (3 YouTube units, 3 Graph requests); retires nothing",
+        )
+        command.add_argument(
+            "--accept-shrink",
+            action="store_true",
+            help="retire what a complete listing no longer holds even when it lost most of "
+            "its items at once (by default such a sudden shrink retires nothing)",
         )
         command.add_argument(
             "--record",
@@ -366,7 +378,10 @@ def _run(args: argparse.Namespace) -> int:
         recording(args.record, config, sources, args.command),
         _relative_links_warning(config, render),
     ):
-        outcomes = jobs.update(config, sources, render=render, mode=mode)
+        accept_shrink = getattr(args, "accept_shrink", False)
+        outcomes = jobs.update(
+            config, sources, render=render, mode=mode, accept_shrink=accept_shrink
+        )
     return _report(outcomes, getattr(args, "verbose", False))
 
 

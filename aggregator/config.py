@@ -84,6 +84,8 @@ class ShowcaseConfig:
     # Whose video an episode's card plays, first choice first (an embeddable one beats one
     # its platform keeps to itself); platforms left out come after those named.
     player_order: tuple[str, ...] = VIDEO_PLATFORMS
+    # A full run whose listing suddenly loses most items retires them anyway (see store).
+    accept_shrink: bool = False
 
 
 @dataclass(frozen=True)
@@ -191,7 +193,7 @@ def require_secrets(config: Config, sources: Iterable[str]) -> None:
 def _showcase(table: dict[str, Any]) -> ShowcaseConfig:
     allowed = {
         "title", "hashtags", "locale", "timezone", "stale_after", "since", "intro", "privacy_url",
-        "player_order",
+        "player_order", "accept_shrink",
     }  # fmt: skip
     _check_keys(table, allowed, "showcase")
     hashtags = table.get("hashtags")
@@ -220,6 +222,7 @@ def _showcase(table: dict[str, Any]) -> ShowcaseConfig:
         intro=_str(table, "intro", "showcase", ""),
         privacy_url=_optional_url(table, "privacy_url", "showcase"),
         player_order=_player_order(table.get("player_order", list(VIDEO_PLATFORMS))),
+        accept_shrink=_bool(table, "accept_shrink", "showcase", False),
     )
 
 
@@ -365,6 +368,13 @@ def _str(table: dict[str, Any], key: str, prefix: str, default: str) -> str:
     value = table.get(key, default)
     if not isinstance(value, str):
         raise ConfigError(f"{prefix}.{key}: must be a string, not {type(value).__name__}")
+    return value
+
+
+def _bool(table: dict[str, Any], key: str, prefix: str, default: bool) -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{prefix}.{key}: must be true or false, not {value!r}")
     return value
 
 

@@ -106,9 +106,12 @@ def fetch_sources(
     policy: RetryPolicy,
     clock: Clock = utc_now,
     mode: Mode = FULL,
+    accept_shrink: bool = False,
 ) -> list[FetchOutcome]:
     """Fetch each source, store what came, and copy the showcase's new thumbnails."""
-    outcomes = [fetch_source(engine, config, name, policy, clock, mode) for name in sources]
+    outcomes = [
+        fetch_source(engine, config, name, policy, clock, mode, accept_shrink) for name in sources
+    ]
     fetch_thumbnails(engine, config, policy)
     return outcomes
 
@@ -120,9 +123,14 @@ def fetch_source(
     policy: RetryPolicy,
     clock: Clock = utc_now,
     mode: Mode = FULL,
+    accept_shrink: bool = False,
 ) -> FetchOutcome:
     """Fetch one source in `mode` and store what came. A quick run falls back to a full one
-    for a source that has no quick refresh, or that has never been read in full."""
+    for a source that has no quick refresh, or that has never been read in full.
+
+    A complete listing that shrank suddenly retires nothing (`store.is_sudden_shrink`) unless
+    `accept_shrink` or the config's `showcase.accept_shrink` confirms it: the run is recorded
+    with the cause "shrink" and its one line, which `status` shows as a warning."""
     started_at, started = clock(), time.monotonic()
     with store.session_scope(engine) as session:
         known = known_items(session, config, name) if _can_be_quick(session, name, mode) else None
@@ -135,7 +143,11 @@ def fetch_source(
         result = _call_source(config, name, policy, outcome, known)
     if result is not None:
         outcome.skipped = list(result.skipped)
-        result = _save(engine, result, started_at, outcome)
+        accept = accept_shrink or config.showcase.accept_shrink
+        result = _save(engine, result, started_at, outcome, accept)
+    held = shrink_held_line(name, outcome.summary)
+    if held:
+        log.warning("%s", held)
     with store.session_scope(engine) as session:
         store.record_run(
             session,
@@ -144,8 +156,8 @@ def fetch_source(
             clock(),
             outcome.usage,
             outcome=_outcome_word(result, outcome.error, outcome.mode),
-            error_cause=outcome.error.cause if outcome.error else None,
-            error_message=outcome.error.line() if outcome.error else None,
+            error_cause=outcome.error.cause if outcome.error else SHRINK_CAUSE if held else None,
+            error_message=outcome.error.line() if outcome.error else held,
             items_seen=len(result.items) if result else 0,
         )
     outcome.seconds = time.monotonic() - started
@@ -154,17 +166,35 @@ def fetch_source(
 
 
 def _save(
-    engine: Engine, result: SourceResult, started_at: datetime, outcome: FetchOutcome
+    engine: Engine,
+    result: SourceResult,
+    started_at: datetime,
+    outcome: FetchOutcome,
+    accept_shrink: bool,
 ) -> SourceResult | None:
     """Store the result; a bug in saving is this source's failure (rolled back whole), told
     by `status`, and the other sources still run."""
     try:
         with store.session_scope(engine) as session:
-            outcome.summary = store.save_result(session, result, started_at)
+            outcome.summary = store.save_result(session, result, started_at, accept_shrink)
     except Exception as error:
         outcome.error = _unexpected(outcome.source, error)
         return None
     return result
+
+
+SHRINK_CAUSE = "shrink"  # a successful run's cause: a sudden shrink was held, nothing retired
+
+
+def shrink_held_line(name: str, summary: store.SaveSummary | None) -> str | None:
+    """The one line saying a sudden shrink was held, or None when nothing was."""
+    if summary is None or not summary.held:
+        return None
+    return (
+        f"{name}: the complete listing lost {summary.held} of {summary.live} items at once; "
+        "nothing retired (a glitch is likelier than a purge). If they are really gone: "
+        "showcase update --accept-shrink"
+    )
 
 
 def _can_be_quick(session: Session, name: str, mode: Mode) -> bool:
@@ -321,6 +351,7 @@ def update(
     clock: Clock = utc_now,
     render: bool = True,
     mode: Mode = FULL,
+    accept_shrink: bool = False,
 ) -> list[FetchOutcome]:
     """Fetch the sources under the database lock, then render from what the store holds."""
     policy = (policy or default_policy()).start()
@@ -328,7 +359,7 @@ def update(
     engine = store.open_database(config.database_url)
     try:
         with database_lock(config):
-            outcomes = fetch_sources(engine, config, names, policy, clock, mode)
+            outcomes = fetch_sources(engine, config, names, policy, clock, mode, accept_shrink)
         if render:
             # The publish command gets what is left of update's two minutes, at most its own.
             timeout = min(PUBLISH_TIMEOUT_SECONDS, max(1.0, policy.left_in_update()))

@@ -87,6 +87,7 @@ class SourceStatus:
     token: TokenView | None = None
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)  # soon a problem; healthy still
+    held_shrink: str = ""  # the last run held a sudden shrink: its line
 
     @property
     def healthy(self) -> bool:
@@ -160,7 +161,10 @@ def collect(
         source.problems = problems(source, now)
         if source.token is not None:
             source.warnings = token_warnings(source.token, now)
-    return Status(now, day_start, sources, pid, setup_warnings(config))
+    held = [
+        Problem(jobs.SHRINK_CAUSE, source.held_shrink) for source in sources if source.held_shrink
+    ]
+    return Status(now, day_start, sources, pid, setup_warnings(config) + held)
 
 
 def setup_warnings(config: Config) -> list[Problem]:
@@ -256,6 +260,13 @@ def _read_runs(session: Session, source: SourceStatus) -> None:
         source.last_success = RunView(success.started_at, mode=mode)
     full = store.latest_run(session, name, [store.OUTCOME_FULL])
     source.last_full = full.started_at if full else None
+    latest = store.latest_run(session, name)
+    if (
+        latest is not None
+        and latest.error_cause == jobs.SHRINK_CAUSE
+        and store.run_succeeded(latest)
+    ):
+        source.held_shrink = latest.error_message or ""
     failure = store.latest_run(session, name, failed=True)
     if failure is not None:
         source.last_error = RunView(

@@ -210,6 +210,8 @@ class SaveSummary:
     updated: int
     retired: int
     refused: int = 0  # items the database would not take: left as they were, named in the log
+    held: int = 0  # not retired: the listing shrank too suddenly to be believed
+    live: int = 0  # the account's live items before this run (for the held message)
 
 
 def open_database(url: str) -> Engine:
@@ -248,19 +250,38 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         yield session
 
 
-def save_result(session: Session, result: SourceResult, now: datetime) -> SaveSummary:
-    """Store what a fetch brought. Retire items only when the listing was complete, and never
-    one the source skipped or the database refused: it was listed, only not understood."""
+def save_result(
+    session: Session, result: SourceResult, now: datetime, accept_shrink: bool = False
+) -> SaveSummary:
+    """Store what a fetch brought. Retire items only when the listing was complete, never one
+    the source skipped or the database refused (it was listed, only not understood), and not
+    when it shrank suddenly (see `is_sudden_shrink`) unless `accept_shrink` confirms it."""
     account = _upsert_account(session, result, now)
     new, updated, refused = _upsert_items(session, account.id, result.items, now)
     _save_figures(session, result.source, result.figures, now)
     _hide_unavailable(session, result.source, result.unavailable_ids)
-    retired = 0
     skipped_ids = {skip.platform_id for skip in result.skipped}
-    if result.complete and result.error is None and None not in skipped_ids:
-        seen = {item.platform_id for item in result.items} | {i for i in skipped_ids if i}
-        retired = _retire_unseen(session, account.id, seen, now)
-    return SaveSummary(new=new, updated=updated, retired=retired, refused=refused)
+    if not (result.complete and result.error is None) or None in skipped_ids:
+        return SaveSummary(new=new, updated=updated, retired=0, refused=refused)
+    seen = {item.platform_id for item in result.items} | {i for i in skipped_ids if i}
+    unseen, live = _unseen_live_items(session, account.id, seen, now)
+    if is_sudden_shrink(live, len(unseen)) and not accept_shrink:
+        return SaveSummary(new, updated, 0, refused=refused, held=len(unseen), live=live)
+    return SaveSummary(new, updated, _retire(unseen, now), refused=refused, live=live)
+
+
+# A complete listing that loses every live item, or more than half of at least this many, is
+# held: an API that briefly lists nothing (or one page of many) is likelier than a purge.
+SHRINK_MIN_ITEMS = 10
+
+
+def is_sudden_shrink(live: int, vanished: int) -> bool:
+    """Whether losing `vanished` of `live` items in one listing looks like a glitch."""
+    if vanished == 0:
+        return False
+    if vanished == live:
+        return True
+    return live >= SHRINK_MIN_ITEMS and vanished * 2 > live
 
 
 def _upsert_account(session: Session, result: SourceResult, now: datetime) -> AccountRow:
@@ -372,16 +393,24 @@ def all_items(session: Session) -> list[ItemRow]:
     return list(session.scalars(select(ItemRow).order_by(ItemRow.published_at.desc())))
 
 
-def _retire_unseen(session: Session, account_id: int, seen: set[str], now: datetime) -> int:
-    rows = session.scalars(
-        select(ItemRow).where(ItemRow.account_id == account_id, ItemRow.retired_at.is_(None))
+def _unseen_live_items(
+    session: Session, account_id: int, seen: set[str], now: datetime
+) -> tuple[list[ItemRow], int]:
+    """The account's live (not retired) items the listing did not hold, and how many live."""
+    rows = list(
+        session.scalars(
+            select(ItemRow).where(ItemRow.account_id == account_id, ItemRow.retired_at.is_(None))
+        )
     )
-    retired = 0
+    # Items first seen in this very run are live now, but were not before it.
+    before = [row for row in rows if row.first_seen_at != now]
+    return [row for row in before if row.platform_id not in seen], len(before)
+
+
+def _retire(rows: Sequence[ItemRow], now: datetime) -> int:
     for row in rows:
-        if row.platform_id not in seen:
-            row.retired_at = now
-            retired += 1
-    return retired
+        row.retired_at = now
+    return len(rows)
 
 
 def _hide_unavailable(session: Session, source: str, platform_ids: Sequence[str]) -> None:

@@ -262,10 +262,10 @@ def test_a_bug_in_saving_is_a_failure_of_that_source(make_site, capsys, monkeypa
     site = make_site()
     save = store.save_result
 
-    def save_but_not_facebook(session, result, now):
+    def save_but_not_facebook(session, result, now, *args):
         if result.source == "facebook":
             raise RuntimeError("a bug in saving")
-        return save(session, result, now)
+        return save(session, result, now, *args)
 
     monkeypatch.setattr(jobs.store, "save_result", save_but_not_facebook)
     assert run(site, "update") == 1

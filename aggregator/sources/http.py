@@ -18,7 +18,12 @@ import requests
 from aggregator import PROJECT_URL, __version__
 from aggregator.errors import SourceError
 from aggregator.recording import active_recorder
-from aggregator.sources.transport import ProxySession, proxy_note
+from aggregator.sources.transport import (
+    DeadlineExceeded,
+    ProxySession,
+    proxy_note,
+    within_deadline,
+)
 
 # Some hosts and security plugins answer 403 to requests' default "python-requests/x.y".
 USER_AGENT = f"showcase/{__version__} (+{PROJECT_URL})"
@@ -43,7 +48,8 @@ def http_get(
     headers: Mapping[str, str] | None = None,
 ) -> requests.Response:
     """One GET. A timeout or a broken connection is a retryable SourceError; any answer,
-    error statuses included, is returned for the source to classify."""
+    error statuses included, is returned for the source to classify. `timeout` bounds the
+    whole exchange, body included, not only each read of the socket."""
     send = partial(session.get, url, headers=dict(headers or {}), timeout=timeout)
     return _send(send, session, url, source, timeout)
 
@@ -65,9 +71,9 @@ def _send(
     timeout: float,
 ) -> requests.Response:
     try:
-        return request()
-    except requests.Timeout:
-        detail = f"{where(url)}: no answer within {timeout:g}s"
+        return within_deadline(request, timeout)
+    except (requests.Timeout, DeadlineExceeded):
+        detail = f"{where(url)}: no whole answer within {timeout:g}s"
         raise SourceError(source, "timeout", detail, retryable=True) from None
     except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
         detail = f"{where(url)}: {type(error).__name__}{_through_proxy(session, url)}"

@@ -15,15 +15,20 @@ for every request of every source, whichever HTTP library sends it:
 Loopback (127.0.0.0/8, ::1, localhost) never goes through a proxy: `showcase demo` and the
 tests talk to a server on this machine. A proxy's user:password is registered as a secret, so
 it is redacted from every message.
+
+Every request also has a deadline for its whole exchange (`within_deadline`): the libraries'
+timeouts bound each socket read, so a server that trickles one byte a second would otherwise
+hold a run, and the lock, for as long as it likes.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import httplib2
@@ -176,6 +181,41 @@ def httplib2_proxy_info(settings: ProxySettings | None = None) -> Any:
         return _BypassingProxyInfo(settings, proxy) if proxy else None
 
     return proxy_info
+
+
+# --- deadlines -------------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+class DeadlineExceeded(Exception):
+    """The whole answer did not arrive within the request's deadline."""
+
+
+def within_deadline(send: Callable[[], T], seconds: float) -> T:
+    """`send()`'s result, or DeadlineExceeded once `seconds` have passed without it.
+
+    The exchange runs in a daemon thread: neither requests nor httplib2 can be told to give up
+    on a whole response, and the socket of an answer still arriving is out of reach. The thread
+    left behind ends when the server or its per-read timeout does, and never keeps the process
+    alive; the run goes on without it."""
+    outcome: dict[str, Any] = {}
+
+    def exchange() -> None:
+        try:
+            outcome["value"] = send()
+        except BaseException as error:  # handed to the caller's thread
+            outcome["error"] = error
+
+    worker = threading.Thread(target=exchange, name="showcase-request", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise DeadlineExceeded(f"no whole answer within {seconds:g}s")
+    if "error" in outcome:
+        raise outcome["error"]
+    value: T = outcome["value"]
+    return value
 
 
 # --- helpers ---------------------------------------------------------------------------------

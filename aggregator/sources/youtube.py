@@ -52,12 +52,20 @@ from aggregator.recording import active_recorder
 from aggregator.retry import RetryPolicy
 from aggregator.sources.http import USER_AGENT
 from aggregator.sources.items import MALFORMED, BadItem, count_or_none, parse_each
-from aggregator.sources.transport import httplib2_proxy_info, proxy_note
+from aggregator.sources.transport import (
+    DeadlineExceeded,
+    httplib2_proxy_info,
+    proxy_note,
+    within_deadline,
+)
 
 SOURCE = "youtube"
 PAGE_SIZE = 50  # the API's maximum for playlistItems.list and for ids in videos.list
 WATCH_URL = "https://www.youtube.com/watch?v="
 CHANNEL_BASE_URL = "https://www.youtube.com/"
+# The full listing's bound (see page_limit): 2 pages, and a tenth more for a large channel.
+PAGE_MARGIN = 2
+PAGES_WITHOUT_COUNT = 200  # a channel hiding its videoCount: 10,000 uploads, 400 units
 THUMBNAIL_PREFERENCE = ("maxres", "standard", "high", "medium", "default")
 
 CHANNEL_PARTS = "snippet,contentDetails,statistics"
@@ -143,7 +151,8 @@ def fetch(settings: YouTubeConfig, policy: RetryPolicy, usage: Usage) -> SourceR
     )
     try:
         if not _has_no_videos(channel):
-            _read_uploads(client, uploads_playlist_id(channel), result)
+            pages = client.upload_pages(uploads_playlist_id(channel), page_limit(channel))
+            _read_uploads(client, pages, result)
     except SourceError as error:
         log.info("%s (%d items read before)", error, len(result.items))
         result.error = error
@@ -153,8 +162,10 @@ def fetch(settings: YouTubeConfig, policy: RetryPolicy, usage: Usage) -> SourceR
     return result
 
 
-def _read_uploads(client: YouTubeClient, playlist_id: str, result: SourceResult) -> None:
-    for entries in _batches(client.upload_entries(playlist_id)):
+def _read_uploads(
+    client: YouTubeClient, pages: Iterator[list[dict[str, Any]]], result: SourceResult
+) -> None:
+    for entries in _batches(entry for page in pages for entry in page):
         readable = _with_video_ids(entries, result.skipped)
         if not readable:
             continue
@@ -183,6 +194,18 @@ def _has_no_videos(channel: Mapping[str, Any]) -> bool:
     # The uploads playlist of a channel without videos answers 404 (playlistNotFound), and
     # the call would push an empty channel past 1 + 2·⌈0/50⌉ = 1 unit.
     return parse_count((channel.get("statistics") or {}).get("videoCount")) == 0
+
+
+def page_limit(channel: Mapping[str, Any]) -> int:
+    """How many playlist pages a full listing may read: the ⌈N/50⌉ of the contract's quota
+    floor (N the channel's videoCount) plus a margin for uploads made while it reads and for
+    the private and deleted entries the playlist keeps but videoCount leaves out. Beyond it the
+    listing ends as partial: a playlist that pages forever must not spend the day's quota."""
+    count = parse_count((channel.get("statistics") or {}).get("videoCount"))
+    if count is None:
+        return PAGES_WITHOUT_COUNT
+    pages = -(-count // PAGE_SIZE)
+    return pages + PAGE_MARGIN + pages // 10
 
 
 def _batches(entries: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
@@ -222,7 +245,7 @@ def fetch_quick(
     try:
         entries: list[dict[str, Any]] = []
         if not _has_no_videos(channel):
-            pages = client.upload_pages(uploads_playlist_id(channel))
+            pages = client.upload_pages(uploads_playlist_id(channel), page_limit(channel))
             entries = newest_entries(pages, known.public_ids)
         _look_up(client, entries, known, result)
     except SourceError as error:
@@ -346,15 +369,17 @@ class YouTubeClient:
             raise channel_not_found(channel)
         return items[0]
 
-    def upload_entries(self, playlist_id: str) -> Iterator[dict[str, Any]]:
-        """Every entry of the uploads playlist, following nextPageToken page by page."""
-        for page in self.upload_pages(playlist_id):
-            yield from page
+    def upload_pages(
+        self, playlist_id: str, max_pages: int = PAGES_WITHOUT_COUNT
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The uploads playlist one page (up to 50 entries, 1 quota unit) at a time.
 
-    def upload_pages(self, playlist_id: str) -> Iterator[list[dict[str, Any]]]:
-        """The uploads playlist one page (up to 50 entries, 1 quota unit) at a time."""
+        A nextPageToken seen before would page in a circle, and more than `max_pages` pages
+        spend more than the listing may: either raises a SourceError after the pages read, so
+        the listing ends as partial and retires nothing."""
         page_token: str | None = None
-        while True:
+        seen_tokens: set[str] = set()
+        for _ in range(max_pages):
             request = self.service.playlistItems().list(
                 part=PLAYLIST_PARTS,
                 playlistId=playlist_id,
@@ -368,6 +393,12 @@ class YouTubeClient:
             page_token = response.get("nextPageToken")
             if not page_token:
                 return
+            if page_token in seen_tokens:
+                detail = "playlistItems.list: nextPageToken repeats a page already read"
+                raise SourceError(SOURCE, "unexpected response", detail)
+            seen_tokens.add(page_token)
+        detail = f"playlistItems.list: still paging after {max_pages} pages, listing cut short"
+        raise SourceError(SOURCE, "unexpected response", detail)
 
     def videos(self, video_ids: list[str]) -> list[dict[str, Any]]:
         """The video resources of up to 50 ids; private and deleted ones are absent."""
@@ -410,15 +441,16 @@ def _execute_once(request: HttpRequest, what: str, timeout: float) -> dict[str, 
     """One HTTP request; every failure becomes a SourceError that never holds the URL."""
     try:
         # A fresh connection per attempt: a timed-out one may still hold half an answer.
-        response = request.execute(http=new_http(timeout))
+        # `timeout` bounds each socket read; the deadline the whole answer (a trickling server).
+        response = within_deadline(lambda: request.execute(http=new_http(timeout)), timeout)
     except HttpError as error:
         # str(error) and error.uri hold the request URL, key included: use status and body only.
         raise error_from_response(
             error.resp.status, error.content, error.resp.get("retry-after")
         ) from None
-    except TimeoutError:
+    except (TimeoutError, DeadlineExceeded):
         raise SourceError(
-            SOURCE, "timeout", f"{what}: no answer within {timeout:.0f}s", retryable=True
+            SOURCE, "timeout", f"{what}: no whole answer within {timeout:g}s", retryable=True
         ) from None
     except (ConnectionRefusedError, httplib2.ServerNotFoundError) as error:
         raise NotSentError(
