@@ -24,7 +24,7 @@ from aggregator import jobs, store
 from aggregator.cli import main
 from aggregator.models import Account, Item, SourceResult
 from aggregator.sources import youtube
-from tests.conftest import Site, feed_members
+from conftest import Site, feed_members
 
 
 def run(site: Site, *args: str) -> int:
