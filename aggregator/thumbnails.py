@@ -41,7 +41,8 @@ log = logging.getLogger(__name__)
 THUMBS_DIR = "thumbs"
 MAX_BYTES = 8 * 1024 * 1024
 # Far above any thumbnail (YouTube's maxres is 1280x720, a camera photo on WordPress ~24 MP),
-# far below what fills the memory when decoded: refused from the header, before decoding.
+# far below what fills the memory when decoded: refused from the header, before decoding
+# (Pillow's own default, 89 million, only warns).
 MAX_PIXELS = 40_000_000
 MAX_REDIRECTS = 5
 # A platform id becomes part of a file name: YouTube's are 11 of these, Facebook's digits and
@@ -144,7 +145,6 @@ def make_variants(output_dir: Path, original: str) -> bool:
     """Write the missing 16:9 copies of `original`; False when it cannot be read as an image."""
     try:
         with decoding_guard(), Image.open(output_dir / original) as image:
-            refuse_too_many_pixels(image.size)
             # The header's size says which copies are due; an image too small for any (or
             # with all of them written) is not decoded: `render` asks again every time.
             # Never blown up: a copy wider than the 16:9 crop would only be blurred, and the
@@ -230,7 +230,6 @@ def _read_capped(response: requests.Response) -> bytes:
 def _image_extension(data: bytes) -> str:
     try:
         with decoding_guard(), Image.open(io.BytesIO(data)) as image:
-            refuse_too_many_pixels(image.size)
             image.verify()
             image_format = image.format or ""
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
@@ -240,17 +239,13 @@ def _image_extension(data: bytes) -> str:
     return _EXTENSIONS[image_format]
 
 
-def refuse_too_many_pixels(size: tuple[int, int]) -> None:
-    """The header's size is read before any pixel is decoded."""
-    width, height = size
-    if width * height > MAX_PIXELS:
-        raise ThumbnailError(f"{width}x{height} pixels, more than {MAX_PIXELS:,} allowed")
-
-
 @contextmanager
 def decoding_guard() -> Iterator[None]:
     """Pillow's decompression-bomb guard at our limit, its warning made an error, only while
-    we decode (the limit and the warnings filter are process-wide: both are put back)."""
+    we decode (the limit and the warnings filter are process-wide: both are put back).
+
+    Image.open checks the size its header declares before any pixel is decoded; above the
+    limit it warns, above twice the limit it raises: both refuse the image here."""
     before = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
@@ -258,7 +253,7 @@ def decoding_guard() -> Iterator[None]:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             yield
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as bomb:
-        raise ThumbnailError(f"decompression bomb: {bomb}") from None
+        raise ThumbnailError(f"more than {MAX_PIXELS:,} pixels ({type(bomb).__name__})") from None
     finally:
         Image.MAX_IMAGE_PIXELS = before
 
