@@ -32,7 +32,13 @@ from aggregator.publish import PublishError, publish
 from aggregator.render import FRAGMENT_FILE, render_showcase, source_label
 from aggregator.retry import RetryPolicy
 from aggregator.sources import MODULES, fetcher, quick_fetcher
-from aggregator.thumbnails import ThumbnailWanted, download_thumbnails, ensure_variants
+from aggregator.thumbnails import (
+    ThumbnailWanted,
+    configured_endpoints,
+    download_thumbnails,
+    ensure_variants,
+    image_hosts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -301,7 +307,8 @@ def fetch_thumbnails(engine: Engine, config: Config, policy: RetryPolicy) -> int
         ]
         copied = [row.thumbnail_file for row in rows if row.thumbnail_file]
     ensure_variants(config.output_dir, copied)  # the resized copies, when an older run lacks them
-    stored = download_thumbnails(wanted, config.output_dir, policy)
+    hosts = image_hosts(configured_endpoints(config))
+    stored = download_thumbnails(wanted, config.output_dir, policy, hosts)
     with store.session_scope(engine) as session:
         for item_id, filename in stored.items():
             store.set_thumbnail_file(session, item_id, filename)

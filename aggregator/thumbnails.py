@@ -9,15 +9,27 @@ original is wide enough) and `.w320.jpg`, the fallback for browsers without WebP
 from __future__ import annotations
 
 import io
+import ipaddress
 import logging
 import re
+import socket
+import warnings
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3.connection
 from PIL import Image, ImageOps, UnidentifiedImageError
+from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from aggregator import progress
+from aggregator.config import Config
 from aggregator.errors import redact
 from aggregator.files import write_atomic
 from aggregator.retry import RetryPolicy
@@ -28,6 +40,14 @@ log = logging.getLogger(__name__)
 
 THUMBS_DIR = "thumbs"
 MAX_BYTES = 8 * 1024 * 1024
+# Far above any thumbnail (YouTube's maxres is 1280x720, a camera photo on WordPress ~24 MP),
+# far below what fills the memory when decoded: refused from the header, before decoding
+# (Pillow's own default, 89 million, only warns).
+MAX_PIXELS = 40_000_000
+MAX_REDIRECTS = 5
+# A platform id becomes part of a file name: YouTube's are 11 of these, Facebook's digits and
+# "_", WordPress's digits. Anything else is refused, not rewritten (two ids must not collide).
+_SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
 _EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 _MIN_SECONDS_LEFT = 5.0
 
@@ -49,21 +69,29 @@ class ThumbnailError(Exception):
 
 
 def thumbnail_stem(source: str, platform_id: str) -> str:
-    return f"{source}-{re.sub(r'[^A-Za-z0-9_-]', '_', platform_id)}"
+    """The file name's stem; ThumbnailError for an id that is no safe part of a file name."""
+    for part in (source, platform_id):
+        if not _SAFE_ID.fullmatch(part):
+            raise ThumbnailError(f"id {part[:40]!r}... is not a safe file name")
+    return f"{source}-{platform_id}"
 
 
 def download_thumbnails(
     wanted: list[ThumbnailWanted],
     output_dir: Path,
     policy: RetryPolicy,
+    hosts: ImageHosts | None = None,
     session: requests.Session | None = None,
 ) -> dict[int, str]:
     """Fetch each image once; return item id -> file name relative to `output_dir`.
 
-    A failed image is logged and left for the next run: the page shows a placeholder meanwhile.
+    A failed or refused image is logged and left for the next run: the page shows a
+    placeholder meanwhile. Images come only from `hosts` (the platforms' image hosts alone when
+    None).
     """
     stored: dict[int, str] = {}
-    http = session or new_session()
+    hosts = hosts or ImageHosts()
+    http = checked_session(hosts, session)
     with progress.counter("Vorschaubilder", total=len(wanted)) as shown:
         for thumb in wanted:
             if policy.remaining() < _MIN_SECONDS_LEFT:
@@ -71,11 +99,13 @@ def download_thumbnails(
                 break
             shown.advance()
             try:
-                data, extension = _download_image(http, thumb.url, policy.request_timeout())
+                stem = thumbnail_stem(thumb.source, thumb.platform_id)
+                data, extension = _download_image(http, hosts, thumb.url, policy.request_timeout())
             except ThumbnailError as error:
-                log.info("thumbnail %s:%s: %s", thumb.source, thumb.platform_id, error)
+                shown_id = thumb.platform_id[:40].encode("unicode_escape").decode("ascii")
+                log.info("thumbnail %s:%s: %s", thumb.source, shown_id, redact(str(error)))
                 continue
-            name = f"{THUMBS_DIR}/{thumbnail_stem(thumb.source, thumb.platform_id)}.{extension}"
+            name = f"{THUMBS_DIR}/{stem}.{extension}"
             write_atomic(output_dir / name, data)
             make_variants(output_dir, name)
             stored[thumb.item_id] = name
@@ -114,7 +144,7 @@ def ensure_variants(output_dir: Path, originals: list[str]) -> int:
 def make_variants(output_dir: Path, original: str) -> bool:
     """Write the missing 16:9 copies of `original`; False when it cannot be read as an image."""
     try:
-        with Image.open(output_dir / original) as image:
+        with decoding_guard(), Image.open(output_dir / original) as image:
             # The header's size says which copies are due; an image too small for any (or
             # with all of them written) is not decoded: `render` asks again every time.
             # Never blown up: a copy wider than the 16:9 crop would only be blurred, and the
@@ -131,7 +161,7 @@ def make_variants(output_dir: Path, original: str) -> bool:
                 return True
             image.load()
             source = image.convert("RGB")
-    except (UnidentifiedImageError, OSError, ValueError) as error:
+    except (UnidentifiedImageError, OSError, ValueError, ThumbnailError) as error:
         log.info("thumbnail %s: cannot resize: %s", original, type(error).__name__)
         return False
     for width, extension, path in missing:
@@ -155,14 +185,11 @@ def _encode(source: Image.Image, width: int, extension: str) -> bytes:
     return out.getvalue()
 
 
-def _download_image(http: requests.Session, url: str, timeout: float) -> tuple[bytes, str]:
-    if not url.startswith(("https://", "http://")):
-        raise ThumbnailError("not an http(s) URL")
+def _download_image(
+    http: requests.Session, hosts: ImageHosts, url: str, timeout: float
+) -> tuple[bytes, str]:
     try:
-        with http.get(url, timeout=timeout, stream=True) as response:
-            if response.status_code != 200:
-                raise ThumbnailError(f"http {response.status_code}")
-            data = _read_capped(response)
+        data = _follow(http, hosts, url, timeout)
     except requests.Timeout:
         raise ThumbnailError("timeout") from None
     except requests.RequestException as error:
@@ -170,7 +197,26 @@ def _download_image(http: requests.Session, url: str, timeout: float) -> tuple[b
     return data, _image_extension(data)
 
 
+def _follow(http: requests.Session, hosts: ImageHosts, url: str, timeout: float) -> bytes:
+    """GET the image, following redirects here so that each hop is checked like the first."""
+    for _ in range(MAX_REDIRECTS + 1):
+        check_url(hosts, url)
+        with http.get(url, timeout=timeout, stream=True, allow_redirects=False) as response:
+            location = response.headers.get("location") if response.is_redirect else None
+            if location:
+                url = urljoin(url, location)
+                continue
+            if response.status_code != 200:
+                raise ThumbnailError(f"http {response.status_code}")
+            return _read_capped(response)
+    raise ThumbnailError(f"more than {MAX_REDIRECTS} redirects")
+
+
 def _read_capped(response: requests.Response) -> bytes:
+    """The body, read no further than MAX_BYTES (a declared larger length is not read at all)."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BYTES:
+        raise ThumbnailError(f"larger than {MAX_BYTES // (1024 * 1024)} MB")
     chunks: list[bytes] = []
     size = 0
     for chunk in response.iter_content(64 * 1024):
@@ -183,7 +229,7 @@ def _read_capped(response: requests.Response) -> bytes:
 
 def _image_extension(data: bytes) -> str:
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with decoding_guard(), Image.open(io.BytesIO(data)) as image:
             image.verify()
             image_format = image.format or ""
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
@@ -191,3 +237,181 @@ def _image_extension(data: bytes) -> str:
     if image_format not in _EXTENSIONS:
         raise ThumbnailError(f"unsupported image format {image_format or 'unknown'}")
     return _EXTENSIONS[image_format]
+
+
+@contextmanager
+def decoding_guard() -> Iterator[None]:
+    """Pillow's decompression-bomb guard at our limit, its warning made an error, only while
+    we decode (the limit and the warnings filter are process-wide: both are put back).
+
+    Image.open checks the size its header declares before any pixel is decoded; above the
+    limit it warns, above twice the limit it raises: both refuse the image here."""
+    before = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            yield
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as bomb:
+        raise ThumbnailError(f"more than {MAX_PIXELS:,} pixels ({type(bomb).__name__})") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = before
+
+
+# --- where thumbnails may come from --------------------------------------------------------------
+
+# The platforms' image hosts, as the recorded answers name them (/work/shared/fixtures/real-api):
+# YouTube's i.ytimg.com (and i1..i9), yt3.ggpht.com; Facebook's scontent-*.xx.fbcdn.net,
+# external-*.fbcdn.net and lookaside.fbsbx.com. A host matches itself and its subdomains.
+PLATFORM_IMAGE_DOMAINS = (
+    "ytimg.com",
+    "ggpht.com",
+    "googleusercontent.com",
+    "fbcdn.net",
+    "fbsbx.com",
+)
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+@dataclass
+class ImageHosts:
+    """The hosts a thumbnail may be fetched from, and the non-public addresses allowed there.
+
+    A private, loopback or link-local address is only ever reached when a configured endpoint
+    resolves to it (the fake API on 127.0.0.1, a WordPress site on the intranet). The endpoints
+    are looked up only when such an address turns up."""
+
+    domains: tuple[str, ...] = PLATFORM_IMAGE_DOMAINS
+    endpoint_hosts: tuple[str, ...] = ()
+
+    def allows_host(self, host: str) -> bool:
+        host = host.lower().rstrip(".")
+        return any(host == domain or host.endswith("." + domain) for domain in self.domains)
+
+    def allows_address(self, address: Address) -> bool:
+        return address.is_global or address in self.inside_addresses
+
+    @cached_property
+    def inside_addresses(self) -> frozenset[Address]:
+        found = (address for host in self.endpoint_hosts for address in _addresses_or_none(host))
+        return frozenset(address for address in found if not address.is_global)
+
+
+def image_hosts(endpoints: Iterable[str]) -> ImageHosts:
+    """The platforms' image hosts and the configured endpoints' hosts (a WordPress site's
+    host stands for its subdomains too: media often live on cdn. or www.)."""
+    hosts = [(urlsplit(url).hostname or "").lower().rstrip(".") for url in endpoints]
+    hosts = [host for host in hosts if host]
+    domains = [*PLATFORM_IMAGE_DOMAINS, *(host.removeprefix("www.") for host in hosts)]
+    return ImageHosts(tuple(dict.fromkeys(domains)), tuple(hosts))
+
+
+def configured_endpoints(config: Config) -> list[str]:
+    """The API endpoints and the site the configuration names."""
+    return [
+        url
+        for url in (
+            config.youtube and config.youtube.api_endpoint,
+            config.facebook and config.facebook.graph_url,
+            config.website and config.website.url,
+        )
+        if url
+    ]
+
+
+def resolve(host: str, port: int) -> list[Address]:
+    """Every address the host name resolves to (tests replace this)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+
+
+def _addresses_or_none(host: str) -> list[Address]:
+    try:
+        return resolve(host, 443)
+    except (OSError, ValueError):
+        return []
+
+
+def checked_address(hosts: ImageHosts, host: str, port: int) -> str:
+    """One address of `host` to connect to, after every address it resolves to was checked:
+    a name that also resolves to an internal address is refused whole (DNS rebinding)."""
+    try:
+        addresses = resolve(host, port)
+    except (OSError, ValueError):
+        raise ThumbnailError(f"{host} does not resolve") from None
+    refused = [address for address in addresses if not hosts.allows_address(address)]
+    if refused or not addresses:
+        raise ThumbnailError(
+            f"{host} resolves to a non-public address {refused[0] if refused else ''}".rstrip()
+        )
+    return str(addresses[0])
+
+
+class _CheckedConnection(urllib3.connection.HTTPConnection):
+    hosts: ImageHosts = ImageHosts()
+
+    def _new_conn(self) -> socket.socket:
+        # Connect to the address that was checked, not to a second lookup's answer.
+        name = self._dns_host
+        self._dns_host = checked_address(self.hosts, name, self.port)
+        try:
+            return super()._new_conn()
+        finally:
+            self._dns_host = name
+
+
+class _CheckedHTTPSConnection(urllib3.connection.HTTPSConnection):
+    hosts: ImageHosts = ImageHosts()
+
+    def _new_conn(self) -> socket.socket:
+        # TLS still checks the certificate against the host name (self.host is untouched).
+        name = self._dns_host
+        self._dns_host = checked_address(self.hosts, name, self.port)
+        try:
+            return super()._new_conn()
+        finally:
+            self._dns_host = name
+
+
+class CheckedAdapter(HTTPAdapter):
+    """requests' adapter whose direct connections go only to addresses `hosts` allows.
+
+    Through the operator's proxy the proxy resolves the name: there only the host name rule
+    holds (and an address literal is checked before the request)."""
+
+    def __init__(self, hosts: ImageHosts):
+        self.hosts = hosts
+        super().__init__(max_retries=0)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        plain = type("CheckedConnection", (_CheckedConnection,), {"hosts": self.hosts})
+        secure = type("CheckedHTTPSConnection", (_CheckedHTTPSConnection,), {"hosts": self.hosts})
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": type("CheckedPool", (HTTPConnectionPool,), {"ConnectionCls": plain}),
+            "https": type("CheckedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": secure}),
+        }
+
+
+def checked_session(hosts: ImageHosts, session: requests.Session | None = None) -> requests.Session:
+    http = session or new_session()
+    adapter = CheckedAdapter(hosts)
+    http.mount("http://", adapter)
+    http.mount("https://", adapter)
+    return http
+
+
+def check_url(hosts: ImageHosts, url: str) -> None:
+    """Refuse a URL before any request: another scheme, another host, an internal literal."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ThumbnailError(f"not an http(s) URL ({parts.scheme or 'no'} scheme)")
+    host = parts.hostname or ""
+    if not hosts.allows_host(host):
+        raise ThumbnailError(f"{host or 'no host'} is not an image host of the platforms")
+    try:
+        literal: Address | None = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is not None and not hosts.allows_address(literal):
+        raise ThumbnailError(f"{host} is a non-public address")

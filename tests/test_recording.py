@@ -261,7 +261,7 @@ def test_replaying_a_folder_without_a_recording_is_a_usage_error(tmp_path, capsy
 
 def test_a_replay_never_leaves_loopback(site, tmp_path, capsys):
     """A recorded URL the client never asked for during the recording (here a thumbnail on
-    another host) is not rewritten; the replay sends it to its own proxy, never outside."""
+    another image host) is not rewritten; the replay sends it to its own proxy, never outside."""
     folder = tmp_path / "recording"
     assert record(site, folder, "fetch", "youtube") == 0
     site.server.stop()
@@ -269,12 +269,12 @@ def test_a_replay_never_leaves_loopback(site, tmp_path, capsys):
     exchange = json.loads(videos.read_text("utf-8"))
     first = exchange["response"]["body"]["json"]["items"][0]
     for thumbnail in first["snippet"]["thumbnails"].values():
-        thumbnail["url"] = "http://cdn.example.test/elsewhere.jpg"
+        thumbnail["url"] = "http://i9.ytimg.com/elsewhere.jpg"
     videos.write_text(json.dumps(exchange), encoding="utf-8")
     with ForwardingProxy() as outside:
         _, outcomes = run_replay(folder, tmp_path / "replayed", outside=outside.url)
     assert all(outcome.ok for outcome in outcomes)
-    assert [seen.target for seen in outside.seen] == ["http://cdn.example.test/elsewhere.jpg"]
+    assert [seen.target for seen in outside.seen] == ["http://i9.ytimg.com/elsewhere.jpg"]
 
 
 def test_requests_match_without_their_secrets_and_in_any_query_order():

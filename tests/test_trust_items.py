@@ -19,12 +19,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from conftest import Site, feed_members
 
 from aggregator import jobs, store
 from aggregator.cli import main
 from aggregator.models import Account, Item, SourceResult
 from aggregator.sources import youtube
-from conftest import Site, feed_members
 
 
 def run(site: Site, *args: str) -> int:

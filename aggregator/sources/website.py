@@ -191,6 +191,11 @@ class WordPressClient:
         """Where the API is, cheapest first: what the answer advertised, else what the site's
         address advertises (one HEAD), else the plain-permalink root."""
         advertised = error.advertised_root or self.advertised_api_root()
+        if advertised and not same_site(advertised, self.site_url):
+            # A Link to another host is not followed: the site's own answer cannot move the
+            # whole source (and whatever it sends along) elsewhere.
+            log.info("website: the API root advertised is on %s: not followed", _host(advertised))
+            advertised = None
         return advertised or self.site_url + PLAIN_API_QUERY
 
     def advertised_api_root(self) -> str | None:
@@ -312,6 +317,15 @@ def advertised_api_root(headers: Mapping[str, str]) -> str | None:
         if link.get("rel") == API_ROOT_REL and url.startswith(("https://", "http://")):
             return url
     return None
+
+
+def same_site(url: str, site_url: str) -> bool:
+    """The same host as the site's (with or without "www."), as an advertised root must be."""
+    return _host(url).removeprefix("www.") == _host(site_url).removeprefix("www.")
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").rstrip(".")
 
 
 def request_name(url: str) -> str:
