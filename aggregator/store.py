@@ -402,9 +402,10 @@ def _unseen_live_items(
             select(ItemRow).where(ItemRow.account_id == account_id, ItemRow.retired_at.is_(None))
         )
     )
-    # Items first seen in this very run are live now, but were not before it.
+    # Items first seen in this very run are live now, but were not before it: they count
+    # neither towards the live items a shrink is measured against nor (being seen) as lost.
     before = [row for row in rows if row.first_seen_at != now]
-    return [row for row in before if row.platform_id not in seen], len(before)
+    return [row for row in rows if row.platform_id not in seen], len(before)
 
 
 def _retire(rows: Sequence[ItemRow], now: datetime) -> int:
