@@ -347,30 +347,29 @@ def checked_address(hosts: ImageHosts, host: str, port: int) -> str:
     return str(addresses[0])
 
 
-class _CheckedConnection(urllib3.connection.HTTPConnection):
+class _ConnectsToCheckedAddress:
+    """Mixed into urllib3's connections: connect to the address that was checked, not to a
+    second lookup's answer (TLS still checks the certificate against the host name)."""
+
     hosts: ImageHosts = ImageHosts()
+    _dns_host: str
+    port: int
 
     def _new_conn(self) -> socket.socket:
-        # Connect to the address that was checked, not to a second lookup's answer.
         name = self._dns_host
         self._dns_host = checked_address(self.hosts, name, self.port)
         try:
-            return super()._new_conn()
+            return super()._new_conn()  # type: ignore[misc]
         finally:
             self._dns_host = name
 
 
-class _CheckedHTTPSConnection(urllib3.connection.HTTPSConnection):
-    hosts: ImageHosts = ImageHosts()
+class _CheckedConnection(_ConnectsToCheckedAddress, urllib3.connection.HTTPConnection):
+    pass
 
-    def _new_conn(self) -> socket.socket:
-        # TLS still checks the certificate against the host name (self.host is untouched).
-        name = self._dns_host
-        self._dns_host = checked_address(self.hosts, name, self.port)
-        try:
-            return super()._new_conn()
-        finally:
-            self._dns_host = name
+
+class _CheckedHTTPSConnection(_ConnectsToCheckedAddress, urllib3.connection.HTTPSConnection):
+    pass
 
 
 class CheckedAdapter(HTTPAdapter):
