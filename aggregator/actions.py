@@ -249,7 +249,7 @@ def curate(
     changed = store.set_curation_mark(session, *item, action.mark, now if action.on else None)
     after = now if action.on and changed else (before if action.on else None)
     name = ":".join(item)
-    _audit(session, now, actor, command, name, _moment(before), _moment(after))
+    store.add_audit_row(session, now, actor, command, name, _moment(before), _moment(after))
     if action.on:
         done = f"is {action.word} now" if changed else f"was {action.word} already"
     else:
@@ -322,7 +322,9 @@ def merge_episode(
     changed = store.add_episode_merge(session, first, second, now)
     after = episode_keys(session, config, first)
     names = f"{':'.join(first)} and {':'.join(second)}"
-    _audit(session, now, actor, command, names.replace(" and ", " + "), before, _keys(after))
+    store.add_audit_row(
+        session, now, actor, command, names.replace(" and ", " + "), before, _keys(after)
+    )
     done = "are one episode now" if changed else "were merged already"
     return Outcome(changed, f"{command}: {names} {done} ({_items(len(after))})")
 
@@ -336,7 +338,7 @@ def split_episode(
     was = episode_keys(session, config, item)
     changed = store.add_episode_split(session, item, now)
     name = ":".join(item)
-    _audit(
+    store.add_audit_row(
         session, now, actor, command, name, _keys(was), _keys(episode_keys(session, config, item))
     )
     if not changed:
@@ -411,7 +413,7 @@ def set_figure(
         ) from None
     after = f"{count} as of {day.isoformat()}"
     changed = history_grows or before != _figure_text(row) or bool(cleaned and current is None)
-    _audit(session, now, actor, "figures set", key, before, after)
+    store.add_audit_row(session, now, actor, "figures set", key, before, after)
     return Outcome(
         changed, f"figures: {key} = {count} as of {day.isoformat()} (current: {row.value})"
     )
@@ -429,7 +431,7 @@ def unset_figure(session: Session, config: Config, key: str, actor: str, now: da
             f"figure {key!r} is not set (see `showcase figures list`)",
             f"Der Wert {key} ist nicht von Hand gesetzt.",
         ) from None
-    _audit(session, now, actor, "figures unset", key, before, NOTHING)
+    store.add_audit_row(session, now, actor, "figures unset", key, before, NOTHING)
     return Outcome(True, f"figures: {key} unset; its history stays")
 
 
@@ -461,18 +463,6 @@ def recent_changes(session: Session, limit: int = 50) -> list[Change]:
         Change(row.at, row.actor, row.action, row.target, row.before, row.after)
         for row in store.audit_rows(session, limit)
     ]
-
-
-def _audit(
-    session: Session,
-    now: datetime,
-    actor: str,
-    action: str,
-    target: str,
-    before: str | None,
-    after: str | None,
-) -> None:
-    store.add_audit_row(session, now, actor, action, target, before, after)
 
 
 def _moment(moment: datetime | None) -> str:
