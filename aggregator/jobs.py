@@ -317,17 +317,49 @@ def fetch_thumbnails(engine: Engine, config: Config, policy: RetryPolicy) -> int
     return len(stored)
 
 
+RENDER_LOCK_WAIT_SECONDS = 60.0  # far longer than a render takes; bounded all the same
+
+
+def render_lock_path(config: Config) -> Path:
+    """Beside the database lock: `showcase.db.render.lock`."""
+    lock = lock_path(config)
+    return lock.with_name(lock.name.removesuffix(".lock") + ".render.lock")
+
+
+@contextmanager
+def render_lock(config: Config, wait: float = RENDER_LOCK_WAIT_SECONDS) -> Iterator[None]:
+    """One render of a database at a time, reading and writing under the lock: a render that
+    read the store before a staff write must not finish after the render that shows it."""
+    path = render_lock_path(config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait
+    with open(path, "a+") as handle:
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise LockedError(f"another render is still writing ({path})") from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
 def render_output(
     engine: Engine,
     config: Config,
     clock: Clock = utc_now,
     publish_timeout: float = PUBLISH_TIMEOUT_SECONDS,
 ) -> list[Path]:
-    """Render every output file, then run the publish command (PublishError when it fails:
-    the files are written by then)."""
-    with store.session_scope(engine) as session:
-        showcase = build_showcase(session, config, clock())
-    written = render_showcase(showcase, config.output_dir, config.template_dirs)
+    """Render every output file under the render lock, then run the publish command
+    (PublishError when it fails: the files are written by then)."""
+    with render_lock(config):
+        with store.session_scope(engine) as session:
+            showcase = build_showcase(session, config, clock())
+        written = render_showcase(showcase, config.output_dir, config.template_dirs)
     log.info("rendered %d files into %s", len(written), config.output_dir)
     if config.publish_command:
         publish(config, publish_timeout)
