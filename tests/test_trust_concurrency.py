@@ -29,7 +29,7 @@ import pytest
 from conftest import ACCESS_TOKEN, API_KEY
 from sqlalchemy import create_engine, text
 from test_cli import run, shown_ids
-from test_scheduler import wait_for
+from test_scheduler import fetch_runs, set_intervals, wait_for
 
 from aggregator import jobs
 from aggregator.config import load_config
@@ -286,4 +286,36 @@ def test_a_render_that_read_before_a_staff_write_never_finishes_after_it(site, m
     pinned.set()
     stale.join(30)
     assert pinned_first(site) == item
+    check_outputs(site)
+
+
+@pytest.mark.fault(
+    "`schedule` running every second while an operator runs `update` (held mid-fetch)",
+    "the operator's update runs; each scheduled run in its way is skipped with one log line "
+    "and tried again; SIGTERM stops the scheduler",
+    "0",
+    "every run's data and a pin made meanwhile, in the database and on the page",
+)
+def test_schedule_beside_an_operators_update_skips_its_runs_and_loses_nothing(site):
+    """Held by the fake's `delay` injection; the skip line is `ScheduledRuns._run`'s."""
+    set_intervals(site, "1s", "1s")
+    assert_clean(showcase(site, "update"))
+    item = f"youtube:{sorted(shown_ids(site, 'youtube'))[0]}"
+    update = hold_the_update(site)
+    schedule = start(site, "schedule")
+    try:
+        assert_clean(showcase(site, "pin", item))
+        _, err = update.communicate(timeout=120)
+        assert update.returncode == 0, err
+        runs = len(fetch_runs(site, "youtube"))
+        wait_for(lambda: len(fetch_runs(site, "youtube")) > runs, 30)  # it goes on afterwards
+    finally:
+        schedule.send_signal(signal.SIGTERM)
+        _, logged = schedule.communicate(timeout=15)
+    assert schedule.returncode == 0, logged
+    assert "skipped this run: another update or fetch is running" in logged, logged
+    assert "locked" not in logged.replace("another update", "") and "Traceback" not in logged
+    assert pinned_first(site) == item
+    assert curation_marks(site)[item] == (True, False)
+    check_database(site)
     check_outputs(site)
