@@ -7,17 +7,22 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from conftest import ACCESS_TOKEN, API_KEY
+from test_render import golden_showcase
 from test_scheduler import add_video
 
 from aggregator.files import GENERATIONS_DIR
+from aggregator.render import render_showcase
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -147,3 +152,102 @@ def test_kill_9_at_every_phase_of_update_loses_nothing(site, phase):
         ["current", os.readlink(generations / "current")]
     ), "old generations and a killed render's half are removed"
     assert not list(site.output.rglob("*.tmp")), "orphaned temporary files are removed"
+
+
+# -- what a killed render leaves behind ---------------------------------------------------------
+
+
+@pytest.fixture
+def dead_pid() -> int:
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], text=True, capture_output=True
+    )
+    return int(finished.stdout)
+
+
+@pytest.fixture
+def live_pid():
+    sleeper = subprocess.Popen(["sleep", "60"])
+    yield sleeper.pid
+    sleeper.kill()
+    sleeper.wait()
+
+
+def leftovers(output: Path, pid: int) -> list[Path]:
+    """What a render or a thumbnail copy by `pid` leaves when it dies half-way."""
+    building = output / GENERATIONS_DIR / f".building-{0:020d}-{pid}"
+    (building / "badges").mkdir(parents=True)
+    (building / "index.html").write_text("<!doctype html><p>halb")
+    switching = output / GENERATIONS_DIR / f".switching-{0:020d}-{pid}"
+    switching.symlink_to(building.name)
+    (output / "thumbs").mkdir(exist_ok=True)
+    temps = [
+        output / f".index.html.{pid}.k3j_x9ab.tmp",
+        output / f"thumbs/.a.jpg.{pid}.q0w9e8r7.tmp",
+    ]
+    for temp in temps:
+        temp.write_bytes(b"half")
+    return [building, switching, *temps]
+
+
+@pytest.mark.fault(
+    "a render or thumbnail copy killed half-way: a half generation and temporary files left",
+    "the next render removes them (their writer's pid is gone); a running writer's are kept",
+    "0",
+    "the last good page until the new one is switched in whole",
+)
+def test_the_next_render_removes_what_a_killed_writer_left(tmp_path, dead_pid, live_pid):
+    render_showcase(golden_showcase(), tmp_path)
+    first = os.readlink(tmp_path / GENERATIONS_DIR / "current")
+    dead, live = leftovers(tmp_path, dead_pid), leftovers(tmp_path, live_pid)
+
+    render_showcase(replace(golden_showcase(), title="Neu"), tmp_path)
+
+    assert [path for path in dead if os.path.lexists(path)] == []
+    assert [path for path in live if not os.path.lexists(path)] == []
+    assert not (tmp_path / GENERATIONS_DIR / first).exists()
+
+
+def test_temporary_files_without_a_pid_go_after_an_hour(tmp_path):
+    """Temporary files of versions before the pid was in their name."""
+    render_showcase(golden_showcase(), tmp_path)
+    old, fresh = tmp_path / ".index.html.k3j_x9ab.tmp", tmp_path / ".feed.json.a1b2c3d4.tmp"
+    for temp in (old, fresh):
+        temp.write_bytes(b"half")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+
+    render_showcase(golden_showcase(), tmp_path)
+
+    assert not old.exists() and fresh.exists()
+
+
+def test_outputs_of_a_version_before_generations_become_links(tmp_path):
+    (tmp_path / "badges").mkdir()
+    (tmp_path / "badges" / "gone.figure.json").write_text("{}")
+    (tmp_path / "index.html").write_text("vorher")
+
+    render_showcase(golden_showcase(), tmp_path)
+
+    assert (tmp_path / "index.html").is_symlink() and (tmp_path / "badges").is_symlink()
+    assert (tmp_path / "index.html").read_text().startswith("<!doctype html>")
+    assert not (tmp_path / "badges" / "gone.figure.json").exists()
+    assert [p.name for p in (tmp_path / GENERATIONS_DIR).iterdir() if p.name != "current"] == [
+        os.readlink(tmp_path / GENERATIONS_DIR / "current")
+    ]
+
+
+def test_rsync_with_copy_links_publishes_plain_whole_files(tmp_path):
+    """The README's publish_command: `-L` copies what the names link to, the generations stay."""
+    if shutil.which("rsync") is None:
+        if os.environ.get("SHOWCASE_REQUIRE_RSYNC") == "1":
+            pytest.fail("rsync is not installed; SHOWCASE_REQUIRE_RSYNC=1 requires it")
+        pytest.skip("rsync is not installed")
+    output = tmp_path / "public"
+    render_showcase(golden_showcase(), output)
+    command = ["rsync", "-aL", "--delete", "--delay-updates", "--exclude=/.generations"]
+    subprocess.run([*command, f"{output}/", str(tmp_path / "web")], check=True, timeout=60)
+
+    web = tmp_path / "web"
+    assert not (web / GENERATIONS_DIR).exists()
+    assert not [p for p in web.rglob("*") if p.is_symlink()]
+    assert visible_outputs(web) == visible_outputs(output)
