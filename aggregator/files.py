@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import tempfile
+import time
 from pathlib import Path
 
 NEW_FILE_MODE = 0o644
@@ -13,12 +16,15 @@ def write_atomic(path: Path, data: bytes) -> None:
     """Replace `path` with `data` so that a reader sees either the old or the new file, whole.
 
     The temporary file lives in the same directory (os.replace is atomic only within one file
-    system) and keeps the old file's permissions, or gets 0644 for a new file.
+    system) and keeps the old file's permissions, or gets 0644 for a new file. Its name holds
+    the writer's pid, so that a later render knows it for an orphan once the writer is gone.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = path.stat().st_mode & 0o7777 if path.exists() else NEW_FILE_MODE
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, temp_name = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp"
+    )
     try:
         with os.fdopen(fd, "wb") as temp:
             temp.write(data)
@@ -41,3 +47,128 @@ def _fsync_directory(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+# --- one generation of outputs -----------------------------------------------------------------
+
+GENERATIONS_DIR = ".generations"
+CURRENT_LINK = "current"
+_BUILDING = ".building-"
+_SWITCHING = ".switching-"
+_LEGACY_TEMP_SECONDS = 3600  # a temporary file without a writer's pid is an orphan after this
+_TEMP_FILE = re.compile(r"^\..+\.(?P<pid>\d+)\.\w+\.tmp$")
+
+
+def write_generation(directory: Path, files: dict[str, bytes]) -> Path:
+    """Write `files` (relative names) as one new generation of `directory` and switch to it.
+
+    The files go into `.generations/<id>/`; each top-level name in `directory` is a relative
+    symlink through `.generations/current`, and that one link is replaced with rename(2), so a
+    reader finds every file of one render or every file of the previous one, never a mix.
+    Older generations and what a killed writer left behind are removed after the switch.
+    """
+    directory = Path(directory)
+    root = directory / GENERATIONS_DIR
+    root.mkdir(parents=True, exist_ok=True)
+    name = f"{time.time_ns():020d}-{os.getpid()}"
+    building = root / f"{_BUILDING}{name}"
+    try:
+        _write_tree(building, files)
+        os.rename(building, root / name)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    _fsync_directory(root)
+    _replace_symlink(root / CURRENT_LINK, name, root / f"{_SWITCHING}{name}")
+    _link_top_level(directory, {relative.split("/")[0] for relative in files})
+    remove_old_generations(root)
+    remove_orphaned_temporaries(directory)
+    return root / name
+
+
+def _write_tree(folder: Path, files: dict[str, bytes]) -> None:
+    for relative, data in files.items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "xb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(path, NEW_FILE_MODE)
+    for subfolder in {p.parent for p in (folder / r for r in files)}:
+        _fsync_directory(subfolder)
+
+
+def _replace_symlink(link: Path, target: str, temp: Path) -> None:
+    temp.unlink(missing_ok=True)
+    os.symlink(target, temp)
+    os.replace(temp, link)
+    _fsync_directory(link.parent)
+
+
+def _link_top_level(directory: Path, names: set[str]) -> None:
+    """Point each top-level output at `.generations/current/<name>` (done once per name; a
+    file or folder from a version before generations is replaced)."""
+    for name in sorted(names):
+        path = directory / name
+        target = f"{GENERATIONS_DIR}/{CURRENT_LINK}/{name}"
+        if path.is_symlink() and os.readlink(path) == target:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            # A directory cannot be swapped for a link in one step: it moves aside first.
+            aside = directory / GENERATIONS_DIR / f"{_BUILDING}{name}-{os.getpid()}"
+            os.rename(path, aside)
+            shutil.rmtree(aside, ignore_errors=True)
+        _replace_symlink(path, target, directory / f".{name}.{os.getpid()}.link.tmp")
+
+
+def remove_old_generations(root: Path) -> None:
+    """Remove every finished generation older than the current one, and any generation being
+    built or switched by a process that no longer runs (a render killed half-way)."""
+    current = os.readlink(root / CURRENT_LINK)
+    for entry in root.iterdir():
+        if entry.name == CURRENT_LINK:
+            continue
+        if entry.name.startswith((_BUILDING, _SWITCHING)):
+            if _writer_alive(entry.name.rsplit("-", 1)[-1]):
+                continue
+        elif entry.name >= current:
+            continue  # the current one, or a newer one switched in by another render
+        if entry.is_symlink() or entry.is_file():
+            entry.unlink(missing_ok=True)
+        else:
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def remove_orphaned_temporaries(directory: Path) -> None:
+    """Remove the temporary files of writes that never finished (see `write_atomic`) in
+    `directory` and its folders, outside the generations."""
+    folders = [directory] + [
+        path
+        for path in directory.iterdir()
+        if path.is_dir() and not path.is_symlink() and path.name != GENERATIONS_DIR
+    ]
+    now = time.time()
+    for folder in folders:
+        for path in folder.glob(".*.tmp"):
+            match = _TEMP_FILE.match(path.name)
+            if match and _writer_alive(match["pid"]):
+                continue
+            if not match and now - path.lstat().st_mtime < _LEGACY_TEMP_SECONDS:
+                continue
+            path.unlink(missing_ok=True)
+
+
+def _writer_alive(pid_text: str) -> bool:
+    if not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return True  # another thread of this process (serve renders after each change)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, under another user
+    return True

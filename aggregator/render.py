@@ -1,7 +1,8 @@
 """Render a `Showcase` (see `view.py`) into the output directory.
 
-Everything is rendered to bytes first and written afterwards, each file atomically, so a
-template error leaves the previous output untouched. What comes out:
+Everything is rendered to bytes first and written afterwards as one generation, switched in
+at once, so a template error leaves the previous output untouched and a reader never sees
+files of two renders side by side. What comes out:
 
 - `index.html`: the standalone page with every showcase episode (the contract's "full
   showcase page"), one card each. The first `GROUP_SIZE` cards show; each further group sits
@@ -84,7 +85,7 @@ from jinja2 import (
 )
 
 from . import figures
-from .files import write_atomic
+from .files import write_generation
 from .history import HISTORY_FILE, history_json
 from .view import EpisodeView, FigureView, ItemView, Showcase
 
@@ -133,24 +134,12 @@ def render_showcase(
 ) -> list[Path]:
     """Render all output files into `output_dir` (created if missing); return the paths written.
 
-    Badges left from an earlier render (fewer figures now) are removed."""
+    They are written as one generation (see `files.write_generation`): a reader sees all of
+    this render's files or all of the previous one's; badges of figures gone are gone."""
     outputs = render_outputs(showcase, template_dirs, group_size)
     output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, data in outputs.items():
-        path = output_dir / name
-        write_atomic(path, data)
-        written.append(path)
-    remove_stale_outputs(output_dir, set(outputs))
-    return written
-
-
-def remove_stale_outputs(output_dir: Path, current: set[str]) -> None:
-    stale = [p for p in (output_dir / BADGES_DIR).glob("*") if p.suffix in (".json", ".svg")]
-    for path in stale:
-        if path.relative_to(output_dir).as_posix() not in current:
-            path.unlink(missing_ok=True)
+    write_generation(output_dir, outputs)
+    return [output_dir / name for name in outputs]
 
 
 def render_outputs(

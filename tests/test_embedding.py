@@ -172,10 +172,13 @@ def test_publish_with_the_readmes_rsync_line(tmp_path, capsys):
     target = tmp_path / "www" / "showcase"
     target.mkdir(parents=True)
     (target / "left-over.html").write_text("old")
-    config = publish_config(tmp_path, f'"rsync -a --delete --delay-updates public/ {target}/"')
+    config = publish_config(
+        tmp_path, f'"rsync -aL --delete --delay-updates --exclude=/.generations public/ {target}/"'
+    )
     assert render(config) == 0
     assert capsys.readouterr().err == ""
     assert (target / "fragment.html").is_file() and not (target / "left-over.html").exists()
+    assert not (target / "fragment.html").is_symlink() and not (target / ".generations").exists()
 
 
 def test_a_failing_publish_is_one_line_exit_1_and_the_render_stays(tmp_path, capsys):
