@@ -34,6 +34,7 @@ from aggregator import (
     __version__,
     cli_check,
     cli_curation,
+    cli_db,
     cli_episodes,
     cli_figures,
     cli_install,
@@ -351,6 +352,7 @@ _COMMAND_MODULES = (
     cli_install,
     cli_setup,
     cli_staff,
+    cli_db,
 )
 
 
@@ -362,6 +364,8 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.command in cli_setup.COMMANDS_WITHOUT_CONFIG:
         return cli_setup.run_without_config(args)
+    if args.command in cli_db.COMMANDS:  # both databases are named on the command line
+        return cli_db.run(args)
     config = load_config(config_path(getattr(args, "config", None)))
     for module in _COMMAND_MODULES:
         if args.command in module.COMMANDS:

@@ -18,9 +18,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from aggregator import progress, store
 from aggregator.config import Config
@@ -87,7 +88,51 @@ def lock_path(config: Config) -> Path:
 
 @contextmanager
 def database_lock(config: Config) -> Iterator[None]:
-    """Only one update or fetch per database; a second one raises LockedError at once."""
+    """Only one update or fetch per database; a second one raises LockedError at once.
+
+    On PostgreSQL the lock is in the database itself (an advisory lock), so it keeps apart
+    updates from other hosts too; elsewhere it is a file lock beside the database."""
+    if make_url(config.database_url).get_backend_name() == "postgresql":
+        with _advisory_lock(config.database_url):
+            yield
+        return
+    with _file_lock(config):
+        yield
+
+
+# The advisory lock's key: 64 bits of a fixed name's hash, the same for every showcase version.
+ADVISORY_LOCK_KEY = int.from_bytes(
+    hashlib.sha256(b"showcase update").digest()[:8], "big", signed=True
+)
+
+
+@contextmanager
+def _advisory_lock(url: str) -> Iterator[None]:
+    """pg_try_advisory_lock on a connection of its own, held for the run; PostgreSQL frees it
+    when that connection ends, so a killed update leaves no lock behind."""
+    engine = create_engine(store.engine_url(url), poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            taken = connection.execute(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
+            ).scalar()
+            connection.commit()
+            if not taken:
+                database = make_url(url).render_as_string(hide_password=True)
+                raise LockedError(f"another update or fetch is running (on {database})")
+            try:
+                yield
+            finally:
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY}
+                )
+                connection.commit()
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _file_lock(config: Config) -> Iterator[None]:
     path = lock_path(config)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+") as handle:

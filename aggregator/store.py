@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Engine,
@@ -32,6 +33,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -93,7 +95,7 @@ class ItemRow(Base):
     thumbnail_url: Mapped[str | None] = mapped_column(Text)
     thumbnail_file: Mapped[str | None] = mapped_column(Text)
     duration_seconds: Mapped[int | None]
-    views: Mapped[int | None]
+    views: Mapped[int | None] = mapped_column(BigInteger)  # a count: past 2**31 on YouTube
     tags: Mapped[list[str]]
     public: Mapped[bool] = mapped_column(Boolean)
     embeddable: Mapped[bool] = mapped_column(Boolean)
@@ -116,7 +118,7 @@ class FigureRow(Base):
 
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     source: Mapped[str] = mapped_column(String(32))
-    value: Mapped[int]
+    value: Mapped[int] = mapped_column(BigInteger)  # a channel's views pass 2**31
     rounded: Mapped[bool] = mapped_column(Boolean, default=False)
     as_of: Mapped[datetime]
     manual: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -132,7 +134,7 @@ class FigureHistoryRow(Base):
     source: Mapped[str] = mapped_column(String(32))
     key: Mapped[str] = mapped_column(String(128), index=True)
     taken_at: Mapped[datetime]
-    value: Mapped[int]
+    value: Mapped[int] = mapped_column(BigInteger)
     # A hand-entered figure's label, kept here once `figures unset` removes its `figures` row.
     label: Mapped[str | None] = mapped_column(Text)
 
@@ -216,11 +218,20 @@ class SaveSummary:
 
 def open_database(url: str) -> Engine:
     """Create the engine and bring the schema to the newest migration."""
-    engine = create_engine(url)
+    engine = create_engine(engine_url(url))
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     migrate(engine)
     return engine
+
+
+def engine_url(url: str) -> URL:
+    """The URL as given, except that `postgresql://` without a driver means psycopg 3 (the
+    driver installed with the showcase; SQLAlchemy would otherwise look for psycopg2)."""
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg")
+    return parsed
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

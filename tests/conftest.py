@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from postgres_support import fresh_database
 
 from aggregator import jobs, store
 from aggregator.config import load_config
@@ -60,12 +61,14 @@ class Site:
         return (self.output / name).read_text(encoding="utf-8")
 
 
-def write_config(folder: Path, api_url: str, extra: str = "") -> Path:
+def write_config(
+    folder: Path, api_url: str, extra: str = "", database: str = "sqlite:///showcase.db"
+) -> Path:
     path = folder / "showcase.toml"
     path.write_text(
         f"""
 [storage]
-database = "sqlite:///showcase.db"
+database = "{database}"
 [output]
 directory = "public"
 base_url = "https://www.example.org/showcase/"
@@ -108,8 +111,29 @@ def fast_policy(monkeypatch):
     )
 
 
+DATABASES = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc):
+    """A test marked `databases` (or in a module so marked) runs once on SQLite and once on a
+    fresh PostgreSQL database, through the `database` fixture."""
+    if "database" in metafunc.fixturenames and metafunc.definition.get_closest_marker("databases"):
+        metafunc.parametrize("database", DATABASES, indirect=True)
+
+
 @pytest.fixture
-def make_site(tmp_path, monkeypatch, fast_policy):
+def database(request, tmp_path):
+    """The database URL of a test's site: SQLite in its folder unless the test is run on
+    PostgreSQL (see `pytest_generate_tests`)."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        yield f"sqlite:///{tmp_path / 'showcase.db'}"
+        return
+    with fresh_database() as url:
+        yield url
+
+
+@pytest.fixture
+def make_site(tmp_path, monkeypatch, fast_policy, database):
     servers: list[FakeApiServer] = []
     monkeypatch.setenv("YOUTUBE_API_KEY", API_KEY)
     monkeypatch.setenv("FACEBOOK_ACCESS_TOKEN", ACCESS_TOKEN)
@@ -118,7 +142,7 @@ def make_site(tmp_path, monkeypatch, fast_policy):
         world = world or World.demo()
         server = FakeApiServer(world, api_key=API_KEY, access_token=ACCESS_TOKEN).start()
         servers.append(server)
-        return Site(tmp_path, write_config(tmp_path, server.url), server, world)
+        return Site(tmp_path, write_config(tmp_path, server.url, database=database), server, world)
 
     yield make
     for server in servers:
@@ -137,9 +161,9 @@ def feed_members(feed: dict[str, Any]) -> list[dict[str, str]]:
 
 
 @pytest.fixture
-def config(tmp_path):
+def config(tmp_path, database):
     """A site's config whose APIs are a closed port: for tests of the store and the actions."""
-    return load_config(write_config(tmp_path, "http://127.0.0.1:9/"))
+    return load_config(write_config(tmp_path, "http://127.0.0.1:9/", database=database))
 
 
 @pytest.fixture

@@ -71,6 +71,7 @@ def one_line(stderr: str) -> str:
     return lines[0]
 
 
+@pytest.mark.databases
 def test_update_fetches_matches_and_renders_quietly(site, capsys):
     assert run(site, "update") == 0
     captured = capsys.readouterr()
@@ -177,6 +178,7 @@ def test_each_failure_is_one_line_exit_1_and_keeps_the_last_good_data(
         assert figure["stale"] == key.startswith(failed_source), key
 
 
+@pytest.mark.databases
 def test_partial_listing_stores_what_came_and_retires_nothing(make_site, capsys):
     site = make_site(World.synthetic(youtube_uploads=120, facebook_videos=5, facebook_posts=5))
     assert run(site, "update") == 0
@@ -190,6 +192,7 @@ def test_partial_listing_stores_what_came_and_retires_nothing(make_site, capsys)
     assert shown_ids(site, "youtube") == before
 
 
+@pytest.mark.databases
 def test_a_source_that_failed_before_shows_its_last_figures_marked_stale(site, capsys):
     assert run(site, "update") == 0
     site.server.inject("youtube.channels", body=youtube_error(403, "quotaExceeded"))
@@ -200,6 +203,7 @@ def test_a_source_that_failed_before_shows_its_last_figures_marked_stale(site, c
     assert figures(site)["youtube.subscribers"]["stale"] is False
 
 
+@pytest.mark.databases
 def test_first_run_failing_still_renders_a_page(site, capsys):
     site.server.inject("youtube.channels", body=youtube_error(403, "quotaExceeded"))
     site.server.inject("graph.page", body=graph_error(190, 463))
@@ -248,6 +252,7 @@ def test_v_is_verbose_with_tracebacks(site, capsys, flag):
     assert re.search(r"youtube: ok; \d+ new", err)
 
 
+@pytest.mark.databases
 def test_fetch_only_named_sources_and_render_separately(site, capsys):
     assert run(site, "fetch", "youtube") == 0
     assert not (site.output / "index.html").exists()
@@ -285,6 +290,7 @@ def test_config_errors_exit_2_naming_the_key(site, capsys):
     assert main(["--config", str(site.folder / "nope.toml"), "update"]) == 2
 
 
+@pytest.mark.databases
 def test_a_second_run_on_the_same_database_exits_75(site, capsys):
     config = load_config(site.config)
     with jobs.database_lock(config):

@@ -61,11 +61,13 @@ def ids(engine, config):
         return [row.platform_id for row in showcase_rows(session, config)]
 
 
+@pytest.mark.databases
 def test_without_curation_the_hashtag_decides_newest_first(engine, config):
     save(engine, video("old", 1), video("new", 3), video("mid", 2), video("plain", 4, UNTAGGED))
     assert ids(engine, config) == ["new", "mid", "old"]
 
 
+@pytest.mark.databases
 def test_pins_come_first_the_latest_pin_first(engine, config):
     save(engine, video("old", 1), video("mid", 2), video("new", 3))
     mark(engine, "old", "pinned_at", at=T0)
@@ -83,6 +85,7 @@ def test_pins_come_first_the_latest_pin_first(engine, config):
         ]
 
 
+@pytest.mark.databases
 def test_hide_wins_over_pin_and_include_and_unhide_brings_it_back(engine, config):
     save(engine, video("tagged", 1), video("plain", 2, UNTAGGED), video("other", 3))
     mark(engine, "tagged", "pinned_at")
@@ -96,6 +99,7 @@ def test_hide_wins_over_pin_and_include_and_unhide_brings_it_back(engine, config
     assert ids(engine, config) == ["plain", "other"]  # its pin and include still hold
 
 
+@pytest.mark.databases
 def test_include_shows_an_item_without_the_hashtag_in_date_order(engine, config):
     save(engine, video("old", 1), video("plain", 2, UNTAGGED), video("new", 3))
     assert mark(engine, "plain", "included_at") is True
@@ -104,6 +108,7 @@ def test_include_shows_an_item_without_the_hashtag_in_date_order(engine, config)
     assert ids(engine, config) == ["new", "old"]
 
 
+@pytest.mark.databases
 def test_an_included_item_shows_only_while_public_and_live(engine, config):
     save(engine, video("private", 1, UNTAGGED, public=False), video("gone", 2, UNTAGGED))
     mark(engine, "private", "included_at")
@@ -117,6 +122,7 @@ def test_an_included_item_shows_only_while_public_and_live(engine, config):
     assert ids(engine, config) == ["private", "gone"]
 
 
+@pytest.mark.databases
 def test_an_item_curated_before_it_is_fetched_takes_effect_once_it_is(engine, config):
     mark(engine, "later", "included_at")
     mark(engine, "hidden", "hidden_at")
@@ -142,12 +148,14 @@ def test_marks_are_idempotent_and_a_row_without_marks_goes(engine):
         mark(engine, "a", "retired_at")
 
 
+@pytest.mark.databases
 def test_the_same_id_on_another_source_is_another_item(engine, config):
     save(engine, video("x1", 1))
     mark(engine, "x1", "hidden_at", source="facebook")
     assert ids(engine, config) == ["x1"]
 
 
+@pytest.mark.databases
 def test_the_report_follows_the_curation_and_lists_by_date(engine, config):
     save(engine, video("old", 1), video("plain", 2, UNTAGGED), video("hidden", 3), video("new", 4))
     mark(engine, "new", "pinned_at")
@@ -229,6 +237,7 @@ def with_episode(site, source, item_id) -> str:
     return f", with its episode ({', '.join(others)})" if others else ""
 
 
+@pytest.mark.databases
 def test_pin_puts_a_video_first_everywhere_and_says_so(site, capsys):
     """The contract: a curation command says what it did in one line and re-renders."""
     assert run(site, "update") == 0

@@ -42,6 +42,7 @@ def two_sources(site):
     return site
 
 
+@pytest.mark.databases
 def test_healthy_after_an_update(two_sources, capsys):
     site = two_sources
     assert run(site, "update") == 0

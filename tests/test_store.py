@@ -13,9 +13,13 @@ from aggregator.models import Account, Figure, Item, SourceResult, Usage
 T0 = datetime(2026, 11, 26, 5, 0, tzinfo=UTC)
 
 
+# Every test of the store that takes `engine` runs on SQLite and on PostgreSQL (conftest).
+pytestmark = pytest.mark.databases
+
+
 @pytest.fixture
-def engine(tmp_path):
-    engine = store.open_database(f"sqlite:///{tmp_path / 'showcase.db'}")
+def engine(database):
+    engine = store.open_database(database)
     yield engine
     engine.dispose()
 
@@ -62,11 +66,13 @@ def test_migrations_build_exactly_the_models(engine):
         assert compare_metadata(MigrationContext.configure(connection), store.Base.metadata) == []
 
 
-def test_sqlite_runs_with_wal_busy_timeout_and_foreign_keys(engine):
+def test_sqlite_runs_with_wal_busy_timeout_and_foreign_keys(tmp_path):
+    engine = store.open_database(f"sqlite:///{tmp_path / 'showcase.db'}")
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10000
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
 
 
 def test_save_inserts_then_updates_on_source_and_platform_id(engine):
