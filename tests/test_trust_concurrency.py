@@ -29,7 +29,7 @@ import pytest
 from conftest import ACCESS_TOKEN, API_KEY
 from sqlalchemy import create_engine, text
 from test_cli import run, shown_ids
-from test_scheduler import fetch_runs, set_intervals, wait_for
+from test_scheduler import set_intervals, wait_for
 
 from aggregator import jobs
 from aggregator.config import load_config
@@ -121,6 +121,16 @@ def query(site, sql: str, **params: str) -> list[tuple]:
         engine.dispose()
 
 
+def fetch_runs(site, source: str) -> list[str]:
+    """The source's run outcomes, oldest first, on either database (nothing while the
+    schema is still being made)."""
+    try:
+        rows = query(site, "select outcome from fetch_runs where source = :s order by id", s=source)
+    except Exception:  # noqa: BLE001 - the child process is still creating the schema
+        return []
+    return [outcome for (outcome,) in rows]
+
+
 def curation_marks(site) -> dict[str, tuple[bool, bool]]:
     """Each curated item: (pinned, hidden), read straight from the database."""
     sql = "select source, platform_id, pinned_at, hidden_at from curation"
@@ -138,6 +148,7 @@ def manual_figure(site) -> dict | None:
     return next((figure for figure in found if figure["key"] == FIGURE_KEY), None)
 
 
+@pytest.mark.databases
 @pytest.mark.fault(
     "two `update`s started at once on one database",
     "the first runs; the second exits at once, silent for cron, one line with --verbose",
@@ -195,6 +206,7 @@ def get(opener: urllib.request.OpenerDirector, url: str) -> bytes:
         return answer.read()
 
 
+@pytest.mark.databases
 @pytest.mark.fault(
     "`update` held mid-fetch while `render`, `status`, `report`, pin/hide/unhide, `figures set` "
     "and `serve` (preview and staff pages) run beside it",
@@ -257,6 +269,7 @@ def test_update_beside_readers_staff_commands_and_serve_loses_nothing(site):
     check_outputs(site)
 
 
+@pytest.mark.databases
 @pytest.mark.fault(
     "a render reads the database, a staff `pin` writes and renders, then the first render "
     "writes its files",
@@ -290,6 +303,7 @@ def test_a_render_that_read_before_a_staff_write_never_finishes_after_it(site, m
     check_outputs(site)
 
 
+@pytest.mark.databases
 @pytest.mark.fault(
     "`schedule` running every second while an operator runs `update` (held mid-fetch)",
     "the operator's update runs; each scheduled run in its way is skipped with one log line "
