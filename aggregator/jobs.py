@@ -105,6 +105,12 @@ def database_lock(config: Config) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+def open_database(config: Config) -> Engine:
+    """The store's engine, its schema migrated (if it must be) under the database lock, so a
+    migration never runs beside an update or another migration."""
+    return store.open_database(config.database_url, lock=lambda: database_lock(config))
+
+
 def fetch_sources(
     engine: Engine,
     config: Config,
@@ -363,7 +369,7 @@ def update(
     """Fetch the sources under the database lock, then render from what the store holds."""
     policy = (policy or default_policy()).start()
     names = list(sources if sources is not None else fetchable_sources(config))
-    engine = store.open_database(config.database_url)
+    engine = open_database(config)
     try:
         with database_lock(config):
             outcomes = fetch_sources(engine, config, names, policy, clock, mode, accept_shrink)
@@ -381,7 +387,7 @@ def update(
 
 
 def render_only(config: Config, clock: Clock = utc_now) -> list[Path]:
-    engine = store.open_database(config.database_url)
+    engine = open_database(config)
     try:
         return render_output(engine, config, clock)
     finally:
