@@ -372,6 +372,7 @@ def update(
     engine = open_database(config)
     try:
         with database_lock(config):
+            store.check_writable(engine)
             outcomes = fetch_sources(engine, config, names, policy, clock, mode, accept_shrink)
         if render:
             # The publish command gets what is left of update's two minutes, at most its own.

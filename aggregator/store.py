@@ -248,6 +248,18 @@ def open_database(url: str, lock: MigrationLock | None = None) -> Engine:
     return engine
 
 
+def check_writable(engine: Engine) -> None:
+    """Before a run spends quota: can this process write the database? A write that changes
+    nothing, rolled back; a read-only file, folder or mount fails it with the driver's words
+    (BEGIN IMMEDIATE alone does not: SQLite takes its write lock on a read-only file)."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
+            connection.rollback()
+    except SQLAlchemyError as error:
+        raise DatabaseError(f"{database_name(engine.url)}: {_database_cause(error)}") from error
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA busy_timeout = 10000")
