@@ -241,7 +241,7 @@ def open_database(url: str, lock: MigrationLock | None = None) -> Engine:
                 migrate(engine)
     except SQLAlchemyError as error:
         engine.dispose()
-        raise DatabaseError(f"{database_name(url)}: {_database_cause(error)}") from error
+        raise database_error(url, error) from error
     except BaseException:
         engine.dispose()
         raise
@@ -257,7 +257,7 @@ def check_writable(engine: Engine) -> None:
             connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
             connection.rollback()
     except SQLAlchemyError as error:
-        raise DatabaseError(f"{database_name(engine.url)}: {_database_cause(error)}") from error
+        raise database_error(engine.url, error) from error
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -414,6 +414,11 @@ def database_name(url: str | URL) -> str:
     if parsed.get_backend_name() == "sqlite" and parsed.database:
         return parsed.database
     return parsed.render_as_string(hide_password=True)
+
+
+def database_error(url: str | URL, error: SQLAlchemyError) -> DatabaseError:
+    """The one line for a database that failed a run: its file and the driver's cause."""
+    return DatabaseError(f"{database_name(url)}: {_database_cause(error)}")
 
 
 def _database_cause(error: SQLAlchemyError) -> str:

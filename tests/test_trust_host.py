@@ -31,6 +31,7 @@ from aggregator.cli import main
 from aggregator.fakeapi import FakeApiServer, World
 
 NOBODY = 65534
+DEBUG = os.environ.get("DEBUG_HOST", "").split()
 
 
 def require_root() -> None:
@@ -43,14 +44,27 @@ def require_root() -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture
-def world_server(monkeypatch):
-    monkeypatch.setenv("YOUTUBE_API_KEY", API_KEY)
-    monkeypatch.setenv("FACEBOOK_ACCESS_TOKEN", ACCESS_TOKEN)
-    world = World.demo()
-    server = FakeApiServer(world, api_key=API_KEY, access_token=ACCESS_TOKEN).start()
-    yield world, server
-    server.stop()
+@pytest.fixture(scope="module")
+def server():
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("YOUTUBE_API_KEY", API_KEY)
+        patch.setenv("FACEBOOK_ACCESS_TOKEN", ACCESS_TOKEN)
+        server = FakeApiServer(World.demo(), api_key=API_KEY, access_token=ACCESS_TOKEN).start()
+        yield server
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def good_day(server, tmp_path_factory) -> Path:
+    """A site after one good update, its page written: copied for each test (one update
+    costs seconds)."""
+    folder = tmp_path_factory.mktemp("good-day")
+    config = write_config(folder, server.url)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("YOUTUBE_API_KEY", API_KEY)
+        patch.setenv("FACEBOOK_ACCESS_TOKEN", ACCESS_TOKEN)
+        assert main(["--config", str(config), "update"]) == 0
+    return folder
 
 
 @pytest.fixture
@@ -62,11 +76,10 @@ def shared_folder():
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def first_run(folder: Path, server: FakeApiServer) -> Path:
-    """A good day: the site updated once, its page written."""
-    config = write_config(folder, server.url)
-    assert main(["--config", str(config), "update"]) == 0
-    return config
+def first_run(folder: Path, good_day: Path) -> Path:
+    """The good day's site in `folder`: its config, database and page."""
+    shutil.copytree(good_day, folder, dirs_exist_ok=True)
+    return folder / "showcase.toml"
 
 
 def snapshot(folder: Path) -> dict[str, str]:
@@ -139,10 +152,9 @@ def truncate_to_half(database: Path) -> None:
     "the damaged file as it is (for the operator to restore), the page as it was",
 )
 def test_a_corrupted_database_is_one_line_and_touches_nothing(
-    tmp_path, world_server, capsys, damage, cause
+    tmp_path, good_day, capsys, damage, cause
 ):
-    _, server = world_server
-    config = first_run(tmp_path, server)
+    config = first_run(tmp_path, good_day)
     database = tmp_path / "showcase.db"
     damage(database)
     before = snapshot(tmp_path)
@@ -162,9 +174,8 @@ def test_a_corrupted_database_is_one_line_and_touches_nothing(
     "2",
     "the page as it was; no folder created",
 )
-def test_a_database_in_a_missing_folder_is_one_line(tmp_path, world_server, capsys):
-    _, server = world_server
-    config = first_run(tmp_path, server)
+def test_a_database_in_a_missing_folder_is_one_line(tmp_path, good_day, capsys):
+    config = first_run(tmp_path, good_day)
     config.write_text(
         config.read_text().replace("sqlite:///showcase.db", "sqlite:///gone/showcase.db")
     )
@@ -187,9 +198,8 @@ def test_a_database_in_a_missing_folder_is_one_line(tmp_path, world_server, caps
     "2",
     "the database byte for byte, the page as it was",
 )
-def test_a_database_from_a_newer_showcase_is_refused(tmp_path, world_server, capsys):
-    _, server = world_server
-    config = first_run(tmp_path, server)
+def test_a_database_from_a_newer_showcase_is_refused(tmp_path, good_day, capsys):
+    config = first_run(tmp_path, good_day)
     database = tmp_path / "showcase.db"
     with sqlite3.connect(database) as connection:
         connection.execute("UPDATE alembic_version SET version_num = '0099'")
@@ -212,14 +222,12 @@ def test_a_database_from_a_newer_showcase_is_refused(tmp_path, world_server, cap
     "2",
     "the database byte for byte, the page as it was",
 )
-def test_a_read_only_database_file(shared_folder, world_server):
+def test_a_read_only_database_file(shared_folder, good_day, server):
     require_root()
-    world, server = world_server
-    config = first_run(shared_folder, server)
+    config = first_run(shared_folder, good_day)
     database = shared_folder / "showcase.db"
     give_to_nobody(shared_folder)
     database.chmod(0o444)
-    world.delete_youtube_video(next(iter(world.youtube_videos)))  # a change it cannot save
     before = snapshot(shared_folder)
     requests = len(server.stats.requests)
 
@@ -239,10 +247,9 @@ def test_a_read_only_database_file(shared_folder, world_server):
     "1",
     "every output file and thumbnail as it was; the database updated",
 )
-def test_a_read_only_output_folder(shared_folder, world_server):
+def test_a_read_only_output_folder(shared_folder, good_day, server):
     require_root()
-    _, server = world_server
-    config = first_run(shared_folder, server)
+    config = first_run(shared_folder, good_day)
     give_to_nobody(shared_folder / "showcase.db", shared_folder / "showcase.db.lock")
     os.chown(shared_folder, NOBODY, NOBODY)  # the database's -wal and -shm files
     output = shared_folder / "public"
@@ -253,4 +260,99 @@ def test_a_read_only_output_folder(shared_folder, world_server):
     assert child.returncode == 1, child.stderr
     line = one_line(child.stderr)
     assert str(output) in line and "Permission denied" in line
+    assert snapshot(output) == before
+
+
+# -- a full disk -------------------------------------------------------------------------
+
+FULL_DISK = """
+set -e
+stash=$(mktemp -d)
+cp -a "$FULL/." "$stash/"
+size=$(( $(du -sk "$stash" | cut -f1) + 256 ))k
+mount -t tmpfs -o "size=$size,mode=0755" tmpfs "$FULL"
+cp -a "$stash/." "$FULL/"
+dd if=/dev/zero of="$FULL/.filler" bs=4096 2>/dev/null || true
+set +e
+"$@" > "$RESULT/stdout" 2> "$RESULT/stderr"
+echo $? > "$RESULT/rc"
+rm -f "$FULL/.filler"
+mkdir -p "$RESULT/after"
+cp -a "$FULL/." "$RESULT/after/"
+rm -rf "$stash"
+"""
+
+
+def on_a_full_disk(full: Path, result: Path, config: Path, *extra: str) -> tuple[int, str, Path]:
+    """Run `update` with `full` on a tmpfs filled to its last block, in a private mount
+    namespace; what the folder then holds is copied to `result/after`."""
+    result.mkdir()
+    env = {
+        **os.environ,
+        "FULL": str(full),
+        "RESULT": str(result),
+        "PYTHONPATH": str(Path(__file__).parent.parent),
+    }
+    command = [sys.executable, "-m", "aggregator", "--config", str(config), "update", *extra]
+    subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c", FULL_DISK, "sh", *command],
+        env=env,
+        timeout=120,
+        check=True,
+    )
+    rc = int((result / "rc").read_text())
+    return rc, (result / "stderr").read_text(), result / "after"
+
+
+@pytest.mark.fault(
+    "the disk under the output folder full (a tmpfs filled to its last block), two thumbnails "
+    "still to copy",
+    "what was fetched is stored; the thumbnail copy fails with one line naming the file and "
+    "'No space left on device'; nothing is rendered over the page",
+    "1",
+    "every output file whole and as it was; no temporary file left behind",
+)
+def test_a_full_disk_under_the_outputs_and_thumbnails(tmp_path, good_day):
+    require_root()
+    config = first_run(tmp_path / "site", good_day)
+    output = tmp_path / "site" / "public"
+    thumbnails = sorted(output.rglob("*.jpg"))
+    for thumbnail in thumbnails[:2]:
+        thumbnail.unlink()
+    before = snapshot(output)
+
+    rc, stderr, after = on_a_full_disk(output, tmp_path / "result", config, *DEBUG)
+
+    assert rc == 1, stderr
+    line = one_line(stderr)
+    assert "No space left on device" in line and str(output) in line, line
+    assert snapshot(after) == before
+
+
+@pytest.mark.fault(
+    "the disk under the database full (a tmpfs filled to its last block)",
+    "the run stops with one line naming the database and SQLite's 'database or disk is full'",
+    "2",
+    "the database as it was (every write rolled back), the page as it was",
+)
+def test_a_full_disk_under_the_database(tmp_path, good_day):
+    require_root()
+    config = first_run(tmp_path / "site", good_day)
+    data = tmp_path / "site" / "data"
+    data.mkdir()
+    database = data / "showcase.db"
+    (tmp_path / "site" / "showcase.db").rename(database)
+    (tmp_path / "site" / "showcase.db.lock").rename(data / "showcase.db.lock")
+    config.write_text(
+        config.read_text().replace("sqlite:///showcase.db", "sqlite:///data/showcase.db")
+    )
+    output = tmp_path / "site" / "public"
+    before, items = snapshot(output), item_count(database)
+
+    rc, stderr, after = on_a_full_disk(data, tmp_path / "result", config, *DEBUG)
+
+    assert rc in (1, 2), stderr
+    line = one_line(stderr)
+    assert str(database) in line and "database or disk is full" in line, line
+    assert item_count(after / "showcase.db") == items
     assert snapshot(output) == before
