@@ -5,6 +5,7 @@ Takes plain `models` objects in and hands rows out; knows nothing of HTTP or HTM
 
 from __future__ import annotations
 
+import functools
 import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -277,10 +278,10 @@ def schema_state(engine: Engine) -> str:
     database names a revision this showcase does not know."""
     with engine.connect() as connection:
         revision = _stored_revision(connection)
-    script = _script_directory()
-    if revision == script.get_current_head():
+    head, known = _revisions()
+    if revision == head:
         return SCHEMA_CURRENT
-    if revision is not None and revision not in _known_revisions(script):
+    if revision is not None and revision not in known:
         raise NewerSchemaError(
             f"{database_name(engine.url)}: schema revision {revision} was made by a newer "
             "showcase; upgrade showcase (the database is left as it is)"
@@ -352,8 +353,11 @@ def _script_directory() -> Any:
     return ScriptDirectory.from_config(_alembic_config())
 
 
-def _known_revisions(script: Any) -> set[str]:
-    return {rev.revision for rev in script.walk_revisions()}
+@functools.cache
+def _revisions() -> tuple[str, frozenset[str]]:
+    """The newest revision and every one this showcase knows (read from disk once)."""
+    script = _script_directory()
+    return script.get_current_head(), frozenset(rev.revision for rev in script.walk_revisions())
 
 
 def _sqlite_migration_engine(engine: Engine) -> Engine:
@@ -402,7 +406,7 @@ def _backup_sqlite(engine: Engine) -> Path | None:
     with engine.connect() as connection:
         if _stored_revision(connection) is None:
             return None  # a new, empty database: nothing to keep
-    target = backup_path(Path(database), _script_directory().get_current_head())
+    target = backup_path(Path(database), _revisions()[0])
     with closing(sqlite3.connect(database)) as source, closing(sqlite3.connect(target)) as copy:
         source.backup(copy)
     return target
