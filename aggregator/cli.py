@@ -56,7 +56,7 @@ from aggregator.cli_help import (
     wrap,
 )
 from aggregator.config import SOURCES, Config, load_config, require_secrets
-from aggregator.errors import ConfigError, LockedError, UsageError, redact
+from aggregator.errors import ConfigError, DatabaseError, LockedError, UsageError, redact
 from aggregator.publish import PublishError
 from aggregator.recording import recording
 from aggregator.times import SECONDS, shown_time
@@ -299,6 +299,9 @@ def _run_reporting_errors(
         _say(f"config: {error}")
         return EXIT_USAGE
     except UsageError as error:
+        _say(str(error))
+        return EXIT_USAGE
+    except DatabaseError as error:  # cannot be opened, read or upgraded: nothing fetched
         _say(str(error))
         return EXIT_USAGE
     except LockedError as error:

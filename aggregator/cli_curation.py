@@ -81,7 +81,7 @@ def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentP
 
 def run(args: argparse.Namespace, config: Config, now: datetime | None = None) -> int:
     named = None if args.command == "curation" else actions.parse_item(args.item, args.command)
-    engine = store.open_database(config.database_url)
+    engine = jobs.open_database(config)
     try:
         with store.session_scope(engine) as session:
             if named is None:

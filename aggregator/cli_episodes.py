@@ -98,7 +98,7 @@ def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentP
 
 def run(args: argparse.Namespace, config: Config, now: datetime | None = None) -> int:
     moment = now or datetime.now(UTC)
-    engine = store.open_database(config.database_url)
+    engine = jobs.open_database(config)
     try:
         with store.session_scope(engine) as session:
             if args.episode_command == "list":

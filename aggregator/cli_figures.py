@@ -164,7 +164,7 @@ def _add_figures_parser(
 
 def run(args: argparse.Namespace, config: Config, now: datetime | None = None) -> int:
     now = now or datetime.now(UTC)
-    engine = store.open_database(config.database_url)
+    engine = jobs.open_database(config)
     try:
         with store.session_scope(engine) as session:
             if args.command == "report":

@@ -111,7 +111,7 @@ def run_staff(args: argparse.Namespace, config: Config) -> int:
             "serve --staff: the staff interface is off: add a [staff] table to the config "
             "(session_hours = 8), then an account with `showcase staff add NAME`"
         )
-    engine = store.open_database(config.database_url)
+    engine = jobs.open_database(config)
     try:
         with store.session_scope(engine) as session:
             if not staff.accounts(session):

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from aggregator import actions, staff, store
+from aggregator import actions, jobs, staff, store
 from aggregator.cli_help import USAGE, add_command
 from aggregator.config import Config
 from aggregator.errors import UsageError
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace, config: Config, now: datetime | None = None) -
     if args.staff_command == "add":
         staff.check_name(args.name)
         password = read_password(args.name)
-    engine = store.open_database(config.database_url)
+    engine = jobs.open_database(config)
     try:
         with store.session_scope(engine) as session:
             if args.staff_command == "add":

@@ -169,7 +169,7 @@ def run_replay(
 
 
 def _enter_figures_by_hand(config: Config, today: date) -> None:
-    engine = store.open_database(config.database_url)
+    engine = jobs.open_database(config)
     try:
         with store.session_scope(engine) as session:
             for key, value, label, days_ago in _HAND_ENTERED:
@@ -261,7 +261,7 @@ def _videos_published_by(world: World, channel: Resource, moment: datetime) -> i
 def _backfill_history(config: Config, histories: dict[str, list[Point]]) -> None:
     """Backfill only before a figure's first fetched value: a demo run again into the same
     folder keeps what it fetched before."""
-    engine = store.open_database(config.database_url)
+    engine = jobs.open_database(config)
     try:
         with store.session_scope(engine) as session:
             for key, points in histories.items():

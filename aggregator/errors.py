@@ -64,6 +64,15 @@ class UsageError(ShowcaseError):
         self.german = german
 
 
+class DatabaseError(ShowcaseError):
+    """The database cannot be opened, read or upgraded; the message names it and the cause.
+    Exit code 2: nothing was fetched, the operator must act."""
+
+
+class NewerSchemaError(DatabaseError):
+    """The database was made by a newer showcase: refused, never downgraded, left untouched."""
+
+
 class LockedError(ShowcaseError):
     """Another update or fetch holds the database's lock. Exit code 75."""
 

@@ -32,6 +32,11 @@ def write_atomic(path: Path, data: bytes) -> None:
             os.fsync(temp.fileno())
         os.chmod(temp_name, mode)
         os.replace(temp_name, path)
+    except OSError as error:
+        Path(temp_name).unlink(missing_ok=True)
+        if error.filename is None:  # a failed write names no file; the operator needs one
+            raise OSError(error.errno, error.strerror, str(path)) from error
+        raise
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise

@@ -311,8 +311,7 @@ def set_toml_string(text: str, table: str, key: str, value: str) -> str:
 def initialise_database(config: Config, layout: Layout, account: Account, report: Report) -> None:
     """Create the database now, group-writable, so that whoever runs first (the service or a
     member of staff) finds it shared; SQLite gives its -wal and -shm files the same mode."""
-    from aggregator.jobs import lock_path
-    from aggregator.store import open_database
+    from aggregator.jobs import lock_path, open_database
 
     url = make_url(config.database_url)
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
@@ -320,7 +319,7 @@ def initialise_database(config: Config, layout: Layout, account: Account, report
         return
     database = Path(url.database)
     if not database.exists():
-        open_database(config.database_url).dispose()
+        open_database(config).dispose()
         report.done.append(f"{database}: created")
     lock = lock_path(config)
     lock.touch(exist_ok=True)

@@ -20,13 +20,14 @@ from typing import Literal
 
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from aggregator import progress, store
 from aggregator.config import Config
 from aggregator.context import build_showcase, showcase_rows
-from aggregator.errors import LockedError, SourceError, redact
+from aggregator.errors import DatabaseError, LockedError, SourceError, redact
 from aggregator.models import KnownItems, SkippedItem, SourceResult, Usage
 from aggregator.publish import TIMEOUT_SECONDS as PUBLISH_TIMEOUT_SECONDS
 from aggregator.publish import PublishError, publish
@@ -134,20 +135,37 @@ def _advisory_lock(url: str) -> Iterator[None]:
 @contextmanager
 def _file_lock(config: Config) -> Iterator[None]:
     path = lock_path(config)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+")  # noqa: SIM115 (closed below, after the unlock)
+    except OSError as error:
+        raise DatabaseError(f"{path}: cannot open the lock file: {error.strerror}") from error
+    with handle:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise LockedError(f"another update or fetch is running ({path})") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
+        _write_pid(handle.fileno())
         try:
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _write_pid(fd: int) -> None:
+    """The holder's pid, for a person to read; the flock alone is the lock, so a full disk
+    that refuses these bytes must not stop the run."""
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    except OSError as error:
+        log.debug("lock file: pid not written: %s", error.strerror)
+
+
+def open_database(config: Config) -> Engine:
+    """The store's engine, its schema migrated (if it must be) under the database lock, so a
+    migration never runs beside an update or another migration."""
+    return store.open_database(config.database_url, lock=lambda: database_lock(config))
 
 
 def fetch_sources(
@@ -440,10 +458,14 @@ def update(
     """Fetch the sources under the database lock, then render from what the store holds."""
     policy = (policy or default_policy()).start()
     names = list(sources if sources is not None else fetchable_sources(config))
-    engine = store.open_database(config.database_url)
+    engine = open_database(config)
     try:
         with database_lock(config):
-            outcomes = fetch_sources(engine, config, names, policy, clock, mode, accept_shrink)
+            store.check_writable(engine)
+            try:
+                outcomes = fetch_sources(engine, config, names, policy, clock, mode, accept_shrink)
+            except SQLAlchemyError as error:  # a full disk, a file gone read-only: one line
+                raise store.database_error(config.database_url, error) from error
         if render:
             # The publish command gets what is left of update's two minutes, at most its own.
             timeout = min(PUBLISH_TIMEOUT_SECONDS, max(1.0, policy.left_in_update()))
@@ -458,7 +480,7 @@ def update(
 
 
 def render_only(config: Config, clock: Clock = utc_now) -> list[Path]:
-    engine = store.open_database(config.database_url)
+    engine = open_database(config)
     try:
         return render_output(engine, config, clock)
     finally:

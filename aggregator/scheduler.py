@@ -290,7 +290,7 @@ class Scheduler:
         self._active_changed = threading.Condition()
         self._state_lock = threading.Lock()
         self._started_at = clock()
-        self.engine = store.open_database(config.database_url)
+        self.engine = jobs.open_database(config)
         self.runs = ScheduledRuns(config, self.engine, self._stop, clock, policy_factory)
         self.scheduler = BlockingScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=1)}, timezone=UTC

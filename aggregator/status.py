@@ -137,7 +137,7 @@ def collect(
     started_at = _scheduler_started_at(state, now) if pid is not None else None
     sources = [SourceStatus(name, config.showcase.stale_after) for name in _sources(config)]
     if _database_exists(config):
-        engine = store.open_database(config.database_url)
+        engine = jobs.open_database(config)
         try:
             with store.session_scope(engine) as session:
                 usage = store.usage_since(session, day_start)

@@ -5,18 +5,21 @@ Takes plain `models` objects in and hands rows out; knows nothing of HTTP or HTM
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, closing, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Connection,
     DateTime,
     Engine,
     ForeignKey,
@@ -30,19 +33,24 @@ from sqlalchemy import (
     event,
     false,
     func,
+    inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.pool import NullPool
 
 from aggregator.episodes import Overrides
+from aggregator.errors import DatabaseError, NewerSchemaError
 from aggregator.models import Figure, Item, SourceResult, Usage
 
 log = logging.getLogger(__name__)
 
 _IN_CHUNK = 500
+_MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -216,12 +224,29 @@ class SaveSummary:
     live: int = 0  # the account's live items before this run (for the held message)
 
 
-def open_database(url: str) -> Engine:
-    """Create the engine and bring the schema to the newest migration."""
+MigrationLock = Callable[[], AbstractContextManager[object]]
+
+
+def open_database(url: str, lock: MigrationLock | None = None) -> Engine:
+    """Create the engine and bring the schema to the newest migration.
+
+    A schema already current costs one query and no lock; one behind is migrated inside
+    `lock()` (the database lock `update` takes, `jobs.database_lock`); one from a newer
+    showcase is refused (NewerSchemaError) and left untouched. A file that cannot be opened or
+    read as a database is a DatabaseError naming it and the cause."""
     engine = create_engine(engine_url(url))
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-    migrate(engine)
+    try:
+        if schema_state(engine) != SCHEMA_CURRENT:
+            with lock() if lock is not None else nullcontext():
+                migrate(engine)
+    except SQLAlchemyError as error:
+        engine.dispose()
+        raise database_error(url, error) from error
+    except BaseException:
+        engine.dispose()
+        raise
     return engine
 
 
@@ -234,6 +259,18 @@ def engine_url(url: str) -> URL:
     return parsed
 
 
+def check_writable(engine: Engine) -> None:
+    """Before a run spends quota: can this process write the database? A write that changes
+    nothing, rolled back; a read-only file, folder or mount fails it with the driver's words
+    (BEGIN IMMEDIATE alone does not: SQLite takes its write lock on a read-only file)."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
+            connection.rollback()
+    except SQLAlchemyError as error:
+        raise database_error(engine.url, error) from error
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA busy_timeout = 10000")
@@ -242,17 +279,169 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+SCHEMA_CURRENT = "current"
+SCHEMA_BEHIND = "behind"
+
+
+def schema_state(engine: Engine) -> str:
+    """SCHEMA_CURRENT or SCHEMA_BEHIND (older, or no schema yet); NewerSchemaError when the
+    database names a revision this showcase does not know."""
+    with engine.connect() as connection:
+        revision = _stored_revision(connection)
+    head, known = _revisions()
+    if revision == head:
+        return SCHEMA_CURRENT
+    if revision is not None and revision not in known:
+        raise NewerSchemaError(
+            f"{database_name(engine.url)}: schema revision {revision} was made by a newer "
+            "showcase; upgrade showcase (the database is left as it is)"
+        )
+    return SCHEMA_BEHIND
+
+
+def _stored_revision(connection: Connection) -> str | None:
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to `revision` (the newest unless named: tests start older ones)."""
+    """Bring the schema to `revision` (the newest unless named: tests start older ones).
+
+    On SQLite the whole upgrade is one real transaction (DDL included) with foreign keys
+    off, checked by `PRAGMA foreign_key_check` before it commits, after a backup copy of the
+    file (`backup_path`) that is removed once the upgrade has committed."""
+    if not _is_sqlite_file(engine):
+        with engine.begin() as connection:
+            _upgrade(connection, revision)
+        return
+    if schema_state(engine) == SCHEMA_CURRENT and revision == "head":
+        return  # another process migrated while this one waited for the lock
+    backup = _backup_sqlite(engine)
+    with sqlite_migration(engine) as connection:
+        _upgrade(connection, revision)
+    if backup is not None:
+        backup.unlink(missing_ok=True)
+
+
+@contextmanager
+def sqlite_migration(engine: Engine) -> Iterator[Connection]:
+    """One real transaction on the SQLite file, foreign keys off, checked before commit."""
+    migration_engine = _sqlite_migration_engine(engine)
+    try:
+        with migration_engine.begin() as connection:
+            yield connection
+            _check_foreign_keys(connection)
+    finally:
+        migration_engine.dispose()
+
+
+def _is_sqlite_file(engine: Engine) -> bool:
+    database = engine.url.database
+    return engine.dialect.name == "sqlite" and bool(database) and database != ":memory:"
+
+
+def _upgrade(connection: Connection, revision: str) -> None:
     from alembic import command
+
+    alembic_config = _alembic_config()
+    alembic_config.attributes["connection"] = connection
+    command.upgrade(alembic_config, revision)
+
+
+def _alembic_config() -> Any:
     from alembic.config import Config as AlembicConfig
 
-    with resources.as_file(resources.files("aggregator") / "migrations") as folder:
-        alembic_config = AlembicConfig()
-        alembic_config.set_main_option("script_location", str(folder))
-        with engine.begin() as connection:
-            alembic_config.attributes["connection"] = connection
-            command.upgrade(alembic_config, revision)
+    alembic_config = AlembicConfig()
+    alembic_config.set_main_option("script_location", str(_MIGRATIONS))
+    return alembic_config
+
+
+def _script_directory() -> Any:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config())
+
+
+@functools.cache
+def _revisions() -> tuple[str, frozenset[str]]:
+    """The newest revision and every one this showcase knows (read from disk once)."""
+    script = _script_directory()
+    return script.get_current_head(), frozenset(rev.revision for rev in script.walk_revisions())
+
+
+def _sqlite_migration_engine(engine: Engine) -> Engine:
+    """An engine whose transactions really BEGIN, so DDL rolls back too: pysqlite's own
+    transaction handling starts none before DDL (SQLAlchemy's documented workaround,
+    docs.sqlalchemy.org/en/20/dialects/sqlite.html#serializable-isolation-savepoints-transactional-ddl).
+    Foreign keys are switched off on connecting, as PRAGMA foreign_keys is a no-op inside a
+    transaction: with them on, a batch rebuild's DROP TABLE deletes ON DELETE CASCADE children."""
+    migration_engine = create_engine(engine.url, poolclass=NullPool)
+
+    @event.listens_for(migration_engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout = 10000")
+        cursor.execute("PRAGMA foreign_keys = OFF")
+        cursor.close()
+
+    @event.listens_for(migration_engine, "begin")
+    def _begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return migration_engine
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        table, rowid, parent, _ = broken[0]
+        raise DatabaseError(
+            f"{database_name(connection.engine.url)}: the migration left {len(broken)} rows "
+            f"pointing nowhere (first: {table} row {rowid} -> {parent}); nothing was changed"
+        )
+
+
+def backup_path(database: Path, revision: str) -> Path:
+    """Where the copy taken before an upgrade to `revision` lies: beside the database."""
+    return database.with_name(f"{database.name}.before-{revision}.bak")
+
+
+def _backup_sqlite(engine: Engine) -> Path | None:
+    """Copy an SQLite file that already holds a schema, with sqlite3's online backup API."""
+    database = engine.url.database
+    if not database or not Path(database).is_file():
+        return None
+    with engine.connect() as connection:
+        if _stored_revision(connection) is None:
+            return None  # a new, empty database: nothing to keep
+    target = backup_path(Path(database), _revisions()[0])
+    with closing(sqlite3.connect(database)) as source, closing(sqlite3.connect(target)) as copy:
+        source.backup(copy)
+    return target
+
+
+def database_name(url: str | URL) -> str:
+    """The file of an SQLite URL, else the URL without its password."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        return parsed.database
+    return parsed.render_as_string(hide_password=True)
+
+
+def database_error(url: str | URL, error: SQLAlchemyError) -> DatabaseError:
+    """The one line for a database that failed a run: its file and the driver's cause."""
+    return DatabaseError(f"{database_name(url)}: {_database_cause(error)}")
+
+
+def _database_cause(error: SQLAlchemyError) -> str:
+    """The driver's own words, one line (SQLAlchemy adds the SQL and a link below them)."""
+    original = getattr(error, "orig", None)
+    cause = str(original if original is not None else error).splitlines()[0]
+    if cause == "unable to open database file":
+        cause += " (is its folder there and writable?)"
+    return cause
 
 
 @contextmanager

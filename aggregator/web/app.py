@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from aggregator import store
+from aggregator import jobs
 from aggregator.config import Config
 from aggregator.web.headers import SecurityHeaders
 from aggregator.web.pages import Pages
@@ -50,7 +50,7 @@ def create_app(
     clock: Callable[[], datetime] = utc_now,
 ) -> Starlette:
     """The staff interface for `config`; `engine` defaults to the configured database."""
-    engine = engine or store.open_database(config.database_url)
+    engine = engine or jobs.open_database(config)
     views = StaffViews(config, engine, Pages(config), clock)
 
     @asynccontextmanager
