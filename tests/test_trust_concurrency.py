@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 from conftest import ACCESS_TOKEN, API_KEY
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import SQLAlchemyError
 from test_cli import run, shown_ids
 from test_scheduler import set_intervals, wait_for
 
@@ -126,7 +127,7 @@ def fetch_runs(site, source: str) -> list[str]:
     schema is still being made)."""
     try:
         rows = query(site, "select outcome from fetch_runs where source = :s order by id", s=source)
-    except Exception:  # noqa: BLE001 - the child process is still creating the schema
+    except SQLAlchemyError:  # the child process is still creating the schema
         return []
     return [outcome for (outcome,) in rows]
 
