@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -135,12 +135,7 @@ def _advisory_lock(url: str) -> Iterator[None]:
 @contextmanager
 def _file_lock(config: Config) -> Iterator[None]:
     path = lock_path(config)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(path, "a+")  # noqa: SIM115 (closed below, after the unlock)
-    except OSError as error:
-        raise DatabaseError(f"{path}: cannot open the lock file: {error.strerror}") from error
-    with handle:
+    with open_lock_file(path) as handle:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -150,6 +145,19 @@ def _file_lock(config: Config) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def open_lock_file(path: Path) -> IO[str]:
+    """The lock file, made when missing. flock needs no write access: a lock file left by
+    another user (`showcase render` once run as root) is opened for reading and still locks."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return open(path, "a+")
+        except PermissionError:
+            return open(path)
+    except OSError as error:
+        raise DatabaseError(f"{path}: cannot open the lock file: {error.strerror}") from error
 
 
 def _write_pid(fd: int) -> None:
@@ -394,9 +402,8 @@ def render_lock(config: Config, wait: float = RENDER_LOCK_WAIT_SECONDS) -> Itera
     """One render of a database at a time, reading and writing under the lock: a render that
     read the store before a staff write must not finish after the render that shows it."""
     path = render_lock_path(config)
-    path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + wait
-    with open(path, "a+") as handle:
+    with open_lock_file(path) as handle:
         while True:
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
