@@ -448,6 +448,12 @@ def _execute_once(request: HttpRequest, what: str, timeout: float) -> dict[str, 
         raise error_from_response(
             error.resp.status, error.content, error.resp.get("retry-after")
         ) from None
+    except (UnicodeDecodeError, RecursionError):
+        # googleapiclient decodes a 200 answer itself: bytes that are not UTF-8, or JSON nested
+        # deeper than Python's json follows, escape it as these.
+        raise SourceError(
+            SOURCE, "not JSON", f"{what} answered 200 with a body that is not readable JSON"
+        ) from None
     except (TimeoutError, DeadlineExceeded):
         raise SourceError(
             SOURCE, "timeout", f"{what}: no whole answer within {timeout:g}s", retryable=True
@@ -526,7 +532,7 @@ def error_reasons(error: Mapping[str, Any]) -> set[str]:
 def _json_or_none(content: bytes | str) -> Any:
     try:
         return json.loads(content)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         return None
 
 
