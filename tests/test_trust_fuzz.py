@@ -19,12 +19,23 @@ script or a foreign URL scheme into the page, or flip its layout.
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
+from xml.etree import ElementTree
 
 import pytest
 from conftest import Site
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aggregator.cli import main
+from aggregator.context import episode_view
+from aggregator.render import render_outputs
+from aggregator.view import ItemView, Showcase, ThumbnailVariant
 
 DEEP = 100_000
 NESTED_JSON = ("[" * DEEP + "]" * DEEP).encode()
@@ -70,3 +81,219 @@ def test_a_raw_answer_that_is_not_json_fails_its_source_only(site: Site, capsys,
     assert "Traceback" not in err and "RecursionError" not in err
     assert saved_sources(site) == {"youtube", "facebook", "website"} - {source}
     assert (site.output / "index.html").is_file()
+
+
+# --- the renderer -------------------------------------------------------------------------
+
+# What an attacker would put into an API's text and URL fields.
+HOSTILE = (
+    "<script>alert(1)</script>",
+    '"><script>alert(1)</script>',
+    "'><img src=x onerror=alert(1)>",
+    "</bdi></h3><svg onload=alert(1)>",
+    "javascript:alert(1)",
+    " JaVaScRiPt:alert(1)",
+    "java\tscript:alert(1)",
+    "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+    "vbscript:msgbox(1)",
+    "\u202egnp.exe",  # RIGHT-TO-LEFT OVERRIDE
+    "\u2066\u202b\u2069",
+    "\x00",
+    "\x07\x1b[31m\x7f\x85\x9b",
+    "&amp;&lt;&#0;&#x202e;",
+    "{{ 7*7 }}{% raw %}",
+    "]]><!--",
+    "https://www.youtube.com/watch?v=ok",
+)
+hostile_text = st.lists(
+    st.one_of(
+        st.sampled_from(HOSTILE),
+        st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12),
+    ),
+    max_size=4,
+).map("".join)
+URL_ATTRIBUTES = {"href", "src", "srcset", "action", "formaction", "poster", "data"}
+URL_DATA_ATTRIBUTES = {"data-embed-url", "data-open-url"}
+BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+class PageChecker(HTMLParser):
+    """Every tag, attribute and text of a page, checked as it is read."""
+
+    def __init__(self, known_tags: set[str] | None = None) -> None:
+        super().__init__(convert_charrefs=True)
+        self.known_tags = known_tags
+        self.tags: set[str] = set()
+        self.problems: list[str] = []
+        self.open: list[tuple[str, bool]] = []  # (tag, isolates its bidi)
+        self.scripts = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        if self.known_tags is not None and tag not in self.known_tags:
+            self.problems.append(f"a <{tag}> the templates never write")
+        self.scripts += tag == "script"
+        for name, value in attrs:
+            self._check_attribute(tag, name, value or "")
+        isolates = tag == "bdi" or any(name == "dir" for name, _ in attrs)
+        if tag not in ("meta", "link", "img", "source", "br", "path", "polyline", "rect"):
+            self.open.append((tag, isolates))
+
+    def handle_endtag(self, tag: str) -> None:
+        for depth in range(len(self.open) - 1, -1, -1):
+            if self.open[depth][0] == tag:
+                del self.open[depth:]
+                return
+
+    def handle_data(self, data: str) -> None:
+        if CONTROLS.search(data):
+            self.problems.append(f"a control character in {data!r}")
+        if BIDI_CONTROLS & set(data) and not any(isolated for _, isolated in self.open):
+            self.problems.append(f"a bidi control outside <bdi> or dir: {data!r}")
+
+    def _check_attribute(self, tag: str, name: str, value: str) -> None:
+        if name.startswith("on"):
+            self.problems.append(f"an event handler <{tag} {name}>")
+        if CONTROLS.search(value):
+            self.problems.append(f"a control character in <{tag} {name}>")
+        if (tag, name, value) == ("link", "href", "data:,"):
+            return  # base.html's empty favicon: no request for /favicon.ico
+        if name in URL_ATTRIBUTES or name in URL_DATA_ATTRIBUTES:
+            candidates = value.split(",") if name == "srcset" else [value]
+            for candidate in candidates:
+                words = candidate.split()
+                url = words[0] if words and name == "srcset" else candidate
+                scheme = urlsplit(url.strip()).scheme.lower()
+                if scheme not in ("", "http", "https"):
+                    self.problems.append(f"<{tag} {name}={value!r}>")
+
+
+def checked_page(html: bytes, known_tags: set[str] | None = None) -> PageChecker:
+    checker = PageChecker(known_tags)
+    checker.feed(html.decode("utf-8"))
+    checker.close()
+    return checker
+
+
+def page_problems(name: str, html: bytes) -> list[str]:
+    """What is wrong with a page, compared with the same page rendered from harmless items."""
+    baseline = BASELINE[name]
+    checker = checked_page(html, baseline.tags)
+    if checker.scripts > baseline.scripts:
+        checker.problems.append(f"{checker.scripts} <script> elements, {baseline.scripts} wanted")
+    return checker.problems
+
+
+def hostile_item(
+    source: str, number: int, title: str, text: str, url: str, thumb: str | None = None
+) -> ItemView:
+    thumb = url if thumb is None else thumb
+    return ItemView(
+        source=source,
+        platform_id=f"id{number}{text[:20]}",
+        kind="video" if source != "website" else "post",
+        title=title,
+        description=text,
+        url=url,
+        published_at=datetime(2020, 1, 1 + number, tzinfo=UTC),
+        views=number,
+        thumbnail=thumb or None,
+        thumbnail_variants=(
+            ThumbnailVariant(thumb, 320, 180, "image/webp"),
+            ThumbnailVariant(thumb, 320, 180, "image/jpeg"),
+        ),
+        embeddable=True,
+        embed_url=url or None,
+    )
+
+
+def showcase_of(items: list[ItemView]) -> Showcase:
+    episodes = [episode_view([item], f"{item.source}:{item.platform_id}") for item in items]
+    return Showcase(
+        title="#flächenglühen",
+        intro="Videos und Beiträge der Reihe.",
+        generated_at=datetime(2026, 12, 1, tzinfo=UTC),
+        locale="de_DE",
+        timezone="Europe/Berlin",
+        episodes=episodes,
+        base_url="https://www.example.org/showcase/",
+        home_url="https://www.example.org/",
+    )
+
+
+HARMLESS = [
+    hostile_item(source, n, "Folge", "Text", url, thumb)
+    for n, source in enumerate(["youtube", "facebook", "website"])
+    for url, thumb in (("https://example.org/a", "thumbs/a.jpg"), ("", ""))
+]
+BASELINE = {
+    name: checked_page(html)
+    for name, html in render_outputs(showcase_of(HARMLESS)).items()
+    if name.endswith(".html")
+}
+
+
+def assert_outputs_safe(outputs: dict[str, bytes]) -> None:
+    for name in ("index.html", "fragment.html", "embed.html"):
+        assert page_problems(name, outputs[name]) == [], name
+    for name in ("figures.json", "feed.json", "history.json"):
+        json.loads(outputs[name])
+    ElementTree.fromstring(outputs["feed.xml"])
+
+
+@pytest.mark.fault(
+    "markup, javascript:/data:/vbscript: URLs, bidi overrides and control characters in every "
+    "text and URL field of an item",
+    "shown as text; no link, image or player with a scheme other than http(s); bidi isolated; "
+    "controls dropped; JSON and Atom stay valid",
+    "0",
+    "the page",
+)
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["youtube", "facebook", "website"]), hostile_text,
+                  hostile_text, hostile_text),
+        min_size=1,
+        max_size=4,
+    )
+)  # fmt: skip
+def test_hostile_fields_never_reach_the_page_as_markup(fields):
+    items = [hostile_item(source, n, *texts) for n, (source, *texts) in enumerate(fields)]
+    assert_outputs_safe(render_outputs(showcase_of(items)))
+
+
+def test_a_nul_and_terminal_escape_in_a_title_are_dropped_from_the_page():
+    """Minimal example the fuzzing found: Jinja's escaping leaves control characters alone,
+    and the HTML standard makes them parse errors (NUL becomes U+FFFD); feed.xml dropped them
+    already (`xml_text`)."""
+    item = hostile_item("youtube", 1, "Folge\x00 1\x1b[31m", "Text\x07", "https://example.org/")
+    outputs = render_outputs(showcase_of([item]))
+    assert page_problems("index.html", outputs["index.html"]) == []
+    assert "Folge 1[31m" in outputs["index.html"].decode()
+
+
+@pytest.mark.fault(
+    "a 1 MB title and a 1 MB description",
+    "both shortened on the card, ending in '…'",
+    "0",
+    "the page, at its usual size",
+)
+def test_a_megabyte_title_is_shortened_on_the_card():
+    huge = "Flächenglühen " * 75_000  # about 1 MB
+    item = hostile_item("youtube", 1, huge, huge, "https://example.org/")
+    html = render_outputs(showcase_of([item]))["index.html"].decode()
+    assert len(html) < 100_000
+    assert "…</bdi>" in html
+
+
+@pytest.mark.parametrize("url", ["\x7fjavascript:alert(1)", "\x85data:text/html,x"])
+def test_a_control_character_cannot_hide_a_scheme_from_the_url_filters(url):
+    """Minimal example the fuzzing found: "\\x7fjavascript:" has no scheme for urlsplit, so it
+    passed `local_src` as a relative path, and dropping the control character afterwards
+    made it `javascript:` in a srcset."""
+    item = hostile_item("youtube", 1, "Folge", "Text", url)
+    outputs = render_outputs(showcase_of([item]))
+    assert page_problems("index.html", outputs["index.html"]) == []
+    assert "javascript:" not in outputs["index.html"].decode()
