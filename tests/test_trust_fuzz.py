@@ -19,22 +19,30 @@ script or a foreign URL scheme into the page, or flip its layout.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import sqlite3
 from datetime import UTC, datetime
+from functools import partial
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
 import pytest
-from conftest import Site
-from hypothesis import given, settings
+from conftest import Site, real_api_json
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aggregator.cli import main
 from aggregator.context import episode_view
+from aggregator.errors import SourceError
+from aggregator.fakeapi.world import World
+from aggregator.models import Item, SkippedItem
 from aggregator.render import render_outputs
+from aggregator.sources import facebook, website, youtube
+from aggregator.sources.items import checked, parse_each
 from aggregator.view import ItemView, Showcase, ThumbnailVariant
 
 DEEP = 100_000
@@ -297,3 +305,132 @@ def test_a_control_character_cannot_hide_a_scheme_from_the_url_filters(url):
     outputs = render_outputs(showcase_of([item]))
     assert page_problems("index.html", outputs["index.html"]) == []
     assert "javascript:" not in outputs["index.html"].decode()
+
+
+# --- the parsers --------------------------------------------------------------------------
+
+
+def youtube_video_node() -> dict[str, Any]:
+    return real_api_json("youtube/videos_list_snippet_contentDetails_status_statistics.json")[
+        "items"
+    ][0]
+
+
+def youtube_playlist_entry() -> dict[str, Any]:
+    return real_api_json("youtube/playlistItems_list_page1_nextPageToken.json")["items"][0]
+
+
+def facebook_video_node() -> dict[str, Any]:
+    return real_api_json("facebook/page_videos_p1_cursor_next.json")["data"][0]
+
+
+def facebook_post_node() -> dict[str, Any]:
+    return real_api_json("facebook/page_feed_rich_fields_p1_cursor.json")["data"][0]
+
+
+def wordpress_post() -> dict[str, Any]:
+    # The fake's post follows https://developer.wordpress.org/rest-api/reference/posts/#schema
+    return copy.deepcopy(World.demo().wordpress_posts[0])
+
+
+def parse_youtube_video(node: dict[str, Any], skipped: list[SkippedItem]) -> list[Item]:
+    return list(parse_each("youtube", [node], youtube.parse_video, skipped))
+
+
+def parse_youtube_entry(node: dict[str, Any], skipped: list[SkippedItem]) -> list[Item]:
+    return youtube.parse_uploads([node], [], skipped)  # not in videos.list: private or deleted
+
+
+def parse_facebook_video(node: dict[str, Any], skipped: list[SkippedItem]) -> list[Item]:
+    return list(parse_each("facebook", [node], facebook.parse_video, skipped))
+
+
+def parse_facebook_post(node: dict[str, Any], skipped: list[SkippedItem]) -> list[Item]:
+    return list(parse_each("facebook", [node], facebook.parse_post, skipped))
+
+
+def parse_wordpress_post(node: dict[str, Any], skipped: list[SkippedItem]) -> list[Item]:
+    parse = partial(website.parse_post, tag="flaechengluehen", site_url="https://example.org")
+    return list(parse_each("website", [node], parse, skipped))
+
+
+PARSERS = {
+    "youtube video": (youtube_video_node, parse_youtube_video),
+    "youtube playlist entry": (youtube_playlist_entry, parse_youtube_entry),
+    "facebook video": (facebook_video_node, parse_facebook_video),
+    "facebook post": (facebook_post_node, parse_facebook_post),
+    "website post": (wordpress_post, parse_wordpress_post),
+}
+
+hostile_value = st.one_of(
+    hostile_text,
+    st.sampled_from(
+        [
+            "\ud800",  # a lone surrogate, as Graph's \\ud800 escape decodes
+            "x" * 1_000_000,
+            "-1",
+            "1.5",
+            "1e3",
+            "9" * 40,  # digits beyond 64 bits
+            str(2**64),
+            "9999-12-31T23:59:59Z",
+            "0000-01-01T00:00:00Z",
+            "",
+        ]
+    ),
+    st.integers(min_value=-(2**80), max_value=2**80),
+    st.floats(),
+    st.none(),
+    st.booleans(),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+
+
+def paths_in(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every key and index of a JSON value, outermost first."""
+    found: list[tuple[Any, ...]] = []
+    keys = node.keys() if isinstance(node, dict) else range(len(node))
+    for key in keys:
+        found.append((*prefix, key))
+        if isinstance(node[key], dict | list):
+            found.extend(paths_in(node[key], (*prefix, key)))
+    return found
+
+
+def mutate(node: dict[str, Any], path: tuple[Any, ...], value: Any, delete: bool) -> None:
+    *outer, last = path
+    parent: Any = node
+    for key in outer:
+        parent = parent[key]
+    if delete and isinstance(parent, dict):
+        del parent[last]
+    else:
+        parent[last] = value
+
+
+@pytest.mark.fault(
+    "one field of an item replaced by a hostile value (wrong type, missing, lone surrogate, "
+    "1 MB text, count negative, float or beyond 64 bits, absurd date)",
+    "the item is read, its count as unknown, or skipped and named; nothing else is raised",
+    "0",
+    "every other item",
+)
+@pytest.mark.parametrize("parser", PARSERS, ids=list(PARSERS))
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_parser_reads_or_skips_an_item_and_raises_nothing_else(parser, data):
+    make, parse = PARSERS[parser]
+    node = make()
+    path = data.draw(st.sampled_from(paths_in(node)), label="path")
+    value = data.draw(hostile_value, label="value")
+    mutate(node, path, value, delete=data.draw(st.booleans(), label="delete"))
+    skipped: list[SkippedItem] = []
+    try:
+        items = parse(node, skipped)
+    except SourceError:
+        return  # the documented failure of a whole answer (a playlist entry without an id)
+    assert len(items) + len(skipped) == 1
+    for item in items:
+        assert checked(item) is item  # what the store can hold
+        assert item.views is None or 0 <= item.views < 2**63
