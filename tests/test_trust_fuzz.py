@@ -42,7 +42,7 @@ from aggregator.fakeapi.world import World
 from aggregator.models import Item, SkippedItem
 from aggregator.render import render_outputs
 from aggregator.sources import facebook, website, youtube
-from aggregator.sources.items import checked, parse_each
+from aggregator.sources.items import MAX_TITLE_CHARS, checked, parse_each
 from aggregator.view import ItemView, Showcase, ThumbnailVariant
 
 DEEP = 100_000
@@ -136,6 +136,7 @@ class PageChecker(HTMLParser):
         self.problems: list[str] = []
         self.open: list[tuple[str, bool]] = []  # (tag, isolates its bidi)
         self.scripts = 0
+        self.script_text = ""
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.add(tag)
@@ -155,6 +156,8 @@ class PageChecker(HTMLParser):
                 return
 
     def handle_data(self, data: str) -> None:
+        if self.open and self.open[-1][0] == "script":
+            self.script_text += data
         if CONTROLS.search(data):
             self.problems.append(f"a control character in {data!r}")
         if BIDI_CONTROLS & set(data) and not any(isolated for _, isolated in self.open):
@@ -434,3 +437,73 @@ def test_a_parser_reads_or_skips_an_item_and_raises_nothing_else(parser, data):
     for item in items:
         assert checked(item) is item  # what the store can hold
         assert item.views is None or 0 <= item.views < 2**63
+
+
+# --- end to end ---------------------------------------------------------------------------
+
+SCRIPT = "<script>alert('x')</script>"
+BAD_URL = "javascript:alert('x')"
+SHOWN = " #flächenglühen"  # the items must match to reach the page
+
+
+def make_world_hostile(site: Site) -> None:
+    """Hostile values in every text and URL field the fake serves, in the shapes the real
+    answers have (youtube/videos_list_single_snippet_tags_maxres.json: snippet.title,
+    description, thumbnails.*.url; facebook/page_videos_p1_cursor_next.json and
+    page_feed_rich_fields_p1_cursor.json: title, description, message, permalink_url,
+    full_picture, picture; WordPress: title.rendered, excerpt.rendered, link)."""
+    for video in site.world.youtube_videos.values():
+        snippet = video["snippet"]
+        snippet["title"] = f"{SCRIPT}\u202e\x00 Folge{SHOWN}"
+        snippet["description"] = f"</p><img src=x onerror=alert(1)> {BAD_URL}{SHOWN}"
+        for thumbnail in snippet.get("thumbnails", {}).values():
+            thumbnail["url"] = "data:image/png;base64,AAAA"
+    page = next(iter(site.world.facebook_pages.values()))
+    for node in page["videos"]:
+        node["title"] = "M" * 1_000_000 + SHOWN
+        node["description"] = f"\u2066{SCRIPT}\x1b[2J{SHOWN}"
+        node["permalink_url"] = BAD_URL
+        node["picture"] = "vbscript:msgbox(1)"
+    for node in page["posts"]:
+        node["message"] = f'"><svg onload=alert(1)>\x07{SHOWN}'
+        node["permalink_url"] = " JaVaScRiPt:alert(1)"
+        node["full_picture"] = "file:///etc/passwd"
+    for post in site.world.wordpress_posts:
+        post["title"]["rendered"] = f"&lt;script&gt;alert(1)&lt;/script&gt;\u202e{SCRIPT}"
+        post["excerpt"]["rendered"] = f"<p>{SCRIPT}\x00</p>"
+        post["link"] = "data:text/html,<script>alert(1)</script>"
+
+
+@pytest.mark.fault(
+    "every text and URL field of every source made hostile (markup, javascript:/data:/"
+    "vbscript:/file: URLs, bidi overrides, NUL and escape characters, a 1 MB title)",
+    "the items are shown as text with no link or image for a bad URL; the page holds no "
+    "script, handler or foreign scheme from the data",
+    "0",
+    "every item; the page",
+)
+def test_hostile_answers_end_to_end_leave_a_safe_page(site: Site):
+    make_world_hostile(site)
+    assert run(site, "update") == 0
+    for name in ("index.html", "fragment.html"):
+        html = (site.output / name).read_bytes()
+        checker = checked_page(html)
+        assert checker.problems == [], name
+        assert checker.scripts <= 1
+        assert "alert" not in checker.script_text, name
+        assert len(html) < 500_000  # the 1 MB title is shortened
+    json.loads(site.read("figures.json"))
+    feed = json.loads(site.read("feed.json"))
+    assert len(feed["items"]) >= 3
+    ElementTree.fromstring((site.output / "feed.xml").read_bytes())
+
+
+def test_a_megabyte_title_is_cut_where_it_is_read():
+    """Minimal example the end-to-end run found: a 1 MB title made each render take seconds
+    (grouping normalises and compares every title with its neighbours), 9 s for the fake's
+    Facebook videos. The cut happens at the edge, so the store and every later step see
+    at most MAX_TITLE_CHARS."""
+    node = facebook_video_node()
+    node["title"] = "M" * 1_000_000
+    (item,) = parse_facebook_video(node, [])
+    assert item.title == "M" * MAX_TITLE_CHARS
