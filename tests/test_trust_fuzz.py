@@ -19,6 +19,7 @@ script or a foreign URL scheme into the page, or flip its layout.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import re
@@ -507,3 +508,56 @@ def test_a_megabyte_title_is_cut_where_it_is_read():
     node["title"] = "M" * 1_000_000
     (item,) = parse_facebook_video(node, [])
     assert item.title == "M" * MAX_TITLE_CHARS
+
+
+def youtube_channel() -> dict[str, Any]:
+    return real_api_json("youtube/channels_list_snippet_contentDetails_statistics_2022.json")[
+        "items"
+    ][0]
+
+
+def read_channel(channel: dict[str, Any]) -> None:
+    """What `youtube.fetch` reads of the channel resource, checked as the store needs it."""
+    account = youtube.parse_account(channel)
+    assert isinstance(account.name, str) and isinstance(account.url, str)
+    account.name.encode("utf-8")
+    for figure in youtube.parse_figures(channel):
+        assert 0 <= figure.value < 2**63
+    youtube.uploads_playlist_id(channel)
+
+
+@pytest.mark.fault(
+    "one field of the YouTube channel resource (snippet, statistics, contentDetails) replaced "
+    "by a hostile value",
+    "read as absent (the figure left out, the name from the id) or one 'unexpected response' "
+    "line for YouTube; never an unexpected error",
+    "0 or 1",
+    "the other sources; the figures' last good values",
+)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_the_channel_resource_is_read_or_refused_and_raises_nothing_else(data):
+    """The resource as recorded (youtube/channels_list_snippet_contentDetails_statistics_2022
+    .json), one field made hostile."""
+    channel = youtube_channel()
+    path = data.draw(st.sampled_from(paths_in(channel)), label="path")
+    value = data.draw(hostile_value, label="value")
+    mutate(channel, path, value, delete=data.draw(st.booleans(), label="delete"))
+    with contextlib.suppress(SourceError):  # the documented refusal of the whole answer
+        read_channel(channel)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("snippet", "text"), ("statistics", ["a list"]), ("contentDetails", 7)],
+)
+def test_a_channel_part_of_the_wrong_type_is_no_unexpected_error(field, value):
+    """Minimal examples the fuzzing found: `.get` on a string, a list or a number was an
+    AttributeError, which ended the YouTube source as an unexpected error (a bug) instead of
+    reading the part as absent."""
+    channel = youtube_channel()
+    channel[field] = value
+    try:
+        read_channel(channel)
+    except SourceError as error:
+        assert error.cause == "unexpected response"  # no uploads playlist: said plainly
