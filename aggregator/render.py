@@ -83,6 +83,7 @@ from jinja2 import (
     StrictUndefined,
     select_autoescape,
 )
+from markupsafe import Markup
 
 from . import figures
 from .files import write_generation
@@ -98,6 +99,9 @@ ATOM_FILE = "feed.xml"
 BADGES_DIR = "badges"
 GROUP_SIZE = 24
 DESCRIPTION_CHARS = 120  # the card shows three lines; the rest would only weigh
+# YouTube allows 100 characters (https://developers.google.com/youtube/v3/docs/videos#snippet.title);
+# WordPress and Facebook set no limit. A long word is kept whole (test_render), a megabyte is not.
+TITLE_CHARS = 10_000
 # The grid's card width, for the browser to pick a thumbnail from the srcset.
 THUMBNAIL_SIZES = "(min-width:40em) 20em,100vw"
 
@@ -211,6 +215,7 @@ def make_environment(template_dirs: Sequence[Path], formats: Formats) -> Environ
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=without_controls,
     )
     env.filters.update(
         count=formats.count,
@@ -232,6 +237,7 @@ def make_environment(template_dirs: Sequence[Path], formats: Formats) -> Environ
         player_provider=player_provider,
         entry_id=entry_id,
         DESCRIPTION_CHARS=DESCRIPTION_CHARS,
+        TITLE_CHARS=TITLE_CHARS,
         thumbnail_sizes=THUMBNAIL_SIZES,
     )
     figures.install(env, formats.locale)  # filter signed_count, global sparkline_points
@@ -293,16 +299,18 @@ def iso_utc(value: datetime) -> str:
 
 
 def web_url(url: str | None) -> str | None:
-    """Only http(s) links reach an href: a `javascript:` URL from an API must never be clickable."""
-    if url and urlsplit(url).scheme.lower() in ("http", "https"):
+    """Only http(s) links reach an href: a `javascript:` URL from an API must never be clickable.
+    A URL holding a control character is refused too: `finalize` would drop the character after
+    this check, and "\x7fjavascript:" would become a scheme."""
+    if url and not _CONTROLS.search(url) and urlsplit(url).scheme.lower() in ("http", "https"):
         return url
     return None
 
 
 def local_src(path: str | None) -> str | None:
     """Only paths inside the output directory may load: an absolute URL would leak the visit."""
-    if not path:
-        return None
+    if not path or _CONTROLS.search(path):
+        return None  # see web_url
     parts = urlsplit(path)
     if parts.scheme or parts.netloc or path.startswith(("/", "\\")):
         return None
@@ -516,6 +524,18 @@ def compact_js(js: str) -> str:
 
 
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Control characters other than tab and line breaks: parse errors in HTML (a NUL becomes
+# U+FFFD), invalid in XML 1.0 (C0) or discouraged (DEL, C1), and an API's text has no use for them.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+
+
+def without_controls(value: Any) -> Any:
+    """Every value a template prints, control characters dropped (the environment's
+    `finalize`): escaping leaves them alone, and they come from the APIs' text as it was sent."""
+    if not isinstance(value, str) or _CONTROLS.search(value) is None:
+        return value
+    cleaned = _CONTROLS.sub("", value)
+    return Markup(cleaned) if isinstance(value, Markup) else cleaned
 
 
 def xml_text(text: str) -> str:

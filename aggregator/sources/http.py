@@ -123,5 +123,7 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
 def json_or_none(body: bytes) -> Any:
     try:
         return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: nested deeper than Python's json can follow (RFC 8259 section 9
+        # lets a parser set that limit); as unreadable as any other answer that is not JSON.
         return None

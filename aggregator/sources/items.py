@@ -25,6 +25,11 @@ MAX_COUNT = 2**63 - 1
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 MAX_ID_CHARS = 128  # the items.platform_id column
+# A title is one line on a card (YouTube allows 100 characters; WordPress and Facebook set no
+# limit): a longer one is cut here, so that no later step (grouping compares every title with
+# its neighbours) works through a megabyte. Descriptions stay whole: hashtags are looked for
+# in all of a post's message.
+MAX_TITLE_CHARS = 10_000
 TEXT_FIELDS = ("title", "description", "url")
 # What a malformed value raises inside a parser: anything else is a bug and ends the source.
 MALFORMED = (ValueError, TypeError, KeyError, AttributeError, OverflowError, IndexError)
@@ -85,6 +90,7 @@ def checked(item: Item) -> Item:
         raise BadItem("id", "missing or longer than 128 characters")
     for field in TEXT_FIELDS:
         _require_text(field, getattr(item, field))
+    item.title = item.title[:MAX_TITLE_CHARS]
     if item.thumbnail_url is not None:
         _require_text("thumbnail_url", item.thumbnail_url)
     for tag in item.tags:

@@ -448,6 +448,12 @@ def _execute_once(request: HttpRequest, what: str, timeout: float) -> dict[str, 
         raise error_from_response(
             error.resp.status, error.content, error.resp.get("retry-after")
         ) from None
+    except (UnicodeDecodeError, RecursionError):
+        # googleapiclient decodes a 200 answer itself: bytes that are not UTF-8, or JSON nested
+        # deeper than Python's json follows, escape it as these.
+        raise SourceError(
+            SOURCE, "not JSON", f"{what} answered 200 with a body that is not readable JSON"
+        ) from None
     except (TimeoutError, DeadlineExceeded):
         raise SourceError(
             SOURCE, "timeout", f"{what}: no whole answer within {timeout:g}s", retryable=True
@@ -526,7 +532,7 @@ def error_reasons(error: Mapping[str, Any]) -> set[str]:
 def _json_or_none(content: bytes | str) -> Any:
     try:
         return json.loads(content)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         return None
 
 
@@ -558,13 +564,13 @@ def parse_list_items(response: Mapping[str, Any], what: str) -> list[dict[str, A
 
 def parse_account(channel: Mapping[str, Any]) -> Account:
     channel_id = _required_str(channel, "id", "channel")
-    snippet = channel.get("snippet") or {}
-    custom_url = snippet.get("customUrl")
+    snippet = _object(channel.get("snippet"))
+    custom_url = _text_or_none(snippet.get("customUrl"))
     path = custom_url if custom_url else f"channel/{channel_id}"
     return Account(
         source=SOURCE,
         platform_id=channel_id,
-        name=snippet.get("title") or channel_id,
+        name=_text_or_none(snippet.get("title")) or channel_id,
         url=CHANNEL_BASE_URL + path.lstrip("/"),
         raw=dict(channel),
     )
@@ -572,7 +578,7 @@ def parse_account(channel: Mapping[str, Any]) -> Account:
 
 def parse_figures(channel: Mapping[str, Any]) -> list[Figure]:
     """Subscribers (rounded by YouTube, absent when hidden), views and videos."""
-    statistics = channel.get("statistics") or {}
+    statistics = _object(channel.get("statistics"))
     figures: list[Figure] = []
     subscribers = parse_count(statistics.get("subscriberCount"))
     if subscribers is not None and not statistics.get("hiddenSubscriberCount"):
@@ -585,10 +591,26 @@ def parse_figures(channel: Mapping[str, Any]) -> list[Figure]:
 
 
 def uploads_playlist_id(channel: Mapping[str, Any]) -> str:
-    uploads = (channel.get("contentDetails") or {}).get("relatedPlaylists", {}).get("uploads")
+    uploads = _object(_object(channel.get("contentDetails")).get("relatedPlaylists")).get("uploads")
     if not isinstance(uploads, str) or not uploads:
         raise SourceError(SOURCE, "unexpected response", "channel has no uploads playlist")
     return uploads
+
+
+def _object(value: Any) -> Mapping[str, Any]:
+    """A JSON object as sent, or an empty one when something else came in its place."""
+    return value if isinstance(value, dict) else {}
+
+
+def _text_or_none(value: Any) -> str | None:
+    """Text the database can hold, or None (a list, a number, a lone surrogate)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return value
 
 
 def upload_video_id(entry: Mapping[str, Any]) -> str:
