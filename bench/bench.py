@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench.py [--uploads 5000] [--fb-videos 1000] [--fb-posts 5000]
                                     [--render-items 10000] [--runs 3] [--thumbnail-sample 100]
     .venv/bin/python bench/bench.py --growth   # first update and render at 1,000/5,000/20,000
+    .venv/bin/python bench/bench.py --thumbnails   # only the thumbnail phases per image
     .venv/bin/python bench/bench.py --page     # the page's weight in Debian's chromium
 
 Each command runs as its own process (the real CLI), so wall time and peak memory (max RSS)
@@ -433,6 +434,9 @@ def main() -> None:
     parser.add_argument(
         "--growth", action="store_true", help="only the growth table: 1,000, 5,000, 20,000 uploads"
     )
+    parser.add_argument(
+        "--thumbnails", action="store_true", help="only the thumbnail phases per image"
+    )
     parser.add_argument("--thumbnail-sample", type=int, default=100, help="images timed by phase")
     args = parser.parse_args()
     if args.page:
@@ -441,6 +445,9 @@ def main() -> None:
     print(f"{os.cpu_count()} cores")
     if args.growth:
         bench_growth([1000, 5000, 20000])
+        return
+    if args.thumbnails:
+        bench_thumbnail_phases(args.thumbnail_sample)
         return
     bench_targets(args.uploads, args.fb_videos, args.fb_posts, args.runs)
     bench_thumbnail_phases(args.thumbnail_sample)
