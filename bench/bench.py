@@ -1,18 +1,26 @@
-"""Benchmark: `showcase update` against the fake APIs at scale, and `showcase render`.
+"""Benchmark: issue 12's targets for `showcase update` and `render` against the fake APIs.
 
     .venv/bin/python bench/bench.py [--uploads 5000] [--fb-videos 1000] [--fb-posts 5000]
-                                    [--render-items 10000] [--runs 3]
+                                    [--render-items 10000] [--runs 3] [--thumbnail-sample 100]
+    .venv/bin/python bench/bench.py --growth   # first update and render at 1,000/5,000/20,000
+    .venv/bin/python bench/bench.py --thumbnails   # only the thumbnail phases per image
     .venv/bin/python bench/bench.py --page     # the page's weight in Debian's chromium
 
 Each command runs as its own process (the real CLI), so wall time and peak memory (max RSS)
 are the command's own; the fake server runs in this process and counts quota units and requests.
-Each measurement is repeated `--runs` times on a fresh site (these machines are shared and
-noisy): the median is printed, with the fastest and slowest run.
+bench/naive.py, the yardstick, does the same first update naively on a fresh copy of the same
+world in the same run. Each measurement is repeated `--runs` times on a fresh site (these
+machines are shared and noisy): the median is printed, with the fastest and slowest run, next
+to its target and whether it holds. The thumbnail phases time thumbnails' own functions image by
+image. No figure here is ever a timed test.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import json
+import math
 import os
 import statistics
 import subprocess
@@ -26,7 +34,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from aggregator import store
+from PIL import Image
+
+from aggregator import store, thumbnails
 from aggregator.fakeapi import FakeApiServer, World
 from aggregator.models import Account, Figure, Item, SourceResult
 
@@ -75,11 +85,44 @@ def run_cli(config: Path, *args: str) -> tuple[int, float, float]:
     """Run `showcase ARGS`; return exit code, seconds, and the child's peak RSS in MB."""
     env = dict(os.environ, YOUTUBE_API_KEY=KEY, FACEBOOK_ACCESS_TOKEN=TOKEN)
     command = [sys.executable, "-m", "aggregator", "--config", str(config), *args]
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        code = os.waitstatus_to_exitcode(status)
+        if code:
+            errors.seek(0)
+            sys.stderr.write(errors.read().decode(errors="replace"))
+    return code, seconds, usage.ru_maxrss / 1024
+
+
+def run_naive(config: Path, api_url: str) -> tuple[float, float, dict[str, int]]:
+    """Run bench/naive.py into a folder of its own; return seconds, peak RSS in MB, counts."""
+    env = dict(os.environ, YOUTUBE_API_KEY=KEY, FACEBOOK_ACCESS_TOKEN=TOKEN)
+    folder = config.parent / "naive"
+    folder.mkdir()
+    command = [sys.executable, str(Path(__file__).with_name("naive.py")), api_url, str(folder)]
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=env)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+    out = process.stdout.read() if process.stdout else ""
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
-    return os.waitstatus_to_exitcode(status), seconds, usage.ru_maxrss / 1024
+    assert os.waitstatus_to_exitcode(status) == 0, "naive.py failed"
+    return seconds, usage.ru_maxrss / 1024, json.loads(out)
+
+
+def showcase_count(config: Path) -> int:
+    """The items on our index.html (every showcase item is there, folded or not)."""
+    return (config.parent / "public" / "index.html").read_text("utf-8").count("data-source=")
+
+
+def spread(values: list[float], digits: int = 1) -> str:
+    """Median, and (fastest–slowest) when there is more than one run."""
+    text = f"{statistics.median(values):.{digits}f}"
+    if len(values) > 1:
+        text += f" ({min(values):.{digits}f}–{max(values):.{digits}f})"
+    return text
 
 
 @dataclass
@@ -94,57 +137,203 @@ class Samples:
         self.rss.append(rss)
 
     def __str__(self) -> str:
-        runs = len(self.seconds)
-        spread = f" ({min(self.seconds):.1f}–{max(self.seconds):.1f})" if runs > 1 else ""
         return (
-            f"{statistics.median(self.seconds):.1f} s{spread}, "
-            f"peak RSS {statistics.median(self.rss):.0f} MB, median of {runs}"
+            f"{spread(self.seconds, 2)} s, peak RSS {statistics.median(self.rss):.0f} MB, "
+            f"median of {len(self.seconds)}"
         )
 
 
-def bench_update(uploads: int, fb_videos: int, fb_posts: int, runs: int) -> None:
-    samples = {"first": Samples(), "second": Samples()}
-    costs: dict[str, str] = {}
+@dataclass
+class Target:
+    """One row of issue 12's table: the runs' values and the bound they must stay under."""
+
+    what: str
+    unit: str
+    bound: float
+    values: list[float] = field(default_factory=list)
+    digits: int = 2
+
+    def row(self, note: str = "") -> str:
+        median = statistics.median(self.values)
+        holds = "holds" if median <= self.bound else "MISSED"
+        return (
+            f"  {self.what:<34} {spread(self.values, self.digits):>22} {self.unit:<3}"
+            f" target ≤ {self.bound:g} {self.unit}: {holds}{note}"
+        )
+
+
+def timed(config: Path, *args: str) -> tuple[float, float]:
+    code, seconds, rss = run_cli(config, *args)
+    assert code == 0, f"showcase {' '.join(args)} exited {code}"
+    return seconds, rss
+
+
+def bench_targets(uploads: int, fb_videos: int, fb_posts: int, runs: int) -> None:
+    """Issue 12's targets, each run on a fresh site, naive's first update on a fresh copy of
+    the same world (its own server, so that neither warms the other's thumbnail cache)."""
+    first = Target("first update (all thumbnails new)", "s", 4)
+    naive = Target("naive first update (no resizing)", "s", 4)
+    second = Target("second update, nothing new", "s", 2)
+    quick = Target("update --quick, nothing new", "s", 1)
+    render = Target("render (showcase items)", "s", 0.3)
+    helps = Target("showcase --help", "s", 0.15)
+    status = Target("showcase status", "s", 0.15)
+    memory = Target("peak RSS of the first update", "MB", 128, digits=0)
+    costs: dict[str, Any] = {}
     for _ in range(runs):
         with synthetic_site(uploads, fb_videos, fb_posts) as (config, server):
-            for run, sample in samples.items():
-                server.reset_stats()
-                code, seconds, rss = run_cli(config, "update")
-                assert code == 0, f"update exited {code}"
-                sample.add(seconds, rss)
-                stats = server.stats
-                costs[run] = (
-                    f"YouTube quota {stats.youtube_units} units "
-                    f"(bound {youtube_bound(uploads)}), "
-                    f"Graph requests {stats.graph_requests} "
-                    f"(bound {graph_bound(fb_videos, fb_posts)}), "
-                    f"thumbnails downloaded {stats.by_route.get('thumbs', 0)}"
-                )
-    for run, sample in samples.items():
-        print(
-            f"update ({run} run; {uploads} uploads, {fb_videos} FB videos, {fb_posts} posts): "
-            f"{sample}, {costs[run]}"
-        )
-
-
-def bench_quick_refresh(uploads: int, fb_videos: int, fb_posts: int, runs: int) -> None:
-    """`update --quick` with nothing new, after a full `update`: what a frequent run costs."""
-    sample = Samples()
-    with synthetic_site(uploads, fb_videos, fb_posts) as (config, server):
-        run_cli(config, "update")
-        for _ in range(runs):
+            seconds, rss, counts = run_naive(config, server.url)
+            naive.values.append(seconds)
+            costs["naive"] = counts
+        with synthetic_site(uploads, fb_videos, fb_posts) as (config, server):
+            seconds, rss = timed(config, "update")
+            first.values.append(seconds)
+            memory.values.append(rss)
+            stats = server.stats
+            costs["first"] = (stats.youtube_units, stats.graph_requests, stats.thumb_requests)
+            costs["showcase"] = showcase_count(config)
             server.reset_stats()
-            code, seconds, rss = run_cli(config, "update", "--quick")
-            assert code == 0, f"update --quick exited {code}"
-            sample.add(seconds, rss)
-        stats = server.stats
+            second.values.append(timed(config, "update")[0])
+            costs["second"] = (server.stats.youtube_units, server.stats.graph_requests)
+            server.reset_stats()
+            quick.values.append(timed(config, "update", "--quick")[0])
+            costs["quick"] = (server.stats.youtube_units, server.stats.graph_requests)
+            render.values.append(timed(config, "render")[0])
+            helps.values.append(timed(config, "--help")[0])
+            status.values.append(timed(config, "status")[0])
+    units, graph, thumbs = costs["first"]
+    youtube_floor, graph_floor = youtube_bound(uploads), graph_bound(fb_videos, fb_posts)
     print(
-        f"update --quick (nothing new; {uploads} uploads, {fb_videos} FB videos, "
-        f"{fb_posts} posts): {sample}, "
-        f"YouTube quota {stats.youtube_units} units (full: {youtube_bound(uploads)}), "
-        f"Graph requests {stats.graph_requests} "
-        f"(full: {graph_bound(fb_videos, fb_posts)})"
+        f"targets ({uploads} uploads, {fb_videos} FB videos, {fb_posts} posts; "
+        f"median (min–max) of {runs} runs, wall time of each command as its own process)"
     )
+    faster = statistics.median(first.values) < statistics.median(naive.values)
+    print(first.row(f"; faster than naive: {'yes' if faster else 'NO'}"))
+    print(f"  {naive.what:<34} {spread(naive.values, 2):>22} s   the yardstick")
+    print(
+        f"    showcase items: ours {costs['showcase']}, naive {costs['naive']['showcase']}; "
+        f"thumbnails: ours {thumbs}, naive {costs['naive']['thumbnails']}"
+    )
+    print(second.row())
+    print(quick.row())
+    print(render.row(f" ({costs['showcase']} items)"))
+    print(helps.row())
+    print(status.row())
+    print(memory.row())
+    at_floor = units <= youtube_floor and graph <= graph_floor
+    print(
+        f"  quota, first update: YouTube {units} units (floor {youtube_floor}), Graph {graph} "
+        f"requests (floor {graph_floor}): {'holds' if at_floor else 'MISSED'}; second update "
+        f"{costs['second'][0]} units, {costs['second'][1]} requests; --quick "
+        f"{costs['quick'][0]} units, {costs['quick'][1]} requests"
+    )
+
+
+def bench_thumbnail_phases(sample: int) -> None:
+    """Median ms per image of each phase, timing thumbnails' own functions on `sample` of the
+    synthetic site's thumbnails (the same images a first update copies), one at a time."""
+    with synthetic_site(5000, 1000, 5000) as (config, server):
+        run_cli(config, "update")
+        paths = [path for route, path in server.stats.requests if route == "thumbs"]
+        urls = [server.url.rstrip("/") + path for path in paths[:: max(1, len(paths) // sample)]]
+        hosts = thumbnails.image_hosts([server.url])
+        http = thumbnails.checked_session(hosts)
+        folder = config.parent / "phases"
+        phases: dict[str, list[float]] = {p: [] for p in PHASES}
+        for n, url in enumerate(urls[:sample]):
+            clock = time.perf_counter()
+            data = thumbnails._download_image(http, hosts, url, 30)
+            clock = lap(phases["download"], clock)
+            image = Image.open(io.BytesIO(data))
+            widths = [w for w in thumbnails._WIDTHS if w <= thumbnails.crop_width(image.size)]
+            if widths and image.format == "JPEG":  # as _encoded_variants decodes
+                scale = max(widths) / thumbnails.crop_width(image.size)
+                image.draft(
+                    "RGB", (math.ceil(image.width * scale), math.ceil(image.height * scale))
+                )
+            image.load()
+            source = image.convert("RGB")
+            clock = lap(phases["decode"], clock)
+            box = thumbnails._crop_box(source.size)
+            resized = {
+                w: source.resize(
+                    (w, w * 9 // 16), Image.Resampling.LANCZOS, box=box, reducing_gap=3.0
+                )
+                for w in sorted(widths, reverse=True)
+            }
+            clock = lap(phases["resize"], clock)
+            encoded = [
+                (f"{n}.w{w}.{ext}", thumbnails._encode(resized[w], ext))
+                for w in resized
+                for ext in thumbnails._EXTENSIONS_OF[w]
+            ]
+            clock = lap(phases["encode"], clock)
+            for name, out in [*encoded, (f"{n}.jpg", data)]:
+                thumbnails.write_quickly(folder / name, out)
+            lap(phases["write"], clock)
+        whole = []
+        for url in urls[:sample]:
+            data = thumbnails._download_image(http, hosts, url, 30)
+            clock = time.perf_counter()
+            thumbnails._converted(data, "thumbs/x")
+            lap(whole, clock)
+    print(f"thumbnail phases, median ms per image over {len(phases['download'])} images:")
+    for phase, laps in phases.items():
+        print(f"  {phase:<9} {statistics.median(laps) * 1000:7.2f} ms")
+    print(
+        f"  (decode+resize+encode in one _converted call: {statistics.median(whole) * 1000:.2f} ms)"
+    )
+
+
+PHASES = ("download", "decode", "resize", "encode", "write")
+
+
+def lap(laps: list[float], since: float) -> float:
+    now = time.perf_counter()
+    laps.append(now - since)
+    return now
+
+
+def bench_growth(sizes: list[int]) -> None:
+    """The first update and the render at each size, once; Facebook scaled with the uploads
+    (a fifth as many videos, as many posts), the proportions of the default site."""
+    rows = []
+    for uploads in sizes:
+        fb_videos, fb_posts = uploads // 5, uploads
+        with synthetic_site(uploads, fb_videos, fb_posts) as (config, server):
+            seconds, rss = timed(config, "update")
+            stats = server.stats
+            render_seconds = timed(config, "render")[0]
+            rows.append(
+                (
+                    uploads,
+                    seconds,
+                    rss,
+                    stats.youtube_units + stats.graph_requests,
+                    showcase_count(config),
+                    render_seconds,
+                )
+            )
+    print("growth (first update, then render; FB videos = uploads/5, posts = uploads; one run):")
+    print("  uploads  update s   ×     RSS MB  ×    quota+Graph  ×    showcase  render s  ×")
+    previous = None
+    for row in rows:
+        uploads, seconds, rss, cost, items, render_seconds = row
+        ratios = ("", "", "", "")
+        if previous:
+            ratios = tuple(
+                f"{new / old:.2f}"
+                for new, old in zip(
+                    (seconds, rss, cost, render_seconds),
+                    (previous[1], previous[2], previous[3], previous[5]),
+                    strict=True,
+                )
+            )
+        print(
+            f"  {uploads:>7} {seconds:>9.1f} {ratios[0]:>5} {rss:>8.0f} {ratios[1]:>5}"
+            f" {cost:>10} {ratios[2]:>5} {items:>9} {render_seconds:>9.2f} {ratios[3]:>5}"
+        )
+        previous = row
 
 
 def bench_render(count: int, runs: int) -> None:
@@ -242,13 +431,26 @@ def main() -> None:
     parser.add_argument("--render-items", type=int, default=10000)
     parser.add_argument("--runs", type=int, default=3, help="repetitions of each measurement")
     parser.add_argument("--page", action="store_true", help="only the page weight (chromium)")
+    parser.add_argument(
+        "--growth", action="store_true", help="only the growth table: 1,000, 5,000, 20,000 uploads"
+    )
+    parser.add_argument(
+        "--thumbnails", action="store_true", help="only the thumbnail phases per image"
+    )
+    parser.add_argument("--thumbnail-sample", type=int, default=100, help="images timed by phase")
     args = parser.parse_args()
     if args.page:
         bench_page()
         return
     print(f"{os.cpu_count()} cores")
-    bench_update(args.uploads, args.fb_videos, args.fb_posts, args.runs)
-    bench_quick_refresh(args.uploads, args.fb_videos, args.fb_posts, args.runs)
+    if args.growth:
+        bench_growth([1000, 5000, 20000])
+        return
+    if args.thumbnails:
+        bench_thumbnail_phases(args.thumbnail_sample)
+        return
+    bench_targets(args.uploads, args.fb_videos, args.fb_posts, args.runs)
+    bench_thumbnail_phases(args.thumbnail_sample)
     bench_render(args.render_items, args.runs)
 
 

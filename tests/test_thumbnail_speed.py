@@ -1,0 +1,126 @@
+"""How the thumbnail copier spends its time (issue 12): a few downloads at once, one decode per
+image at the scale the widest copy needs, no fsync per file, nothing begun past the budget.
+The figures themselves are measured in bench/ (`bench.py --thumbnails`), never timed here."""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+import time
+from http.server import BaseHTTPRequestHandler
+
+from PIL import Image
+from test_trust_urls import answer, serving
+
+from aggregator import thumbnails
+from aggregator.retry import RetryPolicy
+from aggregator.thumbnails import ThumbnailWanted
+
+
+def jpeg(width: int, height: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 80, 20)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def policy(budget: float = 100.0) -> RetryPolicy:
+    return RetryPolicy(sleep=lambda s: None, timeout=5.0, budget=budget)
+
+
+def wanted(server, count: int) -> list[ThumbnailWanted]:
+    return [
+        ThumbnailWanted(n, "youtube", f"video{n:06d}", server.url(f"/{n}.jpg"))
+        for n in range(count)
+    ]
+
+
+def test_several_images_are_downloaded_at_once(tmp_path):
+    """One slow image at a time would take WORKERS times as long: the server sees
+    WORKERS requests in flight together."""
+    lock, now, most = threading.Lock(), [0], [0]
+    body = jpeg(640, 360)
+
+    def slow(request: BaseHTTPRequestHandler) -> None:
+        with lock:
+            now[0] += 1
+            most[0] = max(most[0], now[0])
+        time.sleep(0.2)
+        with lock:
+            now[0] -= 1
+        answer(body)(request)
+
+    with serving(slow) as server:
+        hosts = thumbnails.image_hosts([server.url()])
+        stored = thumbnails.download_thumbnails(wanted(server, 12), tmp_path, policy(), hosts)
+    assert len(stored) == 12
+    assert most[0] == thumbnails.WORKERS
+
+
+def test_each_worker_keeps_its_connection_alive(tmp_path, monkeypatch):
+    """20 images over at most WORKERS connections, not one connection per image (the image
+    CDNs speak HTTP/1.1 and keep connections open; the test server is made to as well)."""
+    connections: set[int] = set()
+    body = jpeg(640, 360)
+
+    def keep(request: BaseHTTPRequestHandler) -> None:
+        connections.add(request.client_address[1])
+        answer(body)(request)
+
+    monkeypatch.setattr(BaseHTTPRequestHandler, "protocol_version", "HTTP/1.1")
+    with serving(keep) as server:
+        hosts = thumbnails.image_hosts([server.url()])
+        assert len(thumbnails.download_thumbnails(wanted(server, 20), tmp_path, policy(), hosts))
+    assert len(connections) <= thumbnails.WORKERS
+
+
+def test_thumbnail_files_are_written_whole_without_fsync(tmp_path, monkeypatch):
+    """A thumbnail can always be fetched again: it is renamed into place (never half a file
+    under its name) but not synced, which cost two fsyncs for each of its four files."""
+
+    def no_fsync(fd: int) -> None:
+        raise AssertionError("fsync while writing a thumbnail")
+
+    monkeypatch.setattr(os, "fsync", no_fsync)
+    with serving(answer(jpeg(1280, 720))) as server:
+        hosts = thumbnails.image_hosts([server.url()])
+        stored = thumbnails.download_thumbnails(wanted(server, 3), tmp_path, policy(), hosts)
+    assert len(stored) == 3
+    names = sorted(p.name for p in (tmp_path / "thumbs").iterdir())
+    assert len(names) == 12 and not [n for n in names if n.endswith(".tmp")]
+
+
+def test_a_large_jpeg_is_decoded_once_at_a_reduced_scale(tmp_path, monkeypatch):
+    """A 2560x1440 JPEG needs 640 px at most: Pillow's draft mode decodes it at 1/4 scale
+    (https://pillow.readthedocs.io/en/stable/reference/Image.html#PIL.Image.Image.draft),
+    and every copy comes from that one decode."""
+    loads: list[tuple[int, int]] = []
+    real_load = Image.Image.load
+
+    def counting_load(image):
+        if image.format == "JPEG" and image.tile:  # tiles left: this call decodes
+            loads.append(image.size)
+        return real_load(image)
+
+    monkeypatch.setattr(Image.Image, "load", counting_load)
+    with serving(answer(jpeg(2560, 1440))) as server:
+        hosts = thumbnails.image_hosts([server.url()])
+        stored = thumbnails.download_thumbnails(wanted(server, 1), tmp_path, policy(), hosts)
+    assert stored == {0: "thumbs/youtube-video000000.jpg"}
+    assert loads == [(640, 360)]
+    for width, extension in ((320, "webp"), (640, "webp"), (320, "jpg")):
+        path = tmp_path / thumbnails.variant_path(stored[0], width, extension)
+        with Image.open(path) as image:
+            assert image.size == (width, width * 9 // 16)
+
+
+def test_no_image_is_begun_once_the_budget_is_nearly_spent(tmp_path, caplog):
+    """With less than the copier's reserve left, nothing is requested: the rest waits for the
+    next run, and the run keeps its time for the render."""
+    caplog.set_level("INFO", logger="aggregator.thumbnails")
+    with serving(answer(jpeg(640, 360))) as server:
+        hosts = thumbnails.image_hosts([server.url()])
+        stored = thumbnails.download_thumbnails(wanted(server, 5), tmp_path, policy(4.0), hosts)
+        assert server.hits == []
+    assert stored == {}
+    assert "5 left for the next run" in caplog.text
