@@ -45,6 +45,9 @@ Every HTML template gets the same context:
 - `language`: the locale's language, e.g. `"de"`.
 - `base`: "" or the base URL to put before a path into the output folder.
 - `privacy_href`: where each play button's "Datenschutz" link points.
+- `card(episode, eager=False)`: the episode's `_item.html` (with `episode`, `item` its lead,
+  and `eager`, true for the page's first card), rendered once per render and kept:
+  fragment.html and embed.html share their cards, which see `page` "fragment" in both.
 
 Filters: `count` (1.310), `local_date` (27.06.2017), `local_datetime` (26.11.2026, 06:00),
 `duration` (3:12, 1:02:03), `iso` (ISO-8601 UTC), `iso_duration` (PT3M12S), `web_url` (the URL
@@ -93,6 +96,7 @@ from .view import EpisodeView, FigureView, ItemView, Showcase
 INDEX_FILE = "index.html"
 FRAGMENT_FILE = "fragment.html"
 EMBED_FILE = "embed.html"
+ITEM_TEMPLATE = "_item.html"
 FIGURES_FILE = "figures.json"
 FEED_FILE = "feed.json"
 ATOM_FILE = "feed.xml"
@@ -168,24 +172,59 @@ def render_outputs(
 def html_outputs(
     env: Environment, showcase: Showcase, groups: list[Sequence[EpisodeView]], language: str
 ) -> dict[str, bytes]:
-    def render(template: str, page: str, heading_level: int, base: str) -> bytes:
-        html = env.get_template(template).render(
-            showcase=showcase,
-            page=page,
-            groups=groups,
-            heading_level=heading_level,
-            language=language,
-            base=base,
-            privacy_href=privacy_href(showcase, page, base),
-        )
-        return html.encode("utf-8")
+    def render(
+        template: str, page: str, heading_level: int, base: str, cards: CardRenderer
+    ) -> bytes:
+        context = page_context(showcase, page, groups, heading_level, language, base)
+        return env.get_template(template).render(context, card=cards).encode("utf-8")
 
     outside = showcase.base_url or ""  # read from another page: absolute when known
+    # fragment.html and embed.html hold the same cards: each is rendered once for both.
+    shared = CardRenderer(env, page_context(showcase, "fragment", groups, 2, language, outside))
+    own = CardRenderer(env, page_context(showcase, "index", groups, 1, language, ""))
     return {
-        INDEX_FILE: render(INDEX_FILE, "index", 1, ""),
-        FRAGMENT_FILE: render(FRAGMENT_FILE, "fragment", 2, outside),
-        EMBED_FILE: render(EMBED_FILE, "embed", 2, outside),
+        INDEX_FILE: render(INDEX_FILE, "index", 1, "", own),
+        FRAGMENT_FILE: render(FRAGMENT_FILE, "fragment", 2, outside, shared),
+        EMBED_FILE: render(EMBED_FILE, "embed", 2, outside, shared),
     }
+
+
+def page_context(
+    showcase: Showcase,
+    page: str,
+    groups: list[Sequence[EpisodeView]],
+    heading_level: int,
+    language: str,
+    base: str,
+) -> dict[str, Any]:
+    """What every HTML template gets (see the module's docstring), but `card`."""
+    return {
+        "showcase": showcase,
+        "page": page,
+        "groups": groups,
+        "heading_level": heading_level,
+        "language": language,
+        "base": base,
+        "privacy_href": privacy_href(showcase, page, base),
+    }
+
+
+class CardRenderer:
+    """`card(episode, eager)` in the templates: the episode's `_item.html`, rendered once and
+    kept, so that pages with the same card context (fragment.html and embed.html) share it."""
+
+    def __init__(self, env: Environment, context: dict[str, Any]) -> None:
+        self.template = env.get_template(ITEM_TEMPLATE)
+        self.context = context
+        self.rendered: dict[tuple[int, bool], Markup] = {}
+
+    def __call__(self, episode: EpisodeView, eager: bool = False) -> Markup:
+        key = (id(episode), eager)  # the showcase holds every episode until the render ends
+        card = self.rendered.get(key)
+        if card is None:
+            context = self.context | {"episode": episode, "item": episode.lead, "eager": eager}
+            card = self.rendered[key] = Markup(self.template.render(context))
+        return card
 
 
 def privacy_href(showcase: Showcase, page: str, base: str) -> str:

@@ -18,10 +18,11 @@ from aggregator.config import Config
 from aggregator.context import build_showcase
 from aggregator.render import (
     FRAGMENT_FILE,
+    CardRenderer,
     Formats,
     group_episodes,
     make_environment,
-    privacy_href,
+    page_context,
 )
 from aggregator.web.headers import preview_policy
 
@@ -31,15 +32,10 @@ OUTPUT_PREFIX = "/ausgabe/"
 def fragment_html(session: Session, config: Config, now: datetime) -> str:
     showcase = build_showcase(session, config, now)
     env = make_environment(config.template_dirs, Formats.for_showcase(showcase))
-    return env.get_template(FRAGMENT_FILE).render(
-        showcase=showcase,
-        page="fragment",
-        groups=group_episodes(showcase.episodes),
-        heading_level=2,
-        language=Formats.for_showcase(showcase).locale.language,
-        base=OUTPUT_PREFIX,
-        privacy_href=privacy_href(showcase, "fragment", OUTPUT_PREFIX),
-    )
+    language = Formats.for_showcase(showcase).locale.language
+    groups = group_episodes(showcase.episodes)
+    context = page_context(showcase, "fragment", groups, 2, language, OUTPUT_PREFIX)
+    return env.get_template(FRAGMENT_FILE).render(context, card=CardRenderer(env, context))
 
 
 def host_page(session: Session, config: Config, now: datetime, env: Environment) -> str:
