@@ -60,8 +60,10 @@ company) named in the privacy notice.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -80,12 +82,14 @@ from jinja2 import (
     BaseLoader,
     ChoiceLoader,
     Environment,
+    FileSystemBytecodeCache,
     FileSystemLoader,
     PackageLoader,
     PrefixLoader,
     StrictUndefined,
     select_autoescape,
 )
+from jinja2.bccache import Bucket
 from markupsafe import Markup
 
 from . import figures
@@ -255,6 +259,7 @@ def make_environment(template_dirs: Sequence[Path], formats: Formats) -> Environ
         lstrip_blocks=True,
         keep_trailing_newline=True,
         finalize=without_controls,
+        bytecode_cache=template_cache(),
     )
     env.filters.update(
         count=formats.count,
@@ -281,6 +286,39 @@ def make_environment(template_dirs: Sequence[Path], formats: Formats) -> Environ
     )
     figures.install(env, formats.locale)  # filter signed_count, global sparkline_points
     return env
+
+
+class QuietBytecodeCache(FileSystemBytecodeCache):
+    """Jinja's compiled templates kept between runs; a cache that cannot be written (a full
+    disk, a folder gone) only costs the next run the compiling, never the render."""
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def template_cache_folder() -> Path:
+    """$XDG_CACHE_HOME/showcase/templates, else ~/.cache/showcase/templates: the user's own,
+    never the output folder (a web server would publish it)."""
+    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache_home) / "showcase" / "templates"
+
+
+def template_cache() -> QuietBytecodeCache | None:
+    """The bytecode cache, or None (no cache) when the folder cannot be made or is not safe:
+    bytecode is loaded as code, so the folder must be ours and writable by nobody else. A
+    service user without a home simply compiles each time. Jinja keys each entry by the
+    template's name and file name and checks its source's checksum, so a site's template
+    never gets the packaged one's code, nor an edited template its old code."""
+    try:
+        folder = template_cache_folder()
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        status = folder.stat()
+    except (OSError, RuntimeError):  # RuntimeError: no home directory to be found
+        return None
+    if status.st_uid != os.getuid() or status.st_mode & 0o022 or not os.access(folder, os.W_OK):
+        return None
+    return QuietBytecodeCache(str(folder), "%s.jinja")
 
 
 @dataclass(frozen=True)
