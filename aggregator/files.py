@@ -71,14 +71,25 @@ def write_generation(directory: Path, files: dict[str, bytes]) -> Path:
     symlink through `.generations/current`, and that one link is replaced with rename(2), so a
     reader finds every file of one render or every file of the previous one, never a mix.
     Older generations and what a killed writer left behind are removed after the switch.
+
+    A file whose content the current generation already holds is hard-linked from there, so
+    its mtime stays (a web server's If-Modified-Since and ETag keep answering "not modified");
+    when every file is the same, nothing is written or switched at all.
     """
     directory = Path(directory)
     root = directory / GENERATIONS_DIR
     root.mkdir(parents=True, exist_ok=True)
+    current = _current_generation(root)
+    unchanged = _unchanged_files(current, files) if current else set()
+    if current and len(unchanged) == len(files) and _same_names(current, files):
+        _link_top_level(directory, {relative.split("/")[0] for relative in files})
+        remove_old_generations(root)
+        remove_orphaned_temporaries(directory)
+        return current
     name = f"{time.time_ns():020d}-{os.getpid()}"
     building = root / f"{_BUILDING}{name}"
     try:
-        _write_tree(building, files)
+        _write_tree(building, files, current, unchanged)
         os.rename(building, root / name)
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
@@ -91,10 +102,45 @@ def write_generation(directory: Path, files: dict[str, bytes]) -> Path:
     return root / name
 
 
-def _write_tree(folder: Path, files: dict[str, bytes]) -> None:
+def _current_generation(root: Path) -> Path | None:
+    try:
+        current = root / os.readlink(root / CURRENT_LINK)
+    except OSError:
+        return None
+    return current if current.is_dir() else None
+
+
+def _unchanged_files(current: Path, files: dict[str, bytes]) -> set[str]:
+    """The names whose content `current` holds already, byte for byte."""
+    unchanged = set()
+    for relative, data in files.items():
+        try:
+            if (current / relative).stat().st_size != len(data):
+                continue
+            if (current / relative).read_bytes() == data:
+                unchanged.add(relative)
+        except OSError:
+            continue
+    return unchanged
+
+
+def _same_names(current: Path, files: dict[str, bytes]) -> bool:
+    """Whether `current` holds no file besides `files` (a figure gone takes its badges along)."""
+    held = {str(path.relative_to(current)) for path in current.rglob("*") if not path.is_dir()}
+    return held == set(files)
+
+
+def _write_tree(
+    folder: Path,
+    files: dict[str, bytes],
+    current: Path | None = None,
+    unchanged: frozenset[str] | set[str] = frozenset(),
+) -> None:
     for relative, data in files.items():
         path = folder / relative
         path.parent.mkdir(parents=True, exist_ok=True)
+        if current and relative in unchanged and _linked(current / relative, path):
+            continue
         with open(path, "xb") as file:
             file.write(data)
             file.flush()
@@ -102,6 +148,15 @@ def _write_tree(folder: Path, files: dict[str, bytes]) -> None:
         os.chmod(path, NEW_FILE_MODE)
     for subfolder in {p.parent for p in (folder / r for r in files)}:
         _fsync_directory(subfolder)
+
+
+def _linked(source: Path, target: Path) -> bool:
+    """Hard-link `source` as `target`; False when the file system cannot (the caller writes)."""
+    try:
+        os.link(source, target)
+    except OSError:
+        return False
+    return True
 
 
 def _replace_symlink(link: Path, target: str, temp: Path) -> None:

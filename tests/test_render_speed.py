@@ -4,14 +4,18 @@ rewritten. How fast it is lives in bench/, never here."""
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from jinja2 import Environment
 from test_render import golden_showcase
 
-from aggregator import render
+from aggregator import files, render
 from aggregator.render import render_outputs
 
 
@@ -94,3 +98,79 @@ def test_the_cache_is_never_in_the_output_folder(tmp_path, monkeypatch):
     render.render_showcase(golden_showcase(), tmp_path / "public")
 
     assert not [p for p in (tmp_path / "public").rglob("*") if p.suffix in (".jinja", ".cache")]
+
+
+# --- files whose content is unchanged are not rewritten ---------------------------------------
+
+
+def generation_of(output: Path) -> str:
+    return os.readlink(output / files.GENERATIONS_DIR / files.CURRENT_LINK)
+
+
+def mtimes(output: Path) -> dict[str, int]:
+    names = ("index.html", "feed.json", "feed.xml", "history.json")
+    paths = [output / name for name in names] + sorted((output / "badges").iterdir())
+    return {str(path.relative_to(output)): path.stat().st_mtime_ns for path in paths}
+
+
+def back_in_time(output: Path) -> None:
+    """Every file of the current generation an hour older, so a rewrite cannot hide in the
+    file system's timestamp granularity."""
+    for path in (output / files.GENERATIONS_DIR / generation_of(output)).rglob("*"):
+        if path.is_file():
+            os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns - 3600 * 10**9))
+
+
+def test_a_render_of_the_same_outputs_makes_no_new_generation(tmp_path):
+    output = tmp_path / "public"
+    render.render_showcase(golden_showcase(), output)
+    back_in_time(output)
+    before, generation = mtimes(output), generation_of(output)
+
+    render.render_showcase(golden_showcase(), output)
+
+    assert generation_of(output) == generation
+    assert mtimes(output) == before
+    assert sorted(p.name for p in (output / files.GENERATIONS_DIR).iterdir()) == sorted(
+        [files.CURRENT_LINK, generation]
+    )
+
+
+def test_unchanged_files_keep_their_mtime_and_a_changed_one_switches_the_generation(tmp_path):
+    output = tmp_path / "public"
+    showcase = golden_showcase()
+    render.render_showcase(showcase, output)
+    back_in_time(output)
+    before, generation = mtimes(output), generation_of(output)
+
+    later = replace(showcase, generated_at=showcase.generated_at + timedelta(hours=1))
+    render.render_showcase(later, output)
+
+    assert generation_of(output) != generation  # the whole generation switched
+    after = mtimes(output)
+    assert after["index.html"] > before["index.html"]  # "Stand der Seite" changed
+    kept = [name for name in after if name == "feed.json" or name.startswith("badges/")]
+    assert len(kept) > 1 and {name: after[name] for name in kept} == {
+        name: before[name] for name in kept
+    }
+    outputs = render.render_outputs(later)
+    assert {name: (output / name).read_bytes() for name in outputs} == outputs
+    assert sorted(p.name for p in (output / files.GENERATIONS_DIR).iterdir()) == sorted(
+        [files.CURRENT_LINK, generation_of(output)]
+    )
+
+
+def test_unchanged_files_are_copied_where_hard_links_fail(tmp_path, monkeypatch):
+    output = tmp_path / "public"
+    showcase = golden_showcase()
+    render.render_showcase(showcase, output)
+
+    def no_links(source: Path, target: Path) -> None:
+        raise OSError(errno.EPERM, "no hard links here")
+
+    monkeypatch.setattr(files.os, "link", no_links)
+    later = replace(showcase, generated_at=showcase.generated_at + timedelta(hours=1))
+    render.render_showcase(later, output)
+
+    outputs = render.render_outputs(later)
+    assert {name: (output / name).read_bytes() for name in outputs} == outputs
