@@ -61,13 +61,14 @@ company) named in the privacy notice.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import os
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
@@ -327,18 +328,28 @@ class Formats:
 
     locale: Locale
     timezone: ZoneInfo
+    # Babel takes tens of microseconds a call, and a page repeats its dates and counts.
+    _counts: dict[tuple[type, int], str] = field(default_factory=dict, compare=False, repr=False)
+    _dates: dict[date, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def for_showcase(cls, showcase: Showcase) -> Formats:
         return cls(Locale.parse(showcase.locale), ZoneInfo(showcase.timezone))
 
     def count(self, value: int) -> str:
-        return format_decimal(value, locale=self.locale)
+        key = (type(value), value)
+        text = self._counts.get(key)
+        if text is None:
+            text = self._counts[key] = format_decimal(value, locale=self.locale)
+        return text
 
     def local_date(self, value: date | datetime) -> str:
         if isinstance(value, datetime):
             value = as_utc(value).astimezone(self.timezone).date()
-        return format_date(value, DATE_PATTERN, locale=self.locale)
+        text = self._dates.get(value)
+        if text is None:
+            text = self._dates[value] = format_date(value, DATE_PATTERN, locale=self.locale)
+        return text
 
     def local_iso_date(self, value: datetime) -> str:
         """The local calendar date as `<time datetime>` wants it: 2017-06-27."""
@@ -375,6 +386,7 @@ def iso_utc(value: datetime) -> str:
     return as_utc(value).isoformat(timespec="seconds")
 
 
+@functools.lru_cache(maxsize=8192)  # a page asks for each item's links once per card context
 def web_url(url: str | None) -> str | None:
     """Only http(s) links reach an href: a `javascript:` URL from an API must never be clickable.
     A URL holding a control character is refused too: `finalize` would drop the character after
@@ -384,6 +396,7 @@ def web_url(url: str | None) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=8192)
 def local_src(path: str | None) -> str | None:
     """Only paths inside the output directory may load: an absolute URL would leak the visit."""
     if not path or _CONTROLS.search(path):
