@@ -5,6 +5,7 @@
     .venv/bin/python bench/bench.py --growth   # first update and render at 1,000/5,000/20,000
     .venv/bin/python bench/bench.py --thumbnails   # only the thumbnail phases per image
     .venv/bin/python bench/bench.py --page     # the page's weight in Debian's chromium
+    .venv/bin/python bench/bench.py --render-only   # only `render` of the synthetic site
 
 Each command runs as its own process (the real CLI), so wall time and peak memory (max RSS)
 are the command's own; the fake server runs in this process and counts quota units and requests.
@@ -374,6 +375,17 @@ def bench_render(count: int, runs: int) -> None:
         )
 
 
+def bench_render_only(uploads: int, fb_videos: int, fb_posts: int, runs: int) -> None:
+    """`render` of the synthetic site, `runs` times on one site after its first update: the
+    render target without the updates around it, for iterating on the renderer."""
+    with synthetic_site(uploads, fb_videos, fb_posts) as (config, _server):
+        timed(config, "update")
+        render = Target("render (showcase items)", "s", 0.3)
+        for _ in range(runs):
+            render.values.append(timed(config, "render")[0])
+        print(render.row(f" ({showcase_count(config)} items)"))
+
+
 def bench_page() -> None:
     """Fragment bytes for 24 items, and bytes and requests of index.html's first load.
 
@@ -438,6 +450,9 @@ def main() -> None:
         "--thumbnails", action="store_true", help="only the thumbnail phases per image"
     )
     parser.add_argument("--thumbnail-sample", type=int, default=100, help="images timed by phase")
+    parser.add_argument(
+        "--render-only", action="store_true", help="only `render` of the synthetic site"
+    )
     args = parser.parse_args()
     if args.page:
         bench_page()
@@ -448,6 +463,9 @@ def main() -> None:
         return
     if args.thumbnails:
         bench_thumbnail_phases(args.thumbnail_sample)
+        return
+    if args.render_only:
+        bench_render_only(args.uploads, args.fb_videos, args.fb_posts, args.runs)
         return
     bench_targets(args.uploads, args.fb_videos, args.fb_posts, args.runs)
     bench_thumbnail_phases(args.thumbnail_sample)
