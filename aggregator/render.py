@@ -96,7 +96,7 @@ from markupsafe import Markup
 from . import figures
 from .files import write_generation
 from .history import HISTORY_FILE, history_json
-from .view import EpisodeView, FigureView, ItemView, Showcase
+from .view import EpisodeView, FigureView, ItemView, Showcase, ThumbnailVariant
 
 INDEX_FILE = "index.html"
 FRAGMENT_FILE = "fragment.html"
@@ -280,6 +280,7 @@ def make_environment(template_dirs: Sequence[Path], formats: Formats) -> Environ
         source_label=source_label,
         link_label=link_label,
         player_provider=player_provider,
+        variants_of=variants_of,
         entry_id=entry_id,
         DESCRIPTION_CHARS=DESCRIPTION_CHARS,
         TITLE_CHARS=TITLE_CHARS,
@@ -420,6 +421,12 @@ def link_label(item: ItemView) -> str:
     return f"Auf {source_label(item.source)} ansehen"
 
 
+def variants_of(item: ItemView, mime: str) -> list[ThumbnailVariant]:
+    """The item's resized thumbnails of one type, smallest first."""
+    return [variant for variant in item.thumbnail_variants if variant.mime == mime]
+
+
+@functools.lru_cache(maxsize=1024)
 def player_provider(embed_url: str) -> tuple[str, str]:
     """(platform, company) that the privacy notice names for a player at `embed_url`."""
     host = (urlsplit(embed_url).hostname or "").lower()
