@@ -55,7 +55,8 @@ when http(s), else None), `local_src` (the path when it points into the output d
 None: nothing may load from a third-party host), `compact_css`, `compact_js`, `xml_text`.
 Globals: `source_label("youtube")` -> "YouTube", `link_label(item)` -> "Auf YouTube ansehen",
 "Interview lesen", "Beitrag auf Facebook", `player_provider(embed_url)` -> (platform,
-company) named in the privacy notice.
+company) named in the privacy notice, `variants_of(item, "image/webp")` -> the item's resized
+thumbnails of that type.
 """
 
 from __future__ import annotations
