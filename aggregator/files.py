@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -34,13 +35,24 @@ def write_atomic(path: Path, data: bytes) -> None:
         os.replace(temp_name, path)
     except OSError as error:
         Path(temp_name).unlink(missing_ok=True)
-        if error.filename is None:  # a failed write names no file; the operator needs one
-            raise OSError(error.errno, error.strerror, str(path)) from error
-        raise
+        raise naming_the_file(error, path) from error
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
     _fsync_directory(path.parent)
+
+
+def naming_the_file(error: OSError, path: Path) -> OSError:
+    """The error with `path` in it: a failed write names no file, and the operator needs one."""
+    if error.filename is not None:
+        return error
+    return OSError(error.errno, error.strerror or str(error), str(path))
+
+
+def temporary_name(path: Path, tag: str = "") -> Path:
+    """Where a write of `path` goes first: a dot file beside it holding the writer's pid (and
+    `tag`, for writers in several threads), which remove_orphaned_temporaries knows."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{tag or 'w'}.tmp")
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -78,7 +90,7 @@ def write_generation(directory: Path, files: dict[str, bytes]) -> Path:
     """
     directory = Path(directory)
     root = directory / GENERATIONS_DIR
-    root.mkdir(parents=True, exist_ok=True)
+    _make_folder_like(root, directory)
     current = _current_generation(root)
     unchanged = _unchanged_files(current, files) if current else set()
     if current and len(unchanged) == len(files) and _same_names(current, files):
@@ -100,6 +112,16 @@ def write_generation(directory: Path, files: dict[str, bytes]) -> Path:
     remove_old_generations(root)
     remove_orphaned_temporaries(directory)
     return root / name
+
+
+def _make_folder_like(folder: Path, model: Path) -> None:
+    """Make `folder` with `model`'s permission bits (a group-writable, setgid output folder
+    stays one inside, so staff in the service's group can render and clean up too)."""
+    if folder.is_dir():
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):  # not ours to change: the umask's mode stands
+        os.chmod(folder, model.stat().st_mode & 0o7777)
 
 
 def _current_generation(root: Path) -> Path | None:
@@ -138,7 +160,8 @@ def _write_tree(
 ) -> None:
     for relative, data in files.items():
         path = folder / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
+        for parent in reversed((path.relative_to(folder.parent)).parents[:-1]):
+            _make_folder_like(folder.parent / parent, folder.parent)
         if current and relative in unchanged and _linked(current / relative, path):
             continue
         with open(path, "xb") as file:

@@ -35,6 +35,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from aggregator import progress
 from aggregator.config import Config
 from aggregator.errors import redact
+from aggregator.files import NEW_FILE_MODE, naming_the_file, temporary_name
 from aggregator.retry import RetryPolicy
 from aggregator.sources.http import new_session
 from aggregator.view import ThumbnailVariant
@@ -64,7 +65,6 @@ WORKERS = 4
 # libwebp's effort, 0 (fastest) to 6: method 2 costs a third of method 4 at 320 px for files
 # a few per cent larger (measured in bench/).
 WEBP_METHOD = 2
-NEW_FILE_MODE = 0o644
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,8 @@ class _Copier:
             return self.shared
         if not hasattr(self.local, "session"):
             self.local.session = checked_session(self.hosts)
-        return self.local.session  # type: ignore[no-any-return]
+        session: requests.Session = self.local.session
+        return session
 
     def copy(self, thumb: ThumbnailWanted) -> str:
         stem = thumbnail_stem(thumb.source, thumb.platform_id)
@@ -292,12 +293,15 @@ def write_quickly(path: Path, data: bytes) -> None:
     name) but without fsync: a thumbnail lost to a power cut is fetched again, while the
     database and the pages, which cannot be, keep write_atomic's fsyncs."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
+    temp = temporary_name(path, str(threading.get_ident()))
     try:
         with open(temp, "wb") as handle:
             handle.write(data)
         os.chmod(temp, NEW_FILE_MODE)
         os.replace(temp, path)
+    except OSError as error:
+        temp.unlink(missing_ok=True)
+        raise naming_the_file(error, path) from error
     except BaseException:
         temp.unlink(missing_ok=True)
         raise

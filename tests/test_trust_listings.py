@@ -17,6 +17,7 @@ from test_cli import one_line, run, shown_ids
 from test_youtube import API_KEY, fetch
 
 from aggregator import jobs
+from aggregator.config import load_config
 from aggregator.errors import SourceError
 from aggregator.fakeapi import FakeApiServer, World
 from aggregator.retry import RetryPolicy
@@ -237,6 +238,7 @@ def test_a_trickling_api_cannot_hold_update_past_its_deadline(site, trickle, mon
         text.replace(f'api_endpoint = "{site.server.url}"', f'api_endpoint = "{trickle.url}"'),
         encoding="utf-8",
     )
+    jobs.open_database(load_config(site.config)).dispose()  # the schema made before the clock
     started = time.monotonic()
     assert run(site, "update") == 1
     assert time.monotonic() - started < 3.0 + 2.0

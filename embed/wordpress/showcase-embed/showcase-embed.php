@@ -45,10 +45,14 @@ function showcase_embed_problem(string $path, ?string $html): string {
 }
 
 function showcase_embed_read(string $path): ?string {
+    // fragment.html is a link into the render's current generation, switched by each render.
+    // PHP remembers resolved paths (realpath_cache_ttl, 120 s by default in PHP-FPM): without
+    // this, it would open the previous generation's file, gone after the switch, and fail.
+    clearstatcache(true);
     if ($path === '' || !is_file($path) || !is_readable($path)) {
         return null;
     }
-    // The file is replaced by a rename, never rewritten in place: a read sees it whole.
+    // A generation is never rewritten in place: a read sees the file whole.
     $html = file_get_contents($path);
     return $html === false ? null : $html;
 }
