@@ -181,9 +181,10 @@ def candidate_episodes(
     marks = store.curation(session) if curation is None else curation
     rows = [
         row
-        for row in store.live_items(session)
+        for row in store.live_items(session, with_raw=False)
         if belongs(row, marks.get((row.source, row.platform_id)), hashtags)
     ]
+    store.load_raw(session, rows)  # grouping reads the links in `raw`: the candidates' only
     return episodes.group(rows, store.episode_overrides(session))
 
 
