@@ -672,15 +672,21 @@ def _write_one_by_one(session: Session, chunk: Sequence[dict[str, Any]]) -> set[
 def _upsert_statement(session: Session, values: Sequence[dict[str, Any]]) -> Any:
     """INSERT ... ON CONFLICT (source, platform_id) DO UPDATE, in the session's dialect;
     `first_seen_at` is written only by the insert."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(ItemRow.__table__).values(list(values))
     updated = (*_CONTENT, "content_hash", "last_seen_at", "retired_at")
-    return statement.on_conflict_do_update(
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        postgres = postgresql_insert(ItemRow).values(list(values))
+        return postgres.on_conflict_do_update(
+            index_elements=["source", "platform_id"],
+            set_={name: postgres.excluded[name] for name in updated},
+        )
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    lite = sqlite_insert(ItemRow).values(list(values))
+    return lite.on_conflict_do_update(
         index_elements=["source", "platform_id"],
-        set_={name: statement.excluded[name] for name in updated},
+        set_={name: lite.excluded[name] for name in updated},
     )
 
 
