@@ -42,7 +42,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, defer, mapped_column, undefer
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import NullPool
 
 from aggregator.episodes import Overrides
@@ -847,27 +847,42 @@ def last_runs(session: Session) -> dict[str, FetchRunRow]:
     return {row.source: row for row in rows}
 
 
-def live_items(session: Session, with_raw: bool = True) -> list[ItemRow]:
-    """Public items not retired, newest first; without `raw` (read on first use, or for many
-    rows at once by `load_raw`) unless `with_raw`."""
-    query = (
-        select(ItemRow)
-        .where(ItemRow.public.is_(True), ItemRow.retired_at.is_(None))
-        .order_by(ItemRow.published_at.desc(), ItemRow.id.desc())
-    )
-    if not with_raw:
-        query = query.options(defer(ItemRow.raw))
-    return list(session.scalars(query))
+def live_items(session: Session) -> list[ItemRow]:
+    """Public items not retired, newest first."""
+    return list(session.scalars(select(ItemRow).where(*_LIVE).order_by(*_NEWEST_FIRST)))
 
 
-def load_raw(session: Session, rows: Sequence[ItemRow]) -> None:
-    """Read the deferred `raw` of these rows, a chunk of ids per query."""
-    missing = [row.id for row in rows if "raw" in inspect(row).unloaded]
-    for start in range(0, len(missing), _IN_CHUNK):
-        chunk = missing[start : start + _IN_CHUNK]
-        # An object already in the session gets its unloaded attributes from the new rows.
-        query = select(ItemRow).options(undefer(ItemRow.raw)).where(ItemRow.id.in_(chunk))
-        session.scalars(query).all()
+_LIVE = (ItemRow.public.is_(True), ItemRow.retired_at.is_(None))
+_NEWEST_FIRST = (ItemRow.published_at.desc(), ItemRow.id.desc())
+
+
+class ItemText(NamedTuple):
+    """What the hashtag rule reads of an item."""
+
+    id: int
+    source: str
+    platform_id: str
+    title: str
+    description: str
+    tags: list[str]
+
+
+def live_item_texts(session: Session) -> list[ItemText]:
+    """The texts of the public items not retired, as plain tuples: no `raw`, no ORM objects."""
+    columns = (ItemRow.source, ItemRow.platform_id, ItemRow.title, ItemRow.description)
+    query = select(ItemRow.id, *columns, ItemRow.tags).where(*_LIVE)
+    return [ItemText(*row) for row in session.execute(query)]
+
+
+def items_by_ids(session: Session, item_ids: Sequence[int]) -> list[ItemRow]:
+    """These items, `raw` included, newest first (the order of `live_items`)."""
+    found: list[ItemRow] = []
+    for start in range(0, len(item_ids), _IN_CHUNK):
+        query = select(ItemRow).where(ItemRow.id.in_(item_ids[start : start + _IN_CHUNK]))
+        found.extend(session.scalars(query))
+    found.sort(key=lambda row: row.id, reverse=True)
+    found.sort(key=lambda row: row.published_at, reverse=True)
+    return found
 
 
 def set_thumbnail_file(session: Session, item_id: int, filename: str | None) -> None:
