@@ -179,16 +179,21 @@ def candidate_episodes(
     included), hidden ones too, earliest first: what `showcase_episodes` orders and filters."""
     hashtags = prepare_hashtags(config.showcase.hashtags)
     marks = store.curation(session) if curation is None else curation
-    rows = [
-        row
-        for row in store.live_items(session)
-        if belongs(row, marks.get((row.source, row.platform_id)), hashtags)
+    # The rule runs on plain texts; only the candidates are loaded whole (grouping reads the
+    # links in their `raw`), which spares building thousands of rows that are never shown.
+    candidates = [
+        text.id
+        for text in store.live_item_texts(session)
+        if belongs(text, marks.get((text.source, text.platform_id)), hashtags)
     ]
+    rows = store.items_by_ids(session, candidates)
     return episodes.group(rows, store.episode_overrides(session))
 
 
 def belongs(
-    row: store.ItemRow, curated: store.CurationRow | None, hashtags: tuple[str, ...]
+    row: store.ItemText | store.ItemRow,
+    curated: store.CurationRow | None,
+    hashtags: tuple[str, ...],
 ) -> bool:
     """Whether a public, live item is a candidate: hashtag or include (hidden or not)."""
     if curated is not None and curated.included_at is not None:

@@ -6,14 +6,16 @@ Takes plain `models` objects in and hands rows out; knows nothing of HTTP or HTM
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, closing, contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     JSON,
@@ -109,11 +111,16 @@ class ItemRow(Base):
     embeddable: Mapped[bool] = mapped_column(Boolean)
     raw: Mapped[dict[str, Any]]
     first_seen_at: Mapped[datetime]
+    # The last run that wrote the item's content, or that listed it unchanged once this was
+    # more than a day old (SEEN_PRECISION): a day's precision, so unchanged rows stay unwritten.
     last_seen_at: Mapped[datetime]
     retired_at: Mapped[datetime | None]
     # A premiere or stream not yet ended: "upcoming" or "live"; NULL for an ordinary video.
     live_status: Mapped[str | None] = mapped_column(String(16))
     scheduled_start_at: Mapped[datetime | None]
+    # `content_hash` of what the source last said: a listing that says the same skips the row.
+    # NULL (rows from before 0009, or changed by the showcase itself) means "rewrite it".
+    content_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class FigureRow(Base):
@@ -467,7 +474,7 @@ def save_result(
     unseen, live = _unseen_live_items(session, account.id, seen, now)
     if is_sudden_shrink(live, len(unseen)) and not accept_shrink:
         return SaveSummary(new, updated, 0, refused=refused, held=len(unseen), live=live)
-    return SaveSummary(new, updated, _retire(unseen, now), refused=refused, live=live)
+    return SaveSummary(new, updated, _retire(session, unseen, now), refused=refused, live=live)
 
 
 # A complete listing that loses every live item, or more than half of at least this many, is
@@ -504,35 +511,198 @@ def _upsert_account(session: Session, result: SourceResult, now: datetime) -> Ac
 def _upsert_items(
     session: Session, account_id: int, items: Sequence[Item], now: datetime
 ) -> tuple[int, int, int]:
-    """Each item in a SAVEPOINT of its own: one the database refuses is rolled back alone."""
-    existing = (
-        items_by_platform_id(session, items[0].source, [i.platform_id for i in items])
-        if items
-        else {}
-    )
-    new = updated = refused = 0
+    """Write the items that are new or whose content changed, in bulk `INSERT ... ON CONFLICT
+    DO UPDATE` statements; an item whose content hash matches its row is left untouched.
+
+    "updated" counts every listed item already stored, rewritten or not (the run's log line
+    means "seen again"). A chunk the database refuses is retried item by item, each in a
+    SAVEPOINT of its own, so one bad item is rolled back alone."""
+    if not items:
+        return 0, 0, 0
+    source = items[0].source
+    stored = _stored_hashes(session, source, [item.platform_id for item in items])
+    latest = {item.platform_id: item for item in items}  # a repeated id: its last listing wins
+    values = [_item_values(item, account_id, now) for item in latest.values()]
+    changed = [v for v in values if not _unchanged(stored.get(v["platform_id"]), v)]
+    refused_ids = _write_items(session, changed)
+    written = {v["platform_id"] for v in changed}
+    stale = [
+        pid
+        for pid in latest
+        if pid not in written and stored[pid].last_seen_at < now - SEEN_PRECISION
+    ]
+    _mark_seen(session, source, stale, now)
+    new = updated = 0
+    known = set(stored)
     for item in items:
-        row = existing.get(item.platform_id)
-        try:
-            with session.begin_nested():
-                if row is None:
-                    row = ItemRow(source=item.source, platform_id=item.platform_id)
-                    row.first_seen_at = now
-                    session.add(row)
-                _copy_item(row, item, account_id, now)
-                session.flush()
-        except _REFUSALS as error:
-            refused += 1
-            log.warning(
-                "%s: item %s not saved: %s", item.source, item.platform_id, _first_line(error)
-            )
+        if item.platform_id in refused_ids:
             continue
-        if item.platform_id in existing:
+        if item.platform_id in known:
             updated += 1
         else:
-            existing[item.platform_id] = row
+            known.add(item.platform_id)
             new += 1
+    refused = sum(1 for item in items if item.platform_id in refused_ids)
     return new, updated, refused
+
+
+_WRITE_CHUNK = 200  # rows per statement: ~20 parameters each, far below SQLite's limit
+# Unchanged rows get `last_seen_at` again only once it is this old: it means "listed by the
+# source within a day of this", without rewriting every row on every run.
+SEEN_PRECISION = timedelta(days=1)
+_CONTENT = (
+    "account_id",
+    "kind",
+    "title",
+    "description",
+    "url",
+    "published_at",
+    "thumbnail_url",
+    "duration_seconds",
+    "views",
+    "tags",
+    "public",
+    "embeddable",
+    "raw",
+    "live_status",
+    "scheduled_start_at",
+)
+
+
+def _item_values(item: Item, account_id: int, now: datetime) -> dict[str, Any]:
+    content: dict[str, Any] = {
+        "account_id": account_id,
+        "kind": item.kind,
+        "title": item.title,
+        "description": item.description,
+        "url": item.url,
+        "published_at": item.published_at,
+        "thumbnail_url": item.thumbnail_url,
+        "duration_seconds": item.duration_seconds,
+        "views": item.views,
+        "tags": list(item.tags),
+        "public": item.public,
+        "embeddable": item.embeddable,
+        "raw": item.raw,
+        "live_status": item.live_status,
+        "scheduled_start_at": item.scheduled_start_at,
+    }
+    return {
+        **content,
+        "source": item.source,
+        "platform_id": item.platform_id,
+        "content_hash": content_hash(content),
+        "first_seen_at": now,
+        "last_seen_at": now,
+        "retired_at": None,
+    }
+
+
+def content_hash(content: dict[str, Any]) -> str:
+    """A digest of what a source said about an item: equal digests, nothing to rewrite."""
+    canonical = json.dumps(content, sort_keys=True, default=_canonical, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _canonical(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    return repr(value)
+
+
+class _Stored(NamedTuple):
+    content_hash: str | None
+    retired_at: datetime | None
+    last_seen_at: datetime
+
+
+def _unchanged(stored: _Stored | None, value: dict[str, Any]) -> bool:
+    return (
+        stored is not None
+        and stored.content_hash == value["content_hash"]
+        and stored.retired_at is None
+    )
+
+
+def _stored_hashes(
+    session: Session, source: str, platform_ids: Sequence[str]
+) -> dict[str, _Stored]:
+    """What is needed to tell an unchanged item, of the items already stored, by platform id."""
+    ids = list(dict.fromkeys(platform_ids))
+    found: dict[str, _Stored] = {}
+    columns = (ItemRow.content_hash, ItemRow.retired_at, ItemRow.last_seen_at)
+    for start in range(0, len(ids), _IN_CHUNK):
+        query = select(ItemRow.platform_id, *columns).where(
+            ItemRow.source == source, ItemRow.platform_id.in_(ids[start : start + _IN_CHUNK])
+        )
+        found.update((row[0], _Stored(*row[1:])) for row in session.execute(query))
+    return found
+
+
+def _write_items(session: Session, values: Sequence[dict[str, Any]]) -> set[str]:
+    """Upsert the rows; the platform ids of those the database refused."""
+    refused: set[str] = set()
+    for start in range(0, len(values), _WRITE_CHUNK):
+        chunk = values[start : start + _WRITE_CHUNK]
+        try:
+            with session.begin_nested():
+                session.execute(_upsert_statement(session, chunk))
+        except _REFUSALS:
+            refused.update(_write_one_by_one(session, chunk))
+    return refused
+
+
+def _write_one_by_one(session: Session, chunk: Sequence[dict[str, Any]]) -> set[str]:
+    refused: set[str] = set()
+    for value in chunk:
+        try:
+            with session.begin_nested():
+                session.execute(_upsert_statement(session, [value]))
+        except _REFUSALS as error:
+            refused.add(value["platform_id"])
+            log.warning(
+                "%s: item %s not saved: %s",
+                value["source"],
+                value["platform_id"],
+                _first_line(error),
+            )
+    return refused
+
+
+def _upsert_statement(session: Session, values: Sequence[dict[str, Any]]) -> Any:
+    """INSERT ... ON CONFLICT (source, platform_id) DO UPDATE, in the session's dialect;
+    `first_seen_at` is written only by the insert."""
+    updated = (*_CONTENT, "content_hash", "last_seen_at", "retired_at")
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        postgres = postgresql_insert(ItemRow).values(list(values))
+        return postgres.on_conflict_do_update(
+            index_elements=["source", "platform_id"],
+            set_={name: postgres.excluded[name] for name in updated},
+        )
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    lite = sqlite_insert(ItemRow).values(list(values))
+    return lite.on_conflict_do_update(
+        index_elements=["source", "platform_id"],
+        set_={name: lite.excluded[name] for name in updated},
+    )
+
+
+def _mark_seen(session: Session, source: str, platform_ids: Sequence[str], now: datetime) -> None:
+    """`last_seen_at` of unchanged listed items whose mark is older than SEEN_PRECISION, in
+    set-based UPDATEs: most runs send none."""
+    for start in range(0, len(platform_ids), _IN_CHUNK):
+        session.execute(
+            update(ItemRow)
+            .where(
+                ItemRow.source == source,
+                ItemRow.platform_id.in_(platform_ids[start : start + _IN_CHUNK]),
+            )
+            .values(last_seen_at=now)
+            .execution_options(synchronize_session=False)
+        )
 
 
 # What a driver raises for a value it cannot store (SQLite: OverflowError for an int past 64
@@ -543,26 +713,6 @@ _REFUSALS = (SQLAlchemyError, OverflowError, UnicodeError, ValueError, TypeError
 def _first_line(error: BaseException) -> str:
     text = str(error).strip()
     return text.splitlines()[0][:200] if text else type(error).__name__
-
-
-def _copy_item(row: ItemRow, item: Item, account_id: int, now: datetime) -> None:
-    row.account_id = account_id
-    row.kind = item.kind
-    row.title = item.title
-    row.description = item.description
-    row.url = item.url
-    row.published_at = item.published_at
-    row.thumbnail_url = item.thumbnail_url
-    row.duration_seconds = item.duration_seconds
-    row.views = item.views
-    row.tags = list(item.tags)
-    row.public = item.public
-    row.embeddable = item.embeddable
-    row.raw = item.raw
-    row.live_status = item.live_status
-    row.scheduled_start_at = item.scheduled_start_at
-    row.last_seen_at = now
-    row.retired_at = None
 
 
 def items_by_platform_id(
@@ -595,30 +745,44 @@ def all_items(session: Session) -> list[ItemRow]:
 
 def _unseen_live_items(
     session: Session, account_id: int, seen: set[str], now: datetime
-) -> tuple[list[ItemRow], int]:
-    """The account's live (not retired) items the listing did not hold, and how many live."""
-    rows = list(
-        session.scalars(
-            select(ItemRow).where(ItemRow.account_id == account_id, ItemRow.retired_at.is_(None))
-        )
+) -> tuple[list[int], int]:
+    """The ids of the account's live (not retired) items the listing did not hold, and how
+    many were live."""
+    query = select(ItemRow.id, ItemRow.platform_id, ItemRow.first_seen_at).where(
+        ItemRow.account_id == account_id, ItemRow.retired_at.is_(None)
     )
+    rows = session.execute(query).all()
     # Items first seen in this very run are live now, but were not before it: they count
     # neither towards the live items a shrink is measured against nor (being seen) as lost.
     before = [row for row in rows if row.first_seen_at != now]
-    return [row for row in rows if row.platform_id not in seen], len(before)
+    return [row.id for row in rows if row.platform_id not in seen], len(before)
 
 
-def _retire(rows: Sequence[ItemRow], now: datetime) -> int:
-    for row in rows:
-        row.retired_at = now
-    return len(rows)
+def _retire(session: Session, item_ids: Sequence[int], now: datetime) -> int:
+    """One UPDATE per chunk of ids."""
+    for start in range(0, len(item_ids), _IN_CHUNK):
+        session.execute(
+            update(ItemRow)
+            .where(ItemRow.id.in_(item_ids[start : start + _IN_CHUNK]))
+            .values(retired_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return len(item_ids)
 
 
 def _hide_unavailable(session: Session, source: str, platform_ids: Sequence[str]) -> None:
     """Items the platform said it no longer serves: hidden, not retired (a later run that sees
-    them public again shows them again)."""
-    for row in items_by_platform_id(session, source, platform_ids).values():
-        row.public = False
+    them public again shows them again: their content hash is cleared so it rewrites them)."""
+    ids = list(dict.fromkeys(platform_ids))
+    for start in range(0, len(ids), _IN_CHUNK):
+        session.execute(
+            update(ItemRow)
+            .where(
+                ItemRow.source == source, ItemRow.platform_id.in_(ids[start : start + _IN_CHUNK])
+            )
+            .values(public=False, content_hash=None)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _save_figures(session: Session, source: str, figures: Sequence[Figure], now: datetime) -> None:
@@ -685,12 +849,40 @@ def last_runs(session: Session) -> dict[str, FetchRunRow]:
 
 def live_items(session: Session) -> list[ItemRow]:
     """Public items not retired, newest first."""
-    query = (
-        select(ItemRow)
-        .where(ItemRow.public.is_(True), ItemRow.retired_at.is_(None))
-        .order_by(ItemRow.published_at.desc(), ItemRow.id.desc())
-    )
-    return list(session.scalars(query))
+    return list(session.scalars(select(ItemRow).where(*_LIVE).order_by(*_NEWEST_FIRST)))
+
+
+_LIVE = (ItemRow.public.is_(True), ItemRow.retired_at.is_(None))
+_NEWEST_FIRST = (ItemRow.published_at.desc(), ItemRow.id.desc())
+
+
+class ItemText(NamedTuple):
+    """What the hashtag rule reads of an item."""
+
+    id: int
+    source: str
+    platform_id: str
+    title: str
+    description: str
+    tags: list[str]
+
+
+def live_item_texts(session: Session) -> list[ItemText]:
+    """The texts of the public items not retired, as plain tuples: no `raw`, no ORM objects."""
+    columns = (ItemRow.source, ItemRow.platform_id, ItemRow.title, ItemRow.description)
+    query = select(ItemRow.id, *columns, ItemRow.tags).where(*_LIVE)
+    return [ItemText(*row) for row in session.execute(query)]
+
+
+def items_by_ids(session: Session, item_ids: Sequence[int]) -> list[ItemRow]:
+    """These items, `raw` included, newest first (the order of `live_items`)."""
+    found: list[ItemRow] = []
+    for start in range(0, len(item_ids), _IN_CHUNK):
+        query = select(ItemRow).where(ItemRow.id.in_(item_ids[start : start + _IN_CHUNK]))
+        found.extend(session.scalars(query))
+    found.sort(key=lambda row: row.id, reverse=True)
+    found.sort(key=lambda row: row.published_at, reverse=True)
+    return found
 
 
 def set_thumbnail_file(session: Session, item_id: int, filename: str | None) -> None:

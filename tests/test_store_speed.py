@@ -1,0 +1,166 @@
+"""The store writes only what changed, in few statements; the selection reads `raw` only for
+candidates. Observable behaviour of the speed work (issue 12), not timings."""
+
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import event, select
+
+from aggregator import context, store
+from aggregator.models import Account, Item, SourceResult
+
+T0 = datetime(2026, 11, 26, 5, 0, tzinfo=UTC)
+
+pytestmark = pytest.mark.databases
+
+
+@pytest.fixture
+def engine(database):
+    engine = store.open_database(database)
+    yield engine
+    engine.dispose()
+
+
+def video(video_id, title="Porträt #flächenglühen", views=10, raw=None):
+    return Item(
+        source="youtube",
+        platform_id=video_id,
+        kind="video",
+        title=title,
+        description="",
+        url=f"https://www.youtube.com/watch?v={video_id}",
+        published_at=datetime(2017, 6, 27, 10, 0, tzinfo=UTC),
+        views=views,
+        tags=["kultur"],
+        raw=raw if raw is not None else {"id": video_id},
+    )
+
+
+def result(items, unavailable=(), complete=True):
+    return SourceResult(
+        source="youtube",
+        account=Account("youtube", "UCabc", "Kreatives Sachsen", "https://www.youtube.com/@k"),
+        items=list(items),
+        complete=complete,
+        unavailable_ids=list(unavailable),
+    )
+
+
+def save(engine, res, when=T0):
+    with store.session_scope(engine) as session:
+        return store.save_result(session, res, when)
+
+
+def rows(engine):
+    with store.session_scope(engine) as session:
+        return {row.platform_id: row for row in session.scalars(select(store.ItemRow))}
+
+
+@pytest.fixture
+def statements(engine):
+    """The SQL sent to the database while the test runs, upper-cased."""
+    sent: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        sent.append(" ".join(statement.split()).upper())
+
+    event.listen(engine, "before_cursor_execute", record)
+    yield sent
+    event.remove(engine, "before_cursor_execute", record)
+
+
+def writes_to_items(sent):
+    return [s for s in sent if s.startswith(("INSERT INTO ITEMS", "UPDATE ITEMS"))]
+
+
+def test_an_unchanged_listing_writes_no_item(engine, statements):
+    listing = [video(f"v{n}") for n in range(30)]
+    save(engine, result(listing))
+    statements.clear()
+    summary = save(engine, result(listing), T0 + timedelta(hours=1))
+    assert (summary.new, summary.updated, summary.retired) == (0, 30, 0)
+    assert writes_to_items(statements) == []
+    assert rows(engine)["v0"].last_seen_at == T0
+
+
+def test_new_items_are_inserted_in_one_statement(engine, statements):
+    save(engine, result([video(f"v{n}") for n in range(30)]))
+    assert len([s for s in statements if s.startswith("INSERT INTO ITEMS")]) == 1
+
+
+def test_only_the_changed_item_is_written(engine, statements):
+    save(engine, result([video("a"), video("b"), video("c", raw={"id": "c"})]))
+    statements.clear()
+    later = T0 + timedelta(hours=1)
+    summary = save(
+        engine, result([video("a", views=99), video("b"), video("c", raw={"x": 1})]), later
+    )
+    assert (summary.new, summary.updated) == (0, 3)
+    assert len(writes_to_items(statements)) == 1  # a and c, in one upsert
+    saved = rows(engine)
+    assert (saved["a"].views, saved["a"].last_seen_at, saved["a"].first_seen_at) == (99, later, T0)
+    assert saved["c"].raw == {"x": 1}
+    assert saved["b"].last_seen_at == T0
+
+
+def test_an_unchanged_item_is_marked_seen_once_a_day(engine, statements):
+    save(engine, result([video("a")]))
+    save(engine, result([video("a")]), T0 + timedelta(hours=23))
+    assert rows(engine)["a"].last_seen_at == T0
+    statements.clear()
+    save(engine, result([video("a")]), T0 + timedelta(days=1, hours=1))
+    assert rows(engine)["a"].last_seen_at == T0 + timedelta(days=1, hours=1)
+    assert len(writes_to_items(statements)) == 1
+
+
+def test_retiring_is_one_statement(engine, statements):
+    save(engine, result([video(f"v{n}") for n in range(30)]))
+    statements.clear()
+    summary = save(engine, result([video(f"v{n}") for n in range(20)]), T0 + timedelta(hours=1))
+    assert summary.retired == 10
+    assert len(writes_to_items(statements)) == 1
+    assert sum(row.retired_at is not None for row in rows(engine).values()) == 10
+    save(engine, result([video(f"v{n}") for n in range(30)]), T0 + timedelta(hours=2))
+    assert all(row.retired_at is None for row in rows(engine).values())
+
+
+def test_an_item_hidden_as_unavailable_shows_again_when_listed_unchanged(engine):
+    save(engine, result([video("a"), video("b")]))
+    # A quick run: not a complete listing, `videos.list` no longer returned "a".
+    save(engine, result([], unavailable=["a"], complete=False), T0 + timedelta(hours=1))
+    assert (rows(engine)["a"].public, rows(engine)["a"].retired_at) == (False, None)
+    save(engine, result([video("a"), video("b")]), T0 + timedelta(hours=2))
+    assert rows(engine)["a"].public is True
+
+
+def test_a_refused_item_in_a_large_listing_loses_no_other(engine):
+    listing = [video(f"v{n}") for n in range(450)]
+    listing[300] = video("huge", views=2**70)
+    summary = save(engine, result(listing))
+    assert (summary.new, summary.refused) == (449, 1)
+    assert len(rows(engine)) == 449
+
+
+def test_a_repeated_id_in_one_listing_is_saved_once(engine):
+    summary = save(engine, result([video("a"), video("a", views=5)]))
+    assert (summary.new, summary.updated) == (1, 1)
+    assert rows(engine)["a"].views == 5
+
+
+def test_the_selection_reads_raw_only_for_candidates(engine):
+    save(engine, result([video("shown"), video("other", title="Ohne Hashtag")]))
+    config = SimpleNamespace(showcase=SimpleNamespace(hashtags=["flächenglühen"]))
+    raw_reads: list[int] = []  # the number of parameters of each query that reads items.raw
+
+    def record(_conn, _cursor, statement, parameters, *_args):
+        if "items.raw" in statement and statement.lstrip().upper().startswith("SELECT"):
+            raw_reads.append(len(parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    with store.session_scope(engine) as session:
+        grouped = context.candidate_episodes(session, config)
+        assert [[row.platform_id for row in episode] for episode in grouped] == [["shown"]]
+        assert grouped[0][0].raw == {"id": "shown"}
+    event.remove(engine, "before_cursor_execute", record)
+    assert raw_reads == [1]  # one query, for the one candidate's id
