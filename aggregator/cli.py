@@ -378,17 +378,23 @@ def _run(args: argparse.Namespace) -> int:
     for arguments, runner in _COMMAND_MODULES:
         if args.command in arguments.COMMANDS:
             return import_module(runner).run(args, config)
-    return _run_pipeline(args, config)
-
-
-def _run_pipeline(args: argparse.Namespace, config: Config) -> int:
-    from aggregator import jobs
-    from aggregator.recording import recording  # Pillow, which only a recording needs
-
     if args.command == "render":
-        with _relative_links_warning(config):
-            jobs.render_only(config)
-        return EXIT_OK
+        return _render(config)
+    return _fetch(args, config)
+
+
+def _render(config: Config) -> int:
+    from aggregator import jobs
+
+    with _relative_links_warning(config):
+        jobs.render_only(config)
+    return EXIT_OK
+
+
+def _fetch(args: argparse.Namespace, config: Config) -> int:
+    from aggregator import jobs
+    from aggregator.recording import recording
+
     sources = _requested_sources(config, getattr(args, "sources", None))
     require_secrets(config, sources)
     mode = jobs.QUICK if getattr(args, "quick", False) else jobs.FULL
