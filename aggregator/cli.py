@@ -1,7 +1,8 @@
 """The `showcase` command line: parse arguments, call the jobs, turn errors into exit codes.
 
 How it behaves, for every command (a new command module gets all of it by registering in
-`_COMMAND_MODULES` and adding its parsers with `cli_help.add_command`):
+`_COMMAND_MODULES` and adding its parsers with `cli_help.add_command`, in a `cli_X_args`
+module that imports nothing heavy: every command line builds the whole parser first):
 
 - `showcase` alone, or a command left without its subcommand (`showcase figures`), prints that
   help on stdout and exits 2: a missing command is a usage error (the contract's 2), so a
