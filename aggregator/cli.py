@@ -31,8 +31,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import shtab
-
 from aggregator import (
     __version__,
     cli_check_args,
@@ -49,6 +47,7 @@ from aggregator import (
 )
 from aggregator.cli_help import (
     FETCHED,
+    FILE_COMPLETION,
     HELP_PARSER,
     LOCKED,
     SOURCE_FAILED,
@@ -140,7 +139,7 @@ def _common_options() -> argparse.ArgumentParser:
         metavar="FILE",
         help=f"config file (default: ${CONFIG_VARIABLE}, else ./{DEFAULT_CONFIG})",
     )
-    config.complete = shtab.FILE  # type: ignore[attr-defined]
+    config.complete = FILE_COMPLETION  # type: ignore[attr-defined]
     common.add_argument(
         "-v",
         "--verbose",
@@ -369,6 +368,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "demo":
         return _demo(args)
     if args.command == "completion":
+        import shtab
+
         print(shtab.complete(build_parser(), shell=args.shell).rstrip("\n"))
         return EXIT_OK
     if args.command in cli_setup_args.COMMANDS_WITHOUT_CONFIG:

@@ -7,9 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import shtab
-
-from aggregator.cli_help import USAGE, add_command, add_no_render
+from aggregator.cli_help import FILE_COMPLETION, USAGE, add_command, add_no_render
 
 # `context.FIGURE_LABELS`' keys and `report.FORMATS`, named here without importing the store
 # and the renderer (tests/test_startup.py checks that they agree).
@@ -50,7 +48,7 @@ def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentP
     output = report.add_argument(
         "--output", type=Path, metavar="FILE", help="write here, not to stdout"
     )
-    output.complete = shtab.FILE  # type: ignore[attr-defined]
+    output.complete = FILE_COMPLETION  # type: ignore[attr-defined]
 
 
 _BAD_VALUE = {2: "a bad key, value or date (one line on stderr), or a configuration error"}
@@ -149,4 +147,4 @@ def _add_figures_parser(
     output = export.add_argument(
         "--output", type=Path, metavar="FILE", help="write here, not to stdout"
     )
-    output.complete = shtab.FILE  # type: ignore[attr-defined]
+    output.complete = FILE_COMPLETION  # type: ignore[attr-defined]

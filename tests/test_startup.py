@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import shtab
 
-from aggregator import cli_figures_args, context, report, store
+from aggregator import cli_figures_args, cli_help, context, report, store
 
 # Runs the command line in this process, then names every module it imported.
 _WRAPPER = """
@@ -50,6 +51,7 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 NOT_FOR_HELP = (
+    "shtab",
     "sqlalchemy",
     "alembic",
     "babel",
@@ -108,3 +110,8 @@ def test_staff_hashes_its_dummy_password_on_first_use_not_at_import() -> None:
 def test_the_parser_names_the_figures_and_formats_the_commands_know() -> None:
     assert tuple(context.FIGURE_LABELS) == cli_figures_args.FETCHED_FIGURES
     assert cli_figures_args.REPORT_FORMATS == report.FORMATS
+
+
+def test_the_parser_completes_file_names_as_shtab_does() -> None:
+    for shell, function in cli_help.FILE_COMPLETION.items():
+        assert shtab.FILE[shell] == function
