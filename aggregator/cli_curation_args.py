@@ -12,8 +12,6 @@ from aggregator.config import SOURCES
 from aggregator.curation_marks import CURATION
 
 ACTIONS = CURATION
-
-
 COMMANDS = (*ACTIONS, "curation")
 _BAD_ITEM = {
     2: "not SOURCE:ID or an item's URL, an item unknown to the database (except for include), "

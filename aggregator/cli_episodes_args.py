@@ -10,8 +10,6 @@ from aggregator.cli_help import USAGE, add_command, add_no_render
 from aggregator.config import SOURCES
 
 COMMANDS = ("episode",)
-
-
 _ITEM_HELP = (
     f"SOURCE:ID ({', '.join(SOURCES)}; the page's data-source and data-id), or the item's URL "
     "as a browser shows it"

@@ -17,9 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aggregator import cli_check, init, jobs
-from aggregator.cli_setup_args import (
-    GRAPH_URL,
-)
+from aggregator.cli_setup_args import GRAPH_URL
 from aggregator.config import Config, FacebookConfig, default_config_path, load_config
 from aggregator.errors import ConfigError, SourceError, UsageError, redact, register_secret
 from aggregator.sources import facebook_token

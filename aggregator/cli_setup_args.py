@@ -12,11 +12,7 @@ from aggregator.cli_help import add_command
 
 COMMANDS: tuple[str, ...] = ()  # none of them takes the config as the others do
 COMMANDS_WITHOUT_CONFIG = ("init", "facebook-token")
-
-
 GRAPH_URL = "https://graph.facebook.com"
-
-
 INIT_EXAMPLES = [
     "showcase init",
     "showcase init --channel @kreativessachsen --page kreativessachsen --hashtag flächenglühen",
