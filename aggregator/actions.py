@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from aggregator import episodes, figures, store
 from aggregator.config import SOURCES, Config
 from aggregator.context import candidate_episodes, showcase_episodes
+from aggregator.curation_marks import CURATION
 from aggregator.errors import UsageError
 from aggregator.links import facebook_post_id, facebook_video_id, page_key, youtube_video_id
 
@@ -60,47 +61,6 @@ class Change:
     target: str  # "youtube:A5bUqkYPIw8", "facebook_group.members"
     before: str | None
     after: str | None
-
-
-@dataclass(frozen=True)
-class CurationAction:
-    mark: str  # a column of `store.CurationRow`
-    on: bool  # set the mark, or take it off
-    word: str  # "pinned", "hidden", "included"
-    help: str
-    german: str  # the past participle for the web's messages
-
-
-CURATION = {
-    "pin": CurationAction(
-        "pinned_at", True, "pinned", "pin an item to the top (the latest pin first)", "angeheftet"
-    ),
-    "hide": CurationAction(
-        "hidden_at",
-        True,
-        "hidden",
-        "keep an item off the page, fragment and feeds",
-        "ausgeblendet",
-    ),
-    "unhide": CurationAction(
-        "hidden_at", False, "hidden", "show a hidden item again", "ausgeblendet"
-    ),
-    "include": CurationAction(
-        "included_at",
-        True,
-        "included",
-        "add an item that lacks the hashtag (while it is public)",
-        "aufgenommen",
-    ),
-    "unpin": CurationAction("pinned_at", False, "pinned", "take an item's pin off", "angeheftet"),
-    "exclude": CurationAction(
-        "included_at",
-        False,
-        "included",
-        "undo `include`: the hashtag decides again",
-        "aufgenommen",
-    ),
-}
 
 
 def command_line_actor() -> str:

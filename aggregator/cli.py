@@ -1,7 +1,8 @@
 """The `showcase` command line: parse arguments, call the jobs, turn errors into exit codes.
 
 How it behaves, for every command (a new command module gets all of it by registering in
-`_COMMAND_MODULES` and adding its parsers with `cli_help.add_command`):
+`_COMMAND_MODULES` and adding its parsers with `cli_help.add_command`, in a `cli_X_args`
+module that imports nothing heavy: every command line builds the whole parser first):
 
 - `showcase` alone, or a command left without its subcommand (`showcase figures`), prints that
   help on stdout and exits 2: a missing command is a usage error (the contract's 2), so a
@@ -25,28 +26,28 @@ import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from importlib import import_module
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
-
-import shtab
 
 from aggregator import (
     __version__,
-    cli_check,
-    cli_curation,
-    cli_db,
-    cli_episodes,
-    cli_figures,
-    cli_install,
-    cli_operations,
-    cli_serve,
-    cli_setup,
-    cli_staff,
-    jobs,
+    cli_check_args,
+    cli_curation_args,
+    cli_db_args,
+    cli_episodes_args,
+    cli_figures_args,
+    cli_install_args,
+    cli_operations_args,
+    cli_serve_args,
+    cli_setup_args,
+    cli_staff_args,
     progress,
 )
 from aggregator.cli_help import (
     FETCHED,
+    FILE_COMPLETION,
     HELP_PARSER,
     LOCKED,
     SOURCE_FAILED,
@@ -58,8 +59,10 @@ from aggregator.cli_help import (
 from aggregator.config import SOURCES, Config, load_config, require_secrets
 from aggregator.errors import ConfigError, DatabaseError, LockedError, UsageError, redact
 from aggregator.publish import PublishError
-from aggregator.recording import recording
 from aggregator.times import SECONDS, shown_time
+
+if TYPE_CHECKING:
+    from aggregator.jobs import FetchOutcome
 
 EXIT_OK = 0
 EXIT_SOURCE_FAILED = 1
@@ -120,8 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"showcase {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_pipeline_parsers(commands, common)
-    for module in _COMMAND_MODULES:
-        module.add_parsers(commands, common)
+    for arguments, _runner in _COMMAND_MODULES:
+        arguments.add_parsers(commands, common)
     _add_completion_parser(commands, common)
     return parser
 
@@ -136,7 +139,7 @@ def _common_options() -> argparse.ArgumentParser:
         metavar="FILE",
         help=f"config file (default: ${CONFIG_VARIABLE}, else ./{DEFAULT_CONFIG})",
     )
-    config.complete = shtab.FILE  # type: ignore[attr-defined]
+    config.complete = FILE_COMPLETION  # type: ignore[attr-defined]
     common.add_argument(
         "-v",
         "--verbose",
@@ -343,19 +346,21 @@ def _stop_writing_stdout() -> None:
         pass
 
 
-# Each adds its subcommands to the parser and runs them: `add_parsers`, `COMMANDS`, `run`.
+# Each command module comes in two: `cli_X_args` adds its subcommands to the parser
+# (`add_parsers`, `COMMANDS`) and imports nothing heavy, so that `--help` and `status` start
+# quickly; `cli_X` runs them (`run`) and is imported only when one of its commands is chosen.
 # `add_parsers` uses `cli_help.add_command`, so every `--help` has examples and exit codes.
 _COMMAND_MODULES = (
-    cli_figures,
-    cli_operations,
-    cli_serve,
-    cli_curation,
-    cli_episodes,
-    cli_check,
-    cli_install,
-    cli_setup,
-    cli_staff,
-    cli_db,
+    (cli_figures_args, "aggregator.cli_figures"),
+    (cli_operations_args, "aggregator.cli_operations"),
+    (cli_serve_args, "aggregator.cli_serve"),
+    (cli_curation_args, "aggregator.cli_curation"),
+    (cli_episodes_args, "aggregator.cli_episodes"),
+    (cli_check_args, "aggregator.cli_check"),
+    (cli_install_args, "aggregator.cli_install"),
+    (cli_setup_args, "aggregator.cli_setup"),
+    (cli_staff_args, "aggregator.cli_staff"),
+    (cli_db_args, "aggregator.cli_db"),
 )
 
 
@@ -363,20 +368,35 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "demo":
         return _demo(args)
     if args.command == "completion":
+        import shtab
+
         print(shtab.complete(build_parser(), shell=args.shell).rstrip("\n"))
         return EXIT_OK
-    if args.command in cli_setup.COMMANDS_WITHOUT_CONFIG:
-        return cli_setup.run_without_config(args)
-    if args.command in cli_db.COMMANDS:  # both databases are named on the command line
-        return cli_db.run(args)
+    if args.command in cli_setup_args.COMMANDS_WITHOUT_CONFIG:
+        return import_module("aggregator.cli_setup").run_without_config(args)
+    if args.command in cli_db_args.COMMANDS:  # both databases are named on the command line
+        return import_module("aggregator.cli_db").run(args)
     config = load_config(config_path(getattr(args, "config", None)))
-    for module in _COMMAND_MODULES:
-        if args.command in module.COMMANDS:
-            return module.run(args, config)
+    for arguments, runner in _COMMAND_MODULES:
+        if args.command in arguments.COMMANDS:
+            return import_module(runner).run(args, config)
     if args.command == "render":
-        with _relative_links_warning(config):
-            jobs.render_only(config)
-        return EXIT_OK
+        return _render(config)
+    return _fetch(args, config)
+
+
+def _render(config: Config) -> int:
+    from aggregator import jobs
+
+    with _relative_links_warning(config):
+        jobs.render_only(config)
+    return EXIT_OK
+
+
+def _fetch(args: argparse.Namespace, config: Config) -> int:
+    from aggregator import jobs
+    from aggregator.recording import recording
+
     sources = _requested_sources(config, getattr(args, "sources", None))
     require_secrets(config, sources)
     mode = jobs.QUICK if getattr(args, "quick", False) else jobs.FULL
@@ -419,6 +439,8 @@ def _relative_links_warning(config: Config, rendering: bool = True) -> Iterator[
     """After a render without `output.base_url`: one warning line for a person at a terminal.
     Under cron or systemd nothing: the contract promises that what schedulers run prints
     nothing on success; `status` (the monitoring check) says it instead."""
+    from aggregator import jobs
+
     warning = jobs.relative_links_warning(config) if rendering else None
     tell = warning is not None and sys.stderr.isatty()
     try:
@@ -444,6 +466,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _requested_sources(config: Config, names: list[str] | None) -> list[str]:
     if not names:
+        from aggregator import jobs
+
         return jobs.fetchable_sources(config)
     for name in names:
         if name not in SOURCES:
@@ -453,7 +477,7 @@ def _requested_sources(config: Config, names: list[str] | None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _report(outcomes: list[jobs.FetchOutcome], verbose: bool) -> int:
+def _report(outcomes: list[FetchOutcome], verbose: bool) -> int:
     _tell_skipped(outcomes)
     failed = [outcome for outcome in outcomes if outcome.error is not None]
     for outcome in failed:
@@ -464,7 +488,7 @@ def _report(outcomes: list[jobs.FetchOutcome], verbose: bool) -> int:
     return EXIT_SOURCE_FAILED if failed else EXIT_OK
 
 
-def _tell_skipped(outcomes: list[jobs.FetchOutcome]) -> None:
+def _tell_skipped(outcomes: list[FetchOutcome]) -> None:
     """Items a source could not understand: one line each for a person at a terminal. Under
     cron nothing (a skipped item is not a failed source, and cron mails any output); the
     lines are in the log at --progress or --verbose."""

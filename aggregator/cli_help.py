@@ -36,6 +36,10 @@ LOCKED = {
     "printed (unless --verbose); cron simply tries again next time"
 }
 DONE = {0: "done", **USAGE}
+# shtab.FILE for the shells `completion` writes: an argument completed with file names gets
+# it as `.complete`. Named here so that building the parser does not import shtab, which
+# only `completion` needs (tests/test_startup.py checks that the two agree).
+FILE_COMPLETION = {"bash": "_shtab_compgen_files", "zsh": "_files", "tcsh": "f"}
 
 
 def add_command(

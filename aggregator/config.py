@@ -13,10 +13,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel import Locale, UnknownLocaleError
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 from aggregator.credentials import environment_with_credentials
 from aggregator.dates import DAY_EXAMPLES, parse_day_text
 from aggregator.errors import ConfigError, register_secret
@@ -201,6 +197,8 @@ def _showcase(table: dict[str, Any]) -> ShowcaseConfig:
         raise ConfigError("showcase.hashtags: a non-empty list of hashtags is required")
     cleaned = tuple(_hashtag(tag) for tag in hashtags)
     locale = _str(table, "locale", "showcase", "de_DE")
+    from babel import Locale, UnknownLocaleError  # not at import: the parser needs SOURCES only
+
     try:
         Locale.parse(locale)
     except (UnknownLocaleError, ValueError):
@@ -335,6 +333,9 @@ def _template_dirs(output: dict[str, Any], base_dir: Path) -> tuple[Path, ...]:
 
 
 def _database_url(url: str, base_dir: Path) -> str:
+    from sqlalchemy.engine import make_url  # not at import: the parser needs SOURCES only
+    from sqlalchemy.exc import ArgumentError
+
     try:
         parsed = make_url(url)
     except ArgumentError:

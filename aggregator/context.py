@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from aggregator import episodes, figures, store
 from aggregator.config import VIDEO_PLATFORMS, Config
 from aggregator.matching import item_matches, prepare_hashtags
-from aggregator.thumbnails import thumbnail_variants
+from aggregator.thumbnail_files import thumbnail_variants
 from aggregator.view import EpisodeView, FigureView, ItemView, Showcase
 
 FIGURE_LABELS = {

@@ -35,8 +35,6 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
 from aggregator.config import Config, config_from_dict
 from aggregator.errors import ConfigError, UsageError
 
@@ -311,6 +309,8 @@ def set_toml_string(text: str, table: str, key: str, value: str) -> str:
 def initialise_database(config: Config, layout: Layout, account: Account, report: Report) -> None:
     """Create the database now, group-writable, so that whoever runs first (the service or a
     member of staff) finds it shared; SQLite gives its -wal and -shm files the same mode."""
+    from sqlalchemy.engine import make_url  # not at import: the parser reads the defaults
+
     from aggregator.jobs import lock_path, open_database
 
     url = make_url(config.database_url)

@@ -34,13 +34,6 @@ from aggregator.publish import PublishError, publish
 from aggregator.render import FRAGMENT_FILE, render_showcase, source_label
 from aggregator.retry import RetryPolicy
 from aggregator.sources import MODULES, fetcher, quick_fetcher
-from aggregator.thumbnails import (
-    ThumbnailWanted,
-    configured_endpoints,
-    download_thumbnails,
-    ensure_variants,
-    image_hosts,
-)
 
 log = logging.getLogger(__name__)
 
@@ -368,6 +361,15 @@ def _log_outcome(outcome: FetchOutcome) -> None:
 
 def fetch_thumbnails(engine: Engine, config: Config, policy: RetryPolicy) -> int:
     """Copy the thumbnails of showcase items that have none in the output directory yet."""
+    # Here, not at the top: Pillow and the HTTP stack serve fetching, not `render` or `status`.
+    from aggregator.thumbnails import (
+        ThumbnailWanted,
+        configured_endpoints,
+        download_thumbnails,
+        ensure_variants,
+        image_hosts,
+    )
+
     with store.session_scope(engine) as session:
         rows = showcase_rows(session, config)
         wanted = [

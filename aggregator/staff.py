@@ -12,6 +12,7 @@ No web imports here: the web app and the command line both call these functions.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -31,8 +32,13 @@ MIN_PASSWORD_LENGTH = 12
 NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 _hasher = PasswordHasher()
-# Verified against for an unknown name, so that it takes as long as a known one's check.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against for an unknown name, so that it takes as long as a known one's check;
+    made on the first login, not at import (a hash takes a noticeable time)."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 class LoginThrottled(ShowcaseError):
@@ -102,7 +108,7 @@ def check_login(session: Session, name: str, password: str, address: str, now: d
     _refuse_when_throttled(session, since, now, name=name)
     _refuse_when_throttled(session, since, now, address=address)
     account = store.staff_account(session, name)
-    if _verify(account.password_hash if account else _DUMMY_HASH, password) and account:
+    if _verify(account.password_hash if account else _dummy_hash(), password) and account:
         store.delete_login_failures(session, name=name, address=address)
         if _hasher.check_needs_rehash(account.password_hash):
             account.password_hash = _hasher.hash(password)

@@ -38,7 +38,10 @@ from aggregator.errors import redact
 from aggregator.files import NEW_FILE_MODE, naming_the_file, temporary_name
 from aggregator.retry import RetryPolicy
 from aggregator.sources.http import new_session
-from aggregator.view import ThumbnailVariant
+from aggregator.thumbnail_files import JPEG as _JPEG
+from aggregator.thumbnail_files import LARGE_WIDTH, SMALL_WIDTH, variant_path
+from aggregator.thumbnail_files import WEBP as _WEBP
+from aggregator.thumbnail_files import thumbnail_variants as thumbnail_variants
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +58,6 @@ _SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
 _EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 _MIN_SECONDS_LEFT = 5.0
 
-SMALL_WIDTH, LARGE_WIDTH = 320, 640
-_WEBP, _JPEG = ("webp", "image/webp"), ("jpg", "image/jpeg")
-_VARIANTS = ((SMALL_WIDTH, _WEBP), (LARGE_WIDTH, _WEBP), (SMALL_WIDTH, _JPEG))
 _WIDTHS = (SMALL_WIDTH, LARGE_WIDTH)
 _EXTENSIONS_OF = {SMALL_WIDTH: ("webp", "jpg"), LARGE_WIDTH: ("webp",)}
 # Four workers keep two cores busy while others wait on the network.
@@ -180,21 +180,6 @@ def _converted(data: bytes, stem: str) -> tuple[str, list[tuple[str, bytes]]]:
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
             raise ThumbnailError("not an image") from None
     return name, [(variant_path(name, w, ext), out) for (w, ext), out in encoded.items()]
-
-
-def variant_path(original: str, width: int, extension: str) -> str:
-    """thumbs/youtube-ID.jpg -> thumbs/youtube-ID.w320.webp (a stem never holds a dot)."""
-    return f"{original.rsplit('.', 1)[0]}.w{width}.{extension}"
-
-
-def thumbnail_variants(output_dir: Path, original: str) -> tuple[ThumbnailVariant, ...]:
-    """The resized copies of `original` that exist in `output_dir`."""
-    found = []
-    for width, (extension, mime) in _VARIANTS:
-        path = variant_path(original, width, extension)
-        if (output_dir / path).is_file():
-            found.append(ThumbnailVariant(path, width, width * 9 // 16, mime))
-    return tuple(found)
 
 
 def ensure_variants(output_dir: Path, originals: list[str]) -> int:

@@ -1,0 +1,117 @@
+"""Start-up: what `showcase --help`, `status` and `render` import (a command imports only what
+it uses), checked in a fresh interpreter; and the schema head known without Alembic."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import shtab
+
+from aggregator import cli_figures_args, cli_help, context, report, store
+
+# Runs the command line in this process, then names every module it imported.
+_WRAPPER = """
+import sys
+from aggregator.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print("\\n".join(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def imported(args: list[str], cwd: Path | None = None) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", _WRAPPER, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return set(done.stderr.splitlines())
+
+
+def heavy(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    return sorted(name for name in names if name in modules)
+
+
+@pytest.fixture(scope="module")
+def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("demo")
+    subprocess.run(
+        [sys.executable, "-m", "aggregator", "demo", "--directory", str(directory)],
+        check=True,
+        capture_output=True,
+    )
+    return directory
+
+
+NOT_FOR_HELP = (
+    "shtab",
+    "sqlalchemy",
+    "alembic",
+    "babel",
+    "jinja2",
+    "PIL",
+    "googleapiclient",
+    "httplib2",
+    "requests",
+    "argon2",
+    "starlette",
+    "aggregator.store",
+    "aggregator.jobs",
+)
+NOT_FOR_STATUS = (
+    "alembic",
+    "PIL",
+    "googleapiclient",
+    "httplib2",
+    "requests",
+    "argon2",
+    "starlette",
+)
+NOT_FOR_RENDER = ("googleapiclient", "httplib2", "PIL", "alembic", "argon2", "starlette")
+
+
+def test_help_imports_no_heavy_module() -> None:
+    assert heavy(imported(["--help"]), NOT_FOR_HELP) == []
+
+
+def test_help_of_a_command_imports_no_heavy_module() -> None:
+    assert heavy(imported(["figures", "--help"]), NOT_FOR_HELP) == []
+
+
+def test_status_imports_the_store_but_no_heavy_module(demo_site: Path) -> None:
+    modules = imported(["status"], cwd=demo_site)
+    assert "aggregator.store" in modules
+    assert heavy(modules, NOT_FOR_STATUS) == []
+
+
+def test_render_imports_only_what_it_uses(demo_site: Path) -> None:
+    modules = imported(["render"], cwd=demo_site)
+    assert "jinja2" in modules
+    assert heavy(modules, NOT_FOR_RENDER) == []
+
+
+def test_head_revision_is_the_migrations_head() -> None:
+    assert store._revisions()[0] == store.HEAD_REVISION
+
+
+def test_staff_hashes_its_dummy_password_on_first_use_not_at_import() -> None:
+    code = "from aggregator import staff; print(staff._dummy_hash.cache_info().currsize)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "0"
+
+
+def test_the_parser_names_the_figures_and_formats_the_commands_know() -> None:
+    assert tuple(context.FIGURE_LABELS) == cli_figures_args.FETCHED_FIGURES
+    assert cli_figures_args.REPORT_FORMATS == report.FORMATS
+
+
+def test_the_parser_completes_file_names_as_shtab_does() -> None:
+    for shell, function in cli_help.FILE_COMPLETION.items():
+        assert shtab.FILE[shell] == function
