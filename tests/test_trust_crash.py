@@ -49,8 +49,8 @@ sys.exit(main(sys.argv[5:]))
 PHASES = {
     # the second YouTube request: the first page of the uploads listing
     "listing": ("aggregator.sources.youtube", "_execute_once", 2, ""),
-    # the third item saved, inside the save's transaction
-    "saving": ("aggregator.store", "_copy_item", 3, ""),
+    # the items written (one bulk upsert), the figures not yet: inside the save's transaction
+    "saving": ("aggregator.store", "_save_figures", 1, ""),
     # the second file renamed into place: a thumbnail or its resized copy, its temp file left
     "thumbnails": ("os", "replace", 2, ""),
     # half of the generation's files written, then nothing
