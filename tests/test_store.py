@@ -24,7 +24,7 @@ def engine(database):
     engine.dispose()
 
 
-def video(video_id, title="Porträt #flächenglühen", views=10, public=True):
+def video(video_id, title="Porträt #flächenglühen", views=10, public=True, raw=None):
     return Item(
         source="youtube",
         platform_id=video_id,
@@ -36,7 +36,7 @@ def video(video_id, title="Porträt #flächenglühen", views=10, public=True):
         views=views,
         tags=["kultur"],
         public=public,
-        raw={"id": video_id},
+        raw=raw if raw is not None else {"id": video_id},
     )
 
 

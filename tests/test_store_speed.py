@@ -1,16 +1,15 @@
 """The store writes only what changed, in few statements; the selection reads `raw` only for
 candidates. Observable behaviour of the speed work (issue 12), not timings."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import event, select
+from test_store import T0, video
 
 from aggregator import context, store
-from aggregator.models import Account, Item, SourceResult
-
-T0 = datetime(2026, 11, 26, 5, 0, tzinfo=UTC)
+from aggregator.models import Account, SourceResult
 
 pytestmark = pytest.mark.databases
 
@@ -20,21 +19,6 @@ def engine(database):
     engine = store.open_database(database)
     yield engine
     engine.dispose()
-
-
-def video(video_id, title="Porträt #flächenglühen", views=10, raw=None):
-    return Item(
-        source="youtube",
-        platform_id=video_id,
-        kind="video",
-        title=title,
-        description="",
-        url=f"https://www.youtube.com/watch?v={video_id}",
-        published_at=datetime(2017, 6, 27, 10, 0, tzinfo=UTC),
-        views=views,
-        tags=["kultur"],
-        raw=raw if raw is not None else {"id": video_id},
-    )
 
 
 def result(items, unavailable=(), complete=True):
