@@ -27,6 +27,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -549,7 +550,7 @@ def _upsert_items(
     return new, updated, refused
 
 
-_WRITE_CHUNK = 200  # rows per statement: ~20 parameters each, far below SQLite's limit
+_WRITE_CHUNK = 1000  # rows per SAVEPOINT: a refused row costs a retry of this many, one by one
 # Unchanged rows get `last_seen_at` again only once it is this old: it means "listed by the
 # source within a day of this", without rewriting every row on every run.
 SEEN_PRECISION = timedelta(days=1)
@@ -645,22 +646,25 @@ def _stored_hashes(
 def _write_items(session: Session, values: Sequence[dict[str, Any]]) -> set[str]:
     """Upsert the rows; the platform ids of those the database refused."""
     refused: set[str] = set()
+    statement = _upsert_statement(session.get_bind().dialect.name)
     for start in range(0, len(values), _WRITE_CHUNK):
         chunk = values[start : start + _WRITE_CHUNK]
         try:
             with session.begin_nested():
-                session.execute(_upsert_statement(session, chunk))
+                session.execute(statement, list(chunk))
         except _REFUSALS:
-            refused.update(_write_one_by_one(session, chunk))
+            refused.update(_write_one_by_one(session, statement, chunk))
     return refused
 
 
-def _write_one_by_one(session: Session, chunk: Sequence[dict[str, Any]]) -> set[str]:
+def _write_one_by_one(
+    session: Session, statement: Any, chunk: Sequence[dict[str, Any]]
+) -> set[str]:
     refused: set[str] = set()
     for value in chunk:
         try:
             with session.begin_nested():
-                session.execute(_upsert_statement(session, [value]))
+                session.execute(statement, [value])
         except _REFUSALS as error:
             refused.add(value["platform_id"])
             log.warning(
@@ -672,21 +676,25 @@ def _write_one_by_one(session: Session, chunk: Sequence[dict[str, Any]]) -> set[
     return refused
 
 
-def _upsert_statement(session: Session, values: Sequence[dict[str, Any]]) -> Any:
-    """INSERT ... ON CONFLICT (source, platform_id) DO UPDATE, in the session's dialect;
-    `first_seen_at` is written only by the insert."""
+@functools.cache
+def _upsert_statement(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT (source, platform_id) DO UPDATE on the items table, in the
+    dialect's words, executed with many rows of parameters: one statement, compiled once
+    (SQLAlchemy's "insertmanyvalues" batches the rows). `first_seen_at` is written only by the
+    insert."""
     updated = (*_CONTENT, "content_hash", "last_seen_at", "retired_at")
-    if session.get_bind().dialect.name == "postgresql":
+    table: Table = ItemRow.__table__  # type: ignore[assignment]  # a Table, typed as FromClause
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 
-        postgres = postgresql_insert(ItemRow).values(list(values))
+        postgres = postgresql_insert(table)
         return postgres.on_conflict_do_update(
             index_elements=["source", "platform_id"],
             set_={name: postgres.excluded[name] for name in updated},
         )
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-    lite = sqlite_insert(ItemRow).values(list(values))
+    lite = sqlite_insert(table)
     return lite.on_conflict_do_update(
         index_elements=["source", "platform_id"],
         set_={name: lite.excluded[name] for name in updated},
