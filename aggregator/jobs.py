@@ -179,8 +179,10 @@ def fetch_sources(
     accept_shrink: bool = False,
 ) -> list[FetchOutcome]:
     """Fetch each source, store what came, and copy the showcase's new thumbnails."""
+    selection = RunSelection()
     outcomes = [
-        fetch_source(engine, config, name, policy, clock, mode, accept_shrink) for name in sources
+        fetch_source(engine, config, name, policy, clock, mode, accept_shrink, selection)
+        for name in sources
     ]
     fetch_thumbnails(engine, config, policy)
     return outcomes
@@ -194,6 +196,7 @@ def fetch_source(
     clock: Clock = utc_now,
     mode: Mode = FULL,
     accept_shrink: bool = False,
+    selection: RunSelection | None = None,
 ) -> FetchOutcome:
     """Fetch one source in `mode` and store what came. A quick run falls back to a full one
     for a source that has no quick refresh, or that has never been read in full.
@@ -203,7 +206,8 @@ def fetch_source(
     with the cause "shrink" and its one line, which `status` shows as a warning."""
     started_at, started = clock(), time.monotonic()
     with store.session_scope(engine) as session:
-        known = known_items(session, config, name) if _can_be_quick(session, name, mode) else None
+        quick = _can_be_quick(session, name, mode)
+        known = known_items(session, config, name, selection) if quick else None
     with progress.counter(f"{source_label(name)}: Seite") as pages:
         outcome = FetchOutcome(
             source=name,
@@ -273,12 +277,26 @@ def _can_be_quick(session: Session, name: str, mode: Mode) -> bool:
     return store.latest_run(session, name, [store.OUTCOME_FULL]) is not None
 
 
-def known_items(session: Session, config: Config, name: str) -> KnownItems:
+class RunSelection:
+    """The showcase as a run found it, selected once however many sources refresh quickly
+    (each is told its showcased ids; the selection reads and groups every candidate item)."""
+
+    def __init__(self) -> None:
+        self._items: list[tuple[str, str]] | None = None
+
+    def showcased_ids(self, session: Session, config: Config, name: str) -> tuple[str, ...]:
+        if self._items is None:
+            self._items = [(row.source, row.platform_id) for row in showcase_rows(session, config)]
+        return tuple(platform_id for source, platform_id in self._items if source == name)
+
+
+def known_items(
+    session: Session, config: Config, name: str, selection: RunSelection | None = None
+) -> KnownItems:
     """What a quick refresh of `name` is told: its live public ids, its showcased ids."""
-    showcased = [row.platform_id for row in showcase_rows(session, config) if row.source == name]
     return KnownItems(
         public_ids=frozenset(store.public_platform_ids(session, name)),
-        showcased_ids=tuple(showcased),
+        showcased_ids=(selection or RunSelection()).showcased_ids(session, config, name),
     )
 
 
