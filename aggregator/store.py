@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager, closing, contextmanager, nullcont
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -53,6 +53,15 @@ from aggregator.models import Figure, Item, SourceResult, Usage
 log = logging.getLogger(__name__)
 
 _IN_CHUNK = 500
+T = TypeVar("T")
+
+
+def chunks(values: Sequence[T], size: int = _IN_CHUNK) -> Iterator[Sequence[T]]:
+    """`values` in slices of at most `size` (an IN list or a SAVEPOINT's rows at a time)."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -635,9 +644,9 @@ def _stored_hashes(
     ids = list(dict.fromkeys(platform_ids))
     found: dict[str, _Stored] = {}
     columns = (ItemRow.content_hash, ItemRow.retired_at, ItemRow.last_seen_at)
-    for start in range(0, len(ids), _IN_CHUNK):
+    for chunk in chunks(ids):
         query = select(ItemRow.platform_id, *columns).where(
-            ItemRow.source == source, ItemRow.platform_id.in_(ids[start : start + _IN_CHUNK])
+            ItemRow.source == source, ItemRow.platform_id.in_(chunk)
         )
         found.update((row[0], _Stored(*row[1:])) for row in session.execute(query))
     return found
@@ -647,8 +656,7 @@ def _write_items(session: Session, values: Sequence[dict[str, Any]]) -> set[str]
     """Upsert the rows; the platform ids of those the database refused."""
     refused: set[str] = set()
     statement = _upsert_statement(session.get_bind().dialect.name)
-    for start in range(0, len(values), _WRITE_CHUNK):
-        chunk = values[start : start + _WRITE_CHUNK]
+    for chunk in chunks(values, _WRITE_CHUNK):
         try:
             with session.begin_nested():
                 session.execute(statement, list(chunk))
@@ -704,13 +712,10 @@ def _upsert_statement(dialect: str) -> Any:
 def _mark_seen(session: Session, source: str, platform_ids: Sequence[str], now: datetime) -> None:
     """`last_seen_at` of unchanged listed items whose mark is older than SEEN_PRECISION, in
     set-based UPDATEs: most runs send none."""
-    for start in range(0, len(platform_ids), _IN_CHUNK):
+    for chunk in chunks(platform_ids):
         session.execute(
             update(ItemRow)
-            .where(
-                ItemRow.source == source,
-                ItemRow.platform_id.in_(platform_ids[start : start + _IN_CHUNK]),
-            )
+            .where(ItemRow.source == source, ItemRow.platform_id.in_(chunk))
             .values(last_seen_at=now)
             .execution_options(synchronize_session=False)
         )
@@ -731,8 +736,7 @@ def items_by_platform_id(
 ) -> dict[str, ItemRow]:
     ids = list(dict.fromkeys(platform_ids))
     found: dict[str, ItemRow] = {}
-    for start in range(0, len(ids), _IN_CHUNK):
-        chunk = ids[start : start + _IN_CHUNK]
+    for chunk in chunks(ids):
         rows = session.scalars(
             select(ItemRow).where(ItemRow.source == source, ItemRow.platform_id.in_(chunk))
         )
@@ -771,10 +775,10 @@ def _unseen_live_items(
 
 def _retire(session: Session, item_ids: Sequence[int], now: datetime) -> int:
     """One UPDATE per chunk of ids."""
-    for start in range(0, len(item_ids), _IN_CHUNK):
+    for chunk in chunks(item_ids):
         session.execute(
             update(ItemRow)
-            .where(ItemRow.id.in_(item_ids[start : start + _IN_CHUNK]))
+            .where(ItemRow.id.in_(chunk))
             .values(retired_at=now)
             .execution_options(synchronize_session=False)
         )
@@ -785,12 +789,10 @@ def _hide_unavailable(session: Session, source: str, platform_ids: Sequence[str]
     """Items the platform said it no longer serves: hidden, not retired (a later run that sees
     them public again shows them again: their content hash is cleared so it rewrites them)."""
     ids = list(dict.fromkeys(platform_ids))
-    for start in range(0, len(ids), _IN_CHUNK):
+    for chunk in chunks(ids):
         session.execute(
             update(ItemRow)
-            .where(
-                ItemRow.source == source, ItemRow.platform_id.in_(ids[start : start + _IN_CHUNK])
-            )
+            .where(ItemRow.source == source, ItemRow.platform_id.in_(chunk))
             .values(public=False, content_hash=None)
             .execution_options(synchronize_session=False)
         )
@@ -888,8 +890,8 @@ def live_item_texts(session: Session) -> list[ItemText]:
 def items_by_ids(session: Session, item_ids: Sequence[int]) -> list[ItemRow]:
     """These items, `raw` included, newest first (the order of `live_items`)."""
     found: list[ItemRow] = []
-    for start in range(0, len(item_ids), _IN_CHUNK):
-        query = select(ItemRow).where(ItemRow.id.in_(item_ids[start : start + _IN_CHUNK]))
+    for chunk in chunks(item_ids):
+        query = select(ItemRow).where(ItemRow.id.in_(chunk))
         found.extend(session.scalars(query))
     found.sort(key=lambda row: row.id, reverse=True)
     found.sort(key=lambda row: row.published_at, reverse=True)
