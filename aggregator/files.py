@@ -13,12 +13,14 @@ from pathlib import Path
 NEW_FILE_MODE = 0o644
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
     """Replace `path` with `data` so that a reader sees either the old or the new file, whole.
 
     The temporary file lives in the same directory (os.replace is atomic only within one file
     system) and keeps the old file's permissions, or gets 0644 for a new file. Its name holds
     the writer's pid, so that a later render knows it for an orphan once the writer is gone.
+    `durable=False` leaves out the fsyncs: for a file that can always be made again (a
+    thumbnail is fetched again), never for the database or the pages.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -29,30 +31,21 @@ def write_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as temp:
             temp.write(data)
-            temp.flush()
-            os.fsync(temp.fileno())
+            if durable:
+                temp.flush()
+                os.fsync(temp.fileno())
         os.chmod(temp_name, mode)
         os.replace(temp_name, path)
     except OSError as error:
         Path(temp_name).unlink(missing_ok=True)
-        raise naming_the_file(error, path) from error
+        if error.filename is None:  # a failed write names no file; the operator needs one
+            raise OSError(error.errno, error.strerror or str(error), str(path)) from error
+        raise
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
-    _fsync_directory(path.parent)
-
-
-def naming_the_file(error: OSError, path: Path) -> OSError:
-    """The error with `path` in it: a failed write names no file, and the operator needs one."""
-    if error.filename is not None:
-        return error
-    return OSError(error.errno, error.strerror or str(error), str(path))
-
-
-def temporary_name(path: Path, tag: str = "") -> Path:
-    """Where a write of `path` goes first: a dot file beside it holding the writer's pid (and
-    `tag`, for writers in several threads), which remove_orphaned_temporaries knows."""
-    return path.with_name(f".{path.name}.{os.getpid()}.{tag or 'w'}.tmp")
+    if durable:
+        _fsync_directory(path.parent)
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -12,7 +12,6 @@ import io
 import ipaddress
 import logging
 import math
-import os
 import re
 import socket
 import threading
@@ -35,7 +34,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from aggregator import progress
 from aggregator.config import Config
 from aggregator.errors import redact
-from aggregator.files import NEW_FILE_MODE, naming_the_file, temporary_name
+from aggregator.files import write_atomic
 from aggregator.retry import RetryPolicy
 from aggregator.sources.http import new_session
 from aggregator.thumbnail_files import JPEG as _JPEG
@@ -161,8 +160,8 @@ class _Copier:
         data = _download_image(self.http(), self.hosts, thumb.url, self.policy.request_timeout())
         name, variants = _converted(data, f"{THUMBS_DIR}/{stem}")
         for path, encoded in variants:
-            write_quickly(self.output_dir / path, encoded)
-        write_quickly(self.output_dir / name, data)  # last: its presence means "done"
+            write_atomic(self.output_dir / path, encoded, durable=False)
+        write_atomic(self.output_dir / name, data, durable=False)  # last: it means "done"
         return name
 
 
@@ -220,7 +219,7 @@ def make_variants(output_dir: Path, original: str) -> bool:
     for (width, extension), data in encoded.items():
         path = output_dir / variant_path(original, width, extension)
         if not path.exists():
-            write_quickly(path, data)
+            write_atomic(path, data, durable=False)
     return True
 
 
@@ -271,25 +270,6 @@ def _encode(resized: Image.Image, extension: str) -> bytes:
     else:
         resized.save(out, "JPEG", quality=82, optimize=True, progressive=True)
     return out.getvalue()
-
-
-def write_quickly(path: Path, data: bytes) -> None:
-    """Write a thumbnail file whole (a reader or a crash never leaves half of one under its
-    name) but without fsync: a thumbnail lost to a power cut is fetched again, while the
-    database and the pages, which cannot be, keep write_atomic's fsyncs."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = temporary_name(path, str(threading.get_ident()))
-    try:
-        with open(temp, "wb") as handle:
-            handle.write(data)
-        os.chmod(temp, NEW_FILE_MODE)
-        os.replace(temp, path)
-    except OSError as error:
-        temp.unlink(missing_ok=True)
-        raise naming_the_file(error, path) from error
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
 
 
 def _download_image(http: requests.Session, hosts: ImageHosts, url: str, timeout: float) -> bytes:

@@ -39,6 +39,7 @@ from PIL import Image
 
 from aggregator import store, thumbnails
 from aggregator.fakeapi import FakeApiServer, World
+from aggregator.files import write_atomic
 from aggregator.models import Account, Figure, Item, SourceResult
 
 KEY, TOKEN = "bench-key", "bench-token"
@@ -270,7 +271,7 @@ def bench_thumbnail_phases(sample: int) -> None:
             ]
             clock = lap(phases["encode"], clock)
             for name, out in [*encoded, (f"{n}.jpg", data)]:
-                thumbnails.write_quickly(folder / name, out)
+                write_atomic(folder / name, out, durable=False)
             lap(phases["write"], clock)
         whole = []
         for url in urls[:sample]:
