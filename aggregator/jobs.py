@@ -16,24 +16,29 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, TYPE_CHECKING, Literal
 
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
-from sqlalchemy.pool import NullPool
-
-from aggregator import progress, store
+from aggregator import progress, reads
 from aggregator.config import Config
 from aggregator.context import build_showcase, showcase_rows
 from aggregator.errors import DatabaseError, LockedError, SourceError, redact
+from aggregator.lazy import LazyModule
 from aggregator.models import KnownItems, SkippedItem, SourceResult, Usage
 from aggregator.publish import TIMEOUT_SECONDS as PUBLISH_TIMEOUT_SECONDS
 from aggregator.publish import PublishError, publish
 from aggregator.render import FRAGMENT_FILE, render_showcase, source_label
 from aggregator.retry import RetryPolicy
 from aggregator.sources import MODULES, fetcher, quick_fetcher
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
+
+    from aggregator import store
+else:
+    # SQLAlchemy (0.25 s to import) only once a run uses the store: `render` of an SQLite
+    # file reads it through `reads`, and `status` only asks for this module's paths and words.
+    store = LazyModule("aggregator.store")
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +78,11 @@ def schedule_state_path(config: Config) -> Path:
 
 def lock_path(config: Config) -> Path:
     """The lock sits beside an SQLite database; other databases get one keyed by their URL."""
+    sqlite_file = reads.sqlite_path(config.database_url)
+    if sqlite_file is not None:
+        return Path(f"{sqlite_file}.lock")
+    from sqlalchemy.engine import make_url
+
     url = make_url(config.database_url)
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         return Path(f"{url.database}.lock")
@@ -86,6 +96,8 @@ def database_lock(config: Config) -> Iterator[None]:
 
     On PostgreSQL the lock is in the database itself (an advisory lock), so it keeps apart
     updates from other hosts too; elsewhere it is a file lock beside the database."""
+    from sqlalchemy.engine import make_url
+
     if make_url(config.database_url).get_backend_name() == "postgresql":
         with _advisory_lock(config.database_url):
             yield
@@ -104,6 +116,10 @@ ADVISORY_LOCK_KEY = int.from_bytes(
 def _advisory_lock(url: str) -> Iterator[None]:
     """pg_try_advisory_lock on a connection of its own, held for the run; PostgreSQL frees it
     when that connection ends, so a killed update leaves no lock behind."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+
     engine = create_engine(store.engine_url(url), poolclass=NullPool)
     try:
         with engine.connect() as connection:
@@ -439,22 +455,33 @@ def render_lock(config: Config, wait: float = RENDER_LOCK_WAIT_SECONDS) -> Itera
 
 
 def render_output(
-    engine: Engine,
+    database: Engine | reads.SqliteReader,
     config: Config,
     clock: Clock = utc_now,
     publish_timeout: float = PUBLISH_TIMEOUT_SECONDS,
 ) -> list[Path]:
     """Render every output file under the render lock, then run the publish command
-    (PublishError when it fails: the files are written by then)."""
+    (PublishError when it fails: the files are written by then). What is shown is read in one
+    transaction, taken under the lock."""
     with render_lock(config):
-        with store.session_scope(engine) as session:
-            showcase = build_showcase(session, config, clock())
+        with _snapshot(database) as source:
+            showcase = build_showcase(source, config, clock())
         written = render_showcase(showcase, config.output_dir, config.template_dirs)
     log.info("rendered %d files into %s", len(written), config.output_dir)
     if config.publish_command:
         publish(config, publish_timeout)
         log.info("published: %s", config.publish_command[0])
     return written
+
+
+@contextmanager
+def _snapshot(database: Engine | reads.SqliteReader) -> Iterator[reads.Reader | Session]:
+    if isinstance(database, reads.SqliteReader):
+        with database.transaction() as reader:
+            yield reader
+        return
+    with store.session_scope(database) as session:
+        yield session
 
 
 def relative_links_warning(config: Config) -> str | None:
@@ -483,6 +510,8 @@ def update(
     accept_shrink: bool = False,
 ) -> list[FetchOutcome]:
     """Fetch the sources under the database lock, then render from what the store holds."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     policy = (policy or default_policy()).start()
     names = list(sources if sources is not None else fetchable_sources(config))
     engine = open_database(config)
@@ -507,6 +536,15 @@ def update(
 
 
 def render_only(config: Config, clock: Clock = utc_now) -> list[Path]:
+    """Render from what the database holds: an SQLite file whose schema is current is read
+    with `sqlite3` alone (read-only); any other goes through SQLAlchemy, which migrates it
+    under the database lock or refuses a newer schema, as every command does."""
+    reader = reads.open_current_sqlite(config.database_url)
+    if reader is not None:
+        try:
+            return render_output(reader, config, clock)
+        finally:
+            reader.close()
     engine = open_database(config)
     try:
         return render_output(engine, config, clock)
