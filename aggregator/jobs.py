@@ -9,14 +9,13 @@ import fcntl
 import hashlib
 import logging
 import os
-import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Literal
+from typing import IO, TYPE_CHECKING
 
 from aggregator import progress, reads
 from aggregator.config import Config
@@ -26,8 +25,21 @@ from aggregator.lazy import LazyModule
 from aggregator.models import KnownItems, SkippedItem, SourceResult, Usage
 from aggregator.publish import TIMEOUT_SECONDS as PUBLISH_TIMEOUT_SECONDS
 from aggregator.publish import PublishError, publish
-from aggregator.render import FRAGMENT_FILE, render_showcase, source_label
+from aggregator.render import render_showcase, source_label
 from aggregator.retry import RetryPolicy
+from aggregator.runs import (  # noqa: F401  # a run's words and paths, re-exported
+    FULL,
+    QUICK,
+    SHRINK_CAUSE,
+    Clock,
+    Mode,
+    full_every,
+    lock_path,
+    next_mode,
+    relative_links_warning,
+    schedule_state_path,
+    utc_now,
+)
 from aggregator.sources import MODULES, fetcher, quick_fetcher
 
 if TYPE_CHECKING:
@@ -41,18 +53,6 @@ else:
     store = LazyModule("aggregator.store")
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
-
-# A full run reads every item and may retire what it no longer sees (`update`, and `schedule`
-# once every `full_every`); a quick run reads the figures and the newest items only.
-Mode = Literal["full", "quick"]
-FULL: Mode = "full"
-QUICK: Mode = "quick"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -68,26 +68,6 @@ class FetchOutcome:
     @property
     def ok(self) -> bool:
         return self.error is None
-
-
-def schedule_state_path(config: Config) -> Path:
-    """Where `schedule` says when it runs next: beside the lock (`showcase.db.schedule.json`)."""
-    lock = lock_path(config)
-    return lock.with_name(lock.name.removesuffix(".lock") + ".schedule.json")
-
-
-def lock_path(config: Config) -> Path:
-    """The lock sits beside an SQLite database; other databases get one keyed by their URL."""
-    sqlite_file = reads.sqlite_path(config.database_url)
-    if sqlite_file is not None:
-        return Path(f"{sqlite_file}.lock")
-    from sqlalchemy.engine import make_url
-
-    url = make_url(config.database_url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return Path(f"{url.database}.lock")
-    digest = hashlib.sha256(config.database_url.encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"showcase-{digest}.lock"
 
 
 @contextmanager
@@ -273,9 +253,6 @@ def _save(
     return result
 
 
-SHRINK_CAUSE = "shrink"  # a successful run's cause: a sudden shrink was held, nothing retired
-
-
 def shrink_held_line(name: str, summary: store.SaveSummary | None) -> str | None:
     """The one line saying a sudden shrink was held, or None when nothing was."""
     if summary is None or not summary.held:
@@ -314,20 +291,6 @@ def known_items(
         public_ids=frozenset(store.public_platform_ids(session, name)),
         showcased_ids=(selection or RunSelection()).showcased_ids(session, config, name),
     )
-
-
-def next_mode(last_full_at: datetime | None, full_every: timedelta, at: datetime) -> Mode:
-    """The mode of a scheduled run at `at`: full when the last full run is `full_every` old."""
-    if last_full_at is None or at - last_full_at >= full_every:
-        return FULL
-    return QUICK
-
-
-def full_every(config: Config, name: str) -> timedelta | None:
-    """How often `schedule` reads the source in full; None: every run is full."""
-    settings = getattr(config, name, None)
-    every: timedelta | None = getattr(settings, "full_every", None)
-    return every
 
 
 def _call_source(
@@ -482,18 +445,6 @@ def _snapshot(database: Engine | reads.SqliteReader) -> Iterator[reads.Reader | 
         return
     with store.session_scope(database) as session:
         yield session
-
-
-def relative_links_warning(config: Config) -> str | None:
-    """What to tell the operator when fragment.html is written with relative links: they
-    resolve against the host page's address, so its thumbnails and privacy link break there."""
-    if config.base_url is not None:
-        return None
-    fragment = config.output_dir / FRAGMENT_FILE
-    return (
-        f"output.base_url is not set: {fragment} has relative links to its thumbnails and "
-        "privacy notes, which break in a page elsewhere; set it to the folder's public URL"
-    )
 
 
 def default_policy() -> RetryPolicy:

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote
 
-from aggregator.episodes import Overrides
 from aggregator.rows import (
     HEAD_REVISION,
     OUTCOME_FULL,
@@ -36,6 +35,8 @@ from aggregator.rows import (
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+
+    from aggregator.episodes import Overrides
 
 MERGE = "merge"
 SPLIT = "split"
@@ -374,6 +375,8 @@ def curation(source: Reader | Session) -> dict[ItemKey, StoredCuration]:
 
 def episode_overrides(source: Reader | Session) -> Overrides:
     """Staff's `episode merge|split` marks, oldest first, as the grouping rule takes them."""
+    from aggregator.episodes import Overrides  # the grouping's imports: `render`'s, not `status`'s
+
     query = (
         "SELECT kind, source, platform_id, other_source, other_platform_id FROM episode_marks "
         "ORDER BY marked_at, id"

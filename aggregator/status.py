@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from aggregator import jobs, reads, rows
+from aggregator import reads, rows, runs
 from aggregator.config import Config
 from aggregator.errors import SourceError
 from aggregator.models import Usage
@@ -133,9 +133,9 @@ def collect(
     token_check: TokenCheck | None = None,
 ) -> Status:
     """The status of every configured source; `token_check` is called for Facebook only."""
-    now = now or jobs.utc_now()
+    now = now or runs.utc_now()
     day_start = quota_day_start(now)
-    state = _scheduler_state(jobs.schedule_state_path(config))
+    state = _scheduler_state(runs.schedule_state_path(config))
     pid = _running_pid(state)
     started_at = _scheduler_started_at(state, now) if pid is not None else None
     sources = [SourceStatus(name, config.showcase.stale_after) for name in _sources(config)]
@@ -162,7 +162,7 @@ def collect(
         if source.token is not None:
             source.warnings = token_warnings(source.token, now)
     held = [
-        Problem(jobs.SHRINK_CAUSE, source.held_shrink) for source in sources if source.held_shrink
+        Problem(runs.SHRINK_CAUSE, source.held_shrink) for source in sources if source.held_shrink
     ]
     return Status(now, day_start, sources, pid, setup_warnings(config) + held)
 
@@ -180,7 +180,7 @@ def _snapshot(config: Config) -> Iterator[reads.Reader | Session]:
         finally:
             reader.close()
         return
-    from aggregator import store
+    from aggregator import jobs, store
 
     engine = jobs.open_database(config)
     try:
@@ -199,7 +199,7 @@ def _planned(
 
 
 def setup_warnings(config: Config) -> list[Problem]:
-    relative_links = jobs.relative_links_warning(config)
+    relative_links = runs.relative_links_warning(config)
     return [Problem("base_url", relative_links)] if relative_links else []
 
 
@@ -287,14 +287,14 @@ def _read_runs(database: reads.Reader | Session, source: SourceStatus) -> None:
     name = source.source
     success = reads.latest_run(database, name, rows.SUCCESS_OUTCOMES)
     if success is not None:
-        mode = jobs.QUICK if success.outcome == rows.OUTCOME_QUICK else jobs.FULL
+        mode = runs.QUICK if success.outcome == rows.OUTCOME_QUICK else runs.FULL
         source.last_success = RunView(success.started_at, mode=mode)
     full = reads.latest_run(database, name, [rows.OUTCOME_FULL])
     source.last_full = full.started_at if full else None
     latest = reads.latest_run(database, name)
     if (
         latest is not None
-        and latest.error_cause == jobs.SHRINK_CAUSE
+        and latest.error_cause == runs.SHRINK_CAUSE
         and rows.run_succeeded(latest)
     ):
         source.held_shrink = latest.error_message or ""
@@ -311,10 +311,10 @@ def _next_mode(config: Config, source: SourceStatus) -> str:
     """Whether the scheduler's next run of the source will be full or quick."""
     if source.next_run is None:
         return ""
-    every = jobs.full_every(config, source.source)
+    every = runs.full_every(config, source.source)
     if every is None:
-        return jobs.FULL
-    return jobs.next_mode(source.last_full, every, source.next_run)
+        return runs.FULL
+    return runs.next_mode(source.last_full, every, source.next_run)
 
 
 def _sources(config: Config) -> list[str]:

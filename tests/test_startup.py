@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import shtab
 
-from aggregator import cli_figures_args, cli_help, context, report, store
+from aggregator import cli_figures_args, cli_help, context, render, report, runs, store
 
 # Runs the command line in this process, then names every module it imported.
 _WRAPPER = """
@@ -70,6 +70,8 @@ NOT_FOR_HELP = (
 NOT_FOR_STATUS = (
     "sqlalchemy",
     "aggregator.store",
+    "aggregator.jobs",
+    "jinja2",
     "apscheduler",
     "alembic",
     "PIL",
@@ -129,3 +131,7 @@ def test_the_parser_names_the_figures_and_formats_the_commands_know() -> None:
 def test_the_parser_completes_file_names_as_shtab_does() -> None:
     for shell, function in cli_help.FILE_COMPLETION.items():
         assert shtab.FILE[shell] == function
+
+
+def test_runs_names_the_fragment_file_as_the_renderer_does() -> None:
+    assert runs.FRAGMENT_FILE == render.FRAGMENT_FILE
