@@ -66,7 +66,8 @@ def filled(url: str) -> None:
         with store.session_scope(engine) as session:
             store.save_result(session, result, T0)
         with store.session_scope(engine) as session:
-            later = dataclasses.replace(result, items=items[:4], figures=[Figure("youtube.views", 7)])
+            views = [Figure("youtube.views", 7)]
+            later = dataclasses.replace(result, items=items[:4], figures=views)
             store.save_result(session, later, T0 + timedelta(days=2), accept_shrink=True)
             store.set_manual_figure(session, "facebook_group.members", 1310, T0, "Gruppe")
             store.set_thumbnail_file(session, 1, "thumbnails/youtube-v1.jpg")
@@ -250,9 +251,8 @@ def test_sqlite_urls_are_resolved_as_sqlalchemy_resolves_them(url, tmp_path):
     base = tmp_path / "a folder #1"
     parsed = make_url(url)
     database = parsed.database
-    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
-        wanted = url
-    elif database.startswith("file:") or Path(database).is_absolute():
+    kept = parsed.get_backend_name() != "sqlite" or database in (None, "", ":memory:")
+    if kept or database.startswith("file:") or Path(database).is_absolute():
         wanted = url
     else:
         resolved = parsed.set(database=str(base / database))
