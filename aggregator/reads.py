@@ -21,7 +21,8 @@ from urllib.parse import unquote
 
 from aggregator.rows import (
     HEAD_REVISION,
-    OUTCOME_FULL,
+    MERGE,
+    SPLIT,
     SUCCESS_OUTCOMES,
     ItemKey,
     ItemText,
@@ -38,8 +39,6 @@ if TYPE_CHECKING:
 
     from aggregator.episodes import Overrides
 
-MERGE = "merge"
-SPLIT = "split"
 BUSY_TIMEOUT_SECONDS = 10.0  # as the engine's PRAGMA busy_timeout
 _IN_CHUNK = 500
 # How SQLAlchemy's DateTime stores a moment on SQLite (naive UTC), so text compares as time.
@@ -327,10 +326,6 @@ def latest_run(
     )
     found = reader_of(source).rows(query, params)
     return _run(found[0]) if found else None
-
-
-def last_full_run(source: Reader | Session, name: str) -> StoredRun | None:
-    return latest_run(source, name, [OUTCOME_FULL])
 
 
 def failures_since_success(source: Reader | Session, name: str) -> int:

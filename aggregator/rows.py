@@ -21,6 +21,10 @@ SUCCESS_OUTCOMES = frozenset({OUTCOME_FULL, OUTCOME_QUICK})
 
 MANUAL_SOURCE = "manual"
 
+# The kinds of staff's episode marks (`store.EpisodeMarkRow`).
+MERGE = "merge"
+SPLIT = "split"
+
 ItemKey = tuple[str, str]  # (source, platform_id)
 Point = tuple[datetime, int]
 

@@ -52,8 +52,10 @@ from aggregator.models import Figure, Item, SourceResult, Usage
 from aggregator.rows import (  # noqa: F401  # the read side's plain names, re-exported
     HEAD_REVISION,
     MANUAL_SOURCE,
+    MERGE,
     OUTCOME_FULL,
     OUTCOME_QUICK,
+    SPLIT,
     SUCCESS_OUTCOMES,
     ItemKey,
     ItemText,
@@ -1084,9 +1086,6 @@ def set_curation_mark(
 
 
 # --- staff's word on episodes: merge, split ---------------------------------------------
-
-MERGE = "merge"
-SPLIT = "split"
 
 
 def episode_marks(session: Session) -> list[EpisodeMarkRow]:
