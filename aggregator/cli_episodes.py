@@ -66,11 +66,11 @@ def _list(session: Session, config: Config) -> list[str]:
     return lines
 
 
-def _newest_first(episode: Sequence[store.ItemRow]) -> tuple[float, str]:
+def _newest_first(episode: Sequence[store.StoredItem]) -> tuple[float, str]:
     return (-min(row.published_at for row in episode).timestamp(), episodes.episode_id(episode))
 
 
-def _episode_line(episode: Sequence[store.ItemRow], joins: Sequence[episodes.Join]) -> str:
+def _episode_line(episode: Sequence[store.StoredItem], joins: Sequence[episodes.Join]) -> str:
     """`youtube:A + facebook:B  link, title  Der Fotograf aus Zwickau`."""
     keys = {(row.source, row.platform_id) for row in episode}
     found = {join.evidence for join in joins if join.first in keys}
@@ -79,7 +79,7 @@ def _episode_line(episode: Sequence[store.ItemRow], joins: Sequence[episodes.Joi
     return f"{members}  {how}  {_title(episode)}".rstrip()
 
 
-def _title(episode: Sequence[store.ItemRow]) -> str:
+def _title(episode: Sequence[store.StoredItem | store.ItemRow]) -> str:
     titled = [row.title for row in episode if row.title.strip()]
     return short_title(titled[0] if titled else episode[0].description)
 

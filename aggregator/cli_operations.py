@@ -17,7 +17,6 @@ import sys
 from types import FrameType
 from zoneinfo import ZoneInfo
 
-from aggregator import jobs
 from aggregator.config import Config, require_secrets
 
 EXIT_OK = 0
@@ -31,6 +30,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
 
 def _schedule(config: Config, verbose: bool) -> int:
+    from aggregator import jobs
     from aggregator.scheduler import Scheduler
 
     require_secrets(config, jobs.fetchable_sources(config))
@@ -81,6 +81,8 @@ def _status(config: Config, json_output: bool, check_token: bool) -> int:
         require_secrets(config, ["facebook"])
 
         def token_check(config: Config) -> status.TokenView:
+            from aggregator import jobs
+
             return status.check_facebook_token(config, jobs.default_policy().start())
 
     found = status.collect(config, token_check=token_check)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aggregator.credentials import environment_with_credentials
@@ -333,6 +334,9 @@ def _template_dirs(output: dict[str, Any], base_dir: Path) -> tuple[Path, ...]:
 
 
 def _database_url(url: str, base_dir: Path) -> str:
+    plain = _plain_sqlite_url(url, base_dir)
+    if plain is not None:
+        return plain
     from sqlalchemy.engine import make_url  # not at import: the parser needs SOURCES only
     from sqlalchemy.exc import ArgumentError
 
@@ -346,6 +350,21 @@ def _database_url(url: str, base_dir: Path) -> str:
     if database.startswith("file:") or Path(database).is_absolute():
         return url
     return parsed.set(database=str(base_dir / database)).render_as_string(hide_password=False)
+
+
+def _plain_sqlite_url(url: str, base_dir: Path) -> str | None:
+    """`sqlite:///PATH` (no options) as `_database_url` makes it, without importing SQLAlchemy
+    (`render` and `status` never need it on SQLite): the path unquoted and quoted again the
+    way SQLAlchemy's URL does. None for every other URL."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or "?" in url:
+        return None
+    database = unquote(url[len(prefix) :])
+    if not database or database == ":memory:":
+        return url
+    if database.startswith("file:") or Path(database).is_absolute():
+        return url
+    return prefix + quote(str(base_dir / database), safe=" +/")
 
 
 def _check_keys(table: dict[str, Any], allowed: set[str], prefix: str) -> None:

@@ -5,16 +5,33 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
-
-from aggregator import episodes, figures, store
+from aggregator import episodes, figures, reads
 from aggregator.config import VIDEO_PLATFORMS, Config
 from aggregator.matching import item_matches, prepare_hashtags
+from aggregator.rows import (
+    ItemKey,
+    ItemText,
+    StoredCuration,
+    StoredFigure,
+    StoredItem,
+    StoredRun,
+    run_succeeded,
+)
 from aggregator.thumbnail_files import thumbnail_variants
 from aggregator.view import EpisodeView, FigureView, ItemView, Showcase
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from aggregator.store import FigureRow
+
+# Every function reads through `reads` (plain SQL): `render` hands a read-only SQLite
+# `reads.Reader`, the commands that write hand their SQLAlchemy Session.
+Database: TypeAlias = "reads.Reader | Session"
 
 FIGURE_LABELS = {
     "youtube.subscribers": "YouTube-Abonnenten",
@@ -26,30 +43,30 @@ FIGURE_LABELS = {
 _FIGURE_ORDER = {key: index for index, key in enumerate(FIGURE_LABELS)}
 
 
-def build_showcase(session: Session, config: Config, now: datetime) -> Showcase:
+def build_showcase(database: Database, config: Config, now: datetime) -> Showcase:
     return Showcase(
         title=config.showcase.title,
         intro=config.showcase.intro,
         generated_at=now,
         locale=config.showcase.locale,
         timezone=config.showcase.timezone,
-        figures=figure_views(session, config, now),
-        episodes=showcase_episode_views(session, config, now),
+        figures=figure_views(database, config, now),
+        episodes=showcase_episode_views(database, config, now),
         since=config.showcase.since,
         base_url=config.base_url,
         privacy_url=config.showcase.privacy_url,
     )
 
 
-def figure_views(session: Session, config: Config, now: datetime) -> list[FigureView]:
+def figure_views(database: Database, config: Config, now: datetime) -> list[FigureView]:
     """Fetched and hand-entered figures, each with its change since `showcase.since` and its
     daily history from then on (see `figures.py` for the rules)."""
-    last_runs = store.last_runs(session)
-    histories = store.figure_histories(session)
+    last_runs = reads.last_runs(database)
+    histories = reads.figure_histories(database)
     since = config.showcase.since
     zone = ZoneInfo(config.showcase.timezone)
     views = []
-    for row in store.current_figures(session):
+    for row in reads.current_figures(database):
         points = histories.get(row.key, [])
         views.append(
             FigureView(
@@ -69,7 +86,7 @@ def figure_views(session: Session, config: Config, now: datetime) -> list[Figure
     return sorted(views, key=lambda view: figure_order(view.key))
 
 
-def figure_label(row: store.FigureRow) -> str:
+def figure_label(row: StoredFigure | FigureRow) -> str:
     if row.manual and row.label:
         return row.label
     return FIGURE_LABELS.get(row.key, row.key)
@@ -81,21 +98,23 @@ def figure_order(key: str) -> tuple[int, str]:
 
 
 def _is_stale(
-    row: store.FigureRow, last_runs: dict[str, store.FetchRunRow], config: Config, now: datetime
+    row: StoredFigure, last_runs: dict[str, StoredRun], config: Config, now: datetime
 ) -> bool:
     """A fetched figure is stale when its source's last run failed or it is too old. A
     hand-entered figure never is: it holds for the date it was entered for, shown beside it."""
     last_run = last_runs.get(row.source)
-    failed = last_run is not None and not store.run_succeeded(last_run)
+    failed = last_run is not None and not run_succeeded(last_run)
     return failed or now - row.as_of > config.showcase.stale_after
 
 
-def showcase_items(session: Session, config: Config, now: datetime | None = None) -> list[ItemView]:
-    return [item_view(row, config.output_dir, now) for row in showcase_rows(session, config)]
+def showcase_items(
+    database: Database, config: Config, now: datetime | None = None
+) -> list[ItemView]:
+    return [item_view(row, config.output_dir, now) for row in showcase_rows(database, config)]
 
 
 def showcase_episode_views(
-    session: Session, config: Config, now: datetime | None = None
+    database: Database, config: Config, now: datetime | None = None
 ) -> list[EpisodeView]:
     """The showcase's cards, in display order (see `showcase_episodes`)."""
     return [
@@ -104,7 +123,7 @@ def showcase_episode_views(
             episodes.episode_id(episode),
             config.showcase.player_order,
         )
-        for episode in showcase_episodes(session, config)
+        for episode in showcase_episodes(database, config)
     ]
 
 
@@ -148,12 +167,12 @@ def lead_item(ordered: Sequence[ItemView]) -> ItemView:
     return (playable or videos or list(ordered))[0]
 
 
-def showcase_rows(session: Session, config: Config) -> list[store.ItemRow]:
+def showcase_rows(database: Database, config: Config) -> list[StoredItem]:
     """The showcase's items in display order, episode by episode (see `showcase_episodes`)."""
-    return [row for episode in showcase_episodes(session, config) for row in episode]
+    return [row for episode in showcase_episodes(database, config) for row in episode]
 
 
-def showcase_episodes(session: Session, config: Config) -> list[list[store.ItemRow]]:
+def showcase_episodes(database: Database, config: Config) -> list[list[StoredItem]]:
     """The showcase's episodes in display order: pinned ones first (most recently pinned
     first), then the rest by their first item, newest first.
 
@@ -164,35 +183,35 @@ def showcase_episodes(session: Session, config: Config) -> list[list[store.ItemR
     over a pin and an include). An include never shows a private, deleted or retired item.
     A source taken out of the config is no longer fetched, but what it brought stays shown
     until the database is cleared: `render` shows what the database holds."""
-    curation = store.curation(session)
-    grouped = candidate_episodes(session, config, curation)
+    curation = reads.curation(database)
+    grouped = candidate_episodes(database, config, curation)
     shown = [episode for episode in grouped if not _any_hidden(episode, curation)]
     return display_order(shown, curation)
 
 
 def candidate_episodes(
-    session: Session,
+    database: Database,
     config: Config,
-    curation: Mapping[store.ItemKey, store.CurationRow] | None = None,
-) -> list[list[store.ItemRow]]:
+    curation: Mapping[ItemKey, StoredCuration] | None = None,
+) -> list[list[StoredItem]]:
     """The episodes of every item that may be shown (public, live, with the hashtag or
     included), hidden ones too, earliest first: what `showcase_episodes` orders and filters."""
     hashtags = prepare_hashtags(config.showcase.hashtags)
-    marks = store.curation(session) if curation is None else curation
+    marks = reads.curation(database) if curation is None else curation
     # The rule runs on plain texts; only the candidates are loaded whole (grouping reads the
     # links in their `raw`), which spares building thousands of rows that are never shown.
     candidates = [
         text.id
-        for text in store.live_item_texts(session)
+        for text in reads.live_item_texts(database)
         if belongs(text, marks.get((text.source, text.platform_id)), hashtags)
     ]
-    rows = store.items_by_ids(session, candidates)
-    return episodes.group(rows, store.episode_overrides(session))
+    rows = reads.items_by_ids(database, candidates)
+    return episodes.group(rows, reads.episode_overrides(database))
 
 
 def belongs(
-    row: store.ItemText | store.ItemRow,
-    curated: store.CurationRow | None,
+    row: ItemText | StoredItem,
+    curated: StoredCuration | None,
     hashtags: tuple[str, ...],
 ) -> bool:
     """Whether a public, live item is a candidate: hashtag or include (hidden or not)."""
@@ -201,26 +220,24 @@ def belongs(
     return item_matches([row.title, row.description], row.tags, hashtags)
 
 
-def _any_hidden(
-    episode: Sequence[store.ItemRow], curation: Mapping[store.ItemKey, store.CurationRow]
-) -> bool:
+def _any_hidden(episode: Sequence[StoredItem], curation: Mapping[ItemKey, StoredCuration]) -> bool:
     marks = (curation.get((row.source, row.platform_id)) for row in episode)
     return any(mark is not None and mark.hidden_at is not None for mark in marks)
 
 
 def display_order(
-    grouped: Sequence[list[store.ItemRow]],
-    curation: Mapping[store.ItemKey, store.CurationRow],
-) -> list[list[store.ItemRow]]:
+    grouped: Sequence[list[StoredItem]],
+    curation: Mapping[ItemKey, StoredCuration],
+) -> list[list[StoredItem]]:
     """Pinned episodes first, most recently pinned first; the others newest first, by the
     date of their first item (the date their card shows)."""
 
-    def pinned_at(episode: Sequence[store.ItemRow]) -> datetime | None:
+    def pinned_at(episode: Sequence[StoredItem]) -> datetime | None:
         marks = (curation.get((row.source, row.platform_id)) for row in episode)
         pins = [mark.pinned_at for mark in marks if mark is not None and mark.pinned_at]
         return max(pins) if pins else None
 
-    def first(episode: Sequence[store.ItemRow]) -> tuple[datetime, str]:
+    def first(episode: Sequence[StoredItem]) -> tuple[datetime, str]:
         return (min(row.published_at for row in episode), episodes.episode_id(episode))
 
     pinned = [episode for episode in grouped if pinned_at(episode) is not None]
@@ -230,7 +247,7 @@ def display_order(
     return pinned + rest
 
 
-def item_view(row: store.ItemRow, output_dir: Path, now: datetime | None = None) -> ItemView:
+def item_view(row: StoredItem, output_dir: Path, now: datetime | None = None) -> ItemView:
     thumbnail = row.thumbnail_file
     if thumbnail and not (output_dir / thumbnail).is_file():
         thumbnail = None

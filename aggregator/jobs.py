@@ -9,45 +9,50 @@ import fcntl
 import hashlib
 import logging
 import os
-import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
-from sqlalchemy.pool import NullPool
-
-from aggregator import progress, store
+from aggregator import progress, reads
 from aggregator.config import Config
 from aggregator.context import build_showcase, showcase_rows
 from aggregator.errors import DatabaseError, LockedError, SourceError, redact
+from aggregator.lazy import LazyModule
 from aggregator.models import KnownItems, SkippedItem, SourceResult, Usage
 from aggregator.publish import TIMEOUT_SECONDS as PUBLISH_TIMEOUT_SECONDS
 from aggregator.publish import PublishError, publish
-from aggregator.render import FRAGMENT_FILE, render_showcase, source_label
+from aggregator.render import render_showcase, source_label
 from aggregator.retry import RetryPolicy
+from aggregator.runs import (  # noqa: F401  # a run's words and paths, re-exported
+    FULL,
+    QUICK,
+    SHRINK_CAUSE,
+    Clock,
+    Mode,
+    full_every,
+    lock_path,
+    next_mode,
+    relative_links_warning,
+    schedule_state_path,
+    utc_now,
+)
 from aggregator.sources import MODULES, fetcher, quick_fetcher
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
+
+    from aggregator import store
+else:
+    # SQLAlchemy (0.25 s to import) only once a run uses the store: `render` of an SQLite
+    # file reads it through `reads`, and `status` only asks for this module's paths and words.
+    store = LazyModule("aggregator.store")
+
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
-
-# A full run reads every item and may retire what it no longer sees (`update`, and `schedule`
-# once every `full_every`); a quick run reads the figures and the newest items only.
-Mode = Literal["full", "quick"]
-FULL: Mode = "full"
-QUICK: Mode = "quick"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -65,27 +70,14 @@ class FetchOutcome:
         return self.error is None
 
 
-def schedule_state_path(config: Config) -> Path:
-    """Where `schedule` says when it runs next: beside the lock (`showcase.db.schedule.json`)."""
-    lock = lock_path(config)
-    return lock.with_name(lock.name.removesuffix(".lock") + ".schedule.json")
-
-
-def lock_path(config: Config) -> Path:
-    """The lock sits beside an SQLite database; other databases get one keyed by their URL."""
-    url = make_url(config.database_url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return Path(f"{url.database}.lock")
-    digest = hashlib.sha256(config.database_url.encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"showcase-{digest}.lock"
-
-
 @contextmanager
 def database_lock(config: Config) -> Iterator[None]:
     """Only one update or fetch per database; a second one raises LockedError at once.
 
     On PostgreSQL the lock is in the database itself (an advisory lock), so it keeps apart
     updates from other hosts too; elsewhere it is a file lock beside the database."""
+    from sqlalchemy.engine import make_url
+
     if make_url(config.database_url).get_backend_name() == "postgresql":
         with _advisory_lock(config.database_url):
             yield
@@ -104,6 +96,10 @@ ADVISORY_LOCK_KEY = int.from_bytes(
 def _advisory_lock(url: str) -> Iterator[None]:
     """pg_try_advisory_lock on a connection of its own, held for the run; PostgreSQL frees it
     when that connection ends, so a killed update leaves no lock behind."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+
     engine = create_engine(store.engine_url(url), poolclass=NullPool)
     try:
         with engine.connect() as connection:
@@ -257,9 +253,6 @@ def _save(
     return result
 
 
-SHRINK_CAUSE = "shrink"  # a successful run's cause: a sudden shrink was held, nothing retired
-
-
 def shrink_held_line(name: str, summary: store.SaveSummary | None) -> str | None:
     """The one line saying a sudden shrink was held, or None when nothing was."""
     if summary is None or not summary.held:
@@ -298,20 +291,6 @@ def known_items(
         public_ids=frozenset(store.public_platform_ids(session, name)),
         showcased_ids=(selection or RunSelection()).showcased_ids(session, config, name),
     )
-
-
-def next_mode(last_full_at: datetime | None, full_every: timedelta, at: datetime) -> Mode:
-    """The mode of a scheduled run at `at`: full when the last full run is `full_every` old."""
-    if last_full_at is None or at - last_full_at >= full_every:
-        return FULL
-    return QUICK
-
-
-def full_every(config: Config, name: str) -> timedelta | None:
-    """How often `schedule` reads the source in full; None: every run is full."""
-    settings = getattr(config, name, None)
-    every: timedelta | None = getattr(settings, "full_every", None)
-    return every
 
 
 def _call_source(
@@ -439,16 +418,17 @@ def render_lock(config: Config, wait: float = RENDER_LOCK_WAIT_SECONDS) -> Itera
 
 
 def render_output(
-    engine: Engine,
+    database: Engine | reads.SqliteReader,
     config: Config,
     clock: Clock = utc_now,
     publish_timeout: float = PUBLISH_TIMEOUT_SECONDS,
 ) -> list[Path]:
     """Render every output file under the render lock, then run the publish command
-    (PublishError when it fails: the files are written by then)."""
+    (PublishError when it fails: the files are written by then). What is shown is read in one
+    transaction, taken under the lock."""
     with render_lock(config):
-        with store.session_scope(engine) as session:
-            showcase = build_showcase(session, config, clock())
+        with _snapshot(database) as source:
+            showcase = build_showcase(source, config, clock())
         written = render_showcase(showcase, config.output_dir, config.template_dirs)
     log.info("rendered %d files into %s", len(written), config.output_dir)
     if config.publish_command:
@@ -457,16 +437,14 @@ def render_output(
     return written
 
 
-def relative_links_warning(config: Config) -> str | None:
-    """What to tell the operator when fragment.html is written with relative links: they
-    resolve against the host page's address, so its thumbnails and privacy link break there."""
-    if config.base_url is not None:
-        return None
-    fragment = config.output_dir / FRAGMENT_FILE
-    return (
-        f"output.base_url is not set: {fragment} has relative links to its thumbnails and "
-        "privacy notes, which break in a page elsewhere; set it to the folder's public URL"
-    )
+@contextmanager
+def _snapshot(database: Engine | reads.SqliteReader) -> Iterator[reads.Reader | Session]:
+    if isinstance(database, reads.SqliteReader):
+        with database.transaction() as reader:
+            yield reader
+        return
+    with store.session_scope(database) as session:
+        yield session
 
 
 def default_policy() -> RetryPolicy:
@@ -483,6 +461,8 @@ def update(
     accept_shrink: bool = False,
 ) -> list[FetchOutcome]:
     """Fetch the sources under the database lock, then render from what the store holds."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     policy = (policy or default_policy()).start()
     names = list(sources if sources is not None else fetchable_sources(config))
     engine = open_database(config)
@@ -507,6 +487,15 @@ def update(
 
 
 def render_only(config: Config, clock: Clock = utc_now) -> list[Path]:
+    """Render from what the database holds: an SQLite file whose schema is current is read
+    with `sqlite3` alone (read-only); any other goes through SQLAlchemy, which migrates it
+    under the database lock or refuses a newer schema, as every command does."""
+    reader = reads.open_current_sqlite(config.database_url)
+    if reader is not None:
+        try:
+            return render_output(reader, config, clock)
+        finally:
+            reader.close()
     engine = open_database(config)
     try:
         return render_output(engine, config, clock)

@@ -228,7 +228,7 @@ def _first_line(text: str) -> str:
 
 
 def source_counts(
-    config: Config, series: Sequence[store.ItemRow], every_new: Sequence[store.ItemRow]
+    config: Config, series: Sequence[store.StoredItem], every_new: Sequence[store.ItemRow]
 ) -> list[SourceCount]:
     """One row per configured source, and per source that brought anything in the period."""
     present = set(config.configured_sources()) | {row.source for row in every_new}

@@ -59,11 +59,13 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from aggregator import jobs, store
+from aggregator import jobs, reads, store
 from aggregator.config import Config
 from aggregator.errors import ConfigError, LockedError, SourceError, redact
 from aggregator.files import write_atomic
+from aggregator.reads import Reader
 from aggregator.retry import RetryPolicy
+from aggregator.rows import StoredRun
 from aggregator.times import shown_time
 
 log = logging.getLogger(__name__)
@@ -141,7 +143,7 @@ class NextAttempt:
 
 def next_attempt(
     source: str,
-    last_run: store.FetchRunRow | None,
+    last_run: store.FetchRunRow | StoredRun | None,
     failures: int,
     every: timedelta,
     started_at: datetime,
@@ -166,11 +168,11 @@ def next_attempt(
 
 
 def plan_next_attempt(
-    session: Session, config: Config, source: str, started_at: datetime
+    database: Reader | Session, config: Config, source: str, started_at: datetime
 ) -> NextAttempt:
-    """`next_attempt` read from the `fetch_runs` table."""
-    last_run = store.latest_run(session, source)
-    failures = store.failures_since_success(session, source)
+    """`next_attempt` read from the `fetch_runs` table (by `status` without SQLAlchemy)."""
+    last_run = reads.latest_run(database, source)
+    failures = reads.failures_since_success(database, source)
     return next_attempt(source, last_run, failures, _every(config, source), started_at)
 
 
@@ -185,7 +187,7 @@ def retry_delay(retry: int, every: timedelta) -> timedelta:
     return min(delay, every)
 
 
-def steady_jitter(source: str, last_run: store.FetchRunRow, every: timedelta) -> int:
+def steady_jitter(source: str, last_run: store.FetchRunRow | StoredRun, every: timedelta) -> int:
     """Seconds added to a scheduled run so that several sites do not call the APIs on the same
     second. Derived from the last run, not drawn at random, so `status` computes it too."""
     seed = f"{source} {last_run.started_at.isoformat()}".encode()

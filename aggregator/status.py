@@ -26,22 +26,25 @@ that fails for weeks, or for good over a setting, teaches people to ignore it:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
-
-from aggregator import jobs, store
+from aggregator import reads, rows, runs
 from aggregator.config import Config
 from aggregator.errors import SourceError
 from aggregator.models import Usage
 from aggregator.retry import RetryPolicy
-from aggregator.scheduler import NextAttempt, plan_next_attempt, read_state
 from aggregator.times import shown_time
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from aggregator.scheduler import NextAttempt
 
 QUOTA_ZONE = ZoneInfo("America/Los_Angeles")
 # Meta's data access lapses 90 days after the page's admin last used the app: say so in time.
@@ -80,7 +83,7 @@ class SourceStatus:
     last_full: datetime | None = None
     last_error: RunView | None = None
     age: timedelta | None = None
-    today: store.RunUsage = field(default_factory=store.RunUsage)
+    today: rows.RunUsage = field(default_factory=rows.RunUsage)
     next_run: datetime | None = None
     next_mode: str = ""
     next_reason: str = ""  # "scheduled", "retry 2 after failure, 15 min", ...
@@ -130,26 +133,23 @@ def collect(
     token_check: TokenCheck | None = None,
 ) -> Status:
     """The status of every configured source; `token_check` is called for Facebook only."""
-    now = now or jobs.utc_now()
+    now = now or runs.utc_now()
     day_start = quota_day_start(now)
-    state = read_state(jobs.schedule_state_path(config))
+    state = _scheduler_state(runs.schedule_state_path(config))
     pid = _running_pid(state)
     started_at = _scheduler_started_at(state, now) if pid is not None else None
     sources = [SourceStatus(name, config.showcase.stale_after) for name in _sources(config)]
     if _database_exists(config):
-        engine = jobs.open_database(config)
-        try:
-            with store.session_scope(engine) as session:
-                usage = store.usage_since(session, day_start)
-                for source in sources:
-                    _read_runs(session, source)
-                    source.today = usage.get(source.source, store.RunUsage())
-                    if started_at is not None:
-                        planned = plan_next_attempt(session, config, source.source, started_at)
-                        _set_next_attempt(source, planned)
-        finally:
-            engine.dispose()
+        with _snapshot(config) as database:
+            usage = reads.usage_since(database, day_start)
+            for source in sources:
+                _read_runs(database, source)
+                source.today = usage.get(source.source, rows.RunUsage())
+                if started_at is not None:
+                    _set_next_attempt(source, _planned(database, config, source, started_at))
     elif started_at is not None:
+        from aggregator.scheduler import NextAttempt
+
         for source in sources:
             _set_next_attempt(source, NextAttempt(started_at, "first run"))
     for source in sources:
@@ -162,13 +162,44 @@ def collect(
         if source.token is not None:
             source.warnings = token_warnings(source.token, now)
     held = [
-        Problem(jobs.SHRINK_CAUSE, source.held_shrink) for source in sources if source.held_shrink
+        Problem(runs.SHRINK_CAUSE, source.held_shrink) for source in sources if source.held_shrink
     ]
     return Status(now, day_start, sources, pid, setup_warnings(config) + held)
 
 
+@contextmanager
+def _snapshot(config: Config) -> Iterator[reads.Reader | Session]:
+    """The database in one read transaction: an SQLite file whose schema is current through
+    `sqlite3` alone, read-only; any other through SQLAlchemy (which migrates an older schema
+    under the database lock and refuses a newer one, as every command does)."""
+    reader = reads.open_current_sqlite(config.database_url)
+    if reader is not None:
+        try:
+            with reader.transaction():
+                yield reader
+        finally:
+            reader.close()
+        return
+    from aggregator import jobs, store
+
+    engine = jobs.open_database(config)
+    try:
+        with store.session_scope(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _planned(
+    database: reads.Reader | Session, config: Config, source: SourceStatus, started_at: datetime
+) -> NextAttempt:
+    from aggregator.scheduler import plan_next_attempt  # only while a scheduler runs
+
+    return plan_next_attempt(database, config, source.source, started_at)
+
+
 def setup_warnings(config: Config) -> list[Problem]:
-    relative_links = jobs.relative_links_warning(config)
+    relative_links = runs.relative_links_warning(config)
     return [Problem("base_url", relative_links)] if relative_links else []
 
 
@@ -252,22 +283,22 @@ def check_facebook_token(config: Config, policy: RetryPolicy | None = None) -> T
 # -- reading the runs --------------------------------------------------------------------------
 
 
-def _read_runs(session: Session, source: SourceStatus) -> None:
+def _read_runs(database: reads.Reader | Session, source: SourceStatus) -> None:
     name = source.source
-    success = store.latest_run(session, name, store.SUCCESS_OUTCOMES)
+    success = reads.latest_run(database, name, rows.SUCCESS_OUTCOMES)
     if success is not None:
-        mode = jobs.QUICK if success.outcome == store.OUTCOME_QUICK else jobs.FULL
+        mode = runs.QUICK if success.outcome == rows.OUTCOME_QUICK else runs.FULL
         source.last_success = RunView(success.started_at, mode=mode)
-    full = store.latest_run(session, name, [store.OUTCOME_FULL])
+    full = reads.latest_run(database, name, [rows.OUTCOME_FULL])
     source.last_full = full.started_at if full else None
-    latest = store.latest_run(session, name)
+    latest = reads.latest_run(database, name)
     if (
         latest is not None
-        and latest.error_cause == jobs.SHRINK_CAUSE
-        and store.run_succeeded(latest)
+        and latest.error_cause == runs.SHRINK_CAUSE
+        and rows.run_succeeded(latest)
     ):
         source.held_shrink = latest.error_message or ""
-    failure = store.latest_run(session, name, failed=True)
+    failure = reads.latest_run(database, name, failed=True)
     if failure is not None:
         source.last_error = RunView(
             failure.started_at,
@@ -280,10 +311,10 @@ def _next_mode(config: Config, source: SourceStatus) -> str:
     """Whether the scheduler's next run of the source will be full or quick."""
     if source.next_run is None:
         return ""
-    every = jobs.full_every(config, source.source)
+    every = runs.full_every(config, source.source)
     if every is None:
-        return jobs.FULL
-    return jobs.next_mode(source.last_full, every, source.next_run)
+        return runs.FULL
+    return runs.next_mode(source.last_full, every, source.next_run)
 
 
 def _sources(config: Config) -> list[str]:
@@ -293,10 +324,25 @@ def _sources(config: Config) -> list[str]:
 def _database_exists(config: Config) -> bool:
     """An SQLite file that is not there means nothing was ever fetched; `status` must not
     create it (it may run as a monitoring user without write access)."""
+    sqlite_file = reads.sqlite_path(config.database_url)
+    if sqlite_file is not None:
+        return os.path.exists(sqlite_file)
+    from sqlalchemy.engine import make_url
+
     url = make_url(config.database_url)
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return True
     return os.path.exists(url.database)
+
+
+def _scheduler_state(path: Path) -> dict[str, Any] | None:
+    """What a running scheduler wrote; the scheduler module (APScheduler, SQLAlchemy) is
+    imported only when it wrote something."""
+    if not path.exists():
+        return None
+    from aggregator.scheduler import read_state
+
+    return read_state(path)
 
 
 def _running_pid(state: dict[str, Any] | None) -> int | None:

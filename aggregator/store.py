@@ -49,6 +49,24 @@ from sqlalchemy.pool import NullPool
 from aggregator.episodes import Overrides
 from aggregator.errors import DatabaseError, NewerSchemaError
 from aggregator.models import Figure, Item, SourceResult, Usage
+from aggregator.rows import (  # noqa: F401  # the read side's plain names, re-exported
+    HEAD_REVISION,
+    MANUAL_SOURCE,
+    MERGE,
+    OUTCOME_FULL,
+    OUTCOME_QUICK,
+    SPLIT,
+    SUCCESS_OUTCOMES,
+    ItemKey,
+    ItemText,
+    Point,
+    RunUsage,
+    StoredCuration,
+    StoredFigure,
+    StoredItem,
+    StoredRun,
+    run_succeeded,
+)
 
 log = logging.getLogger(__name__)
 
@@ -298,9 +316,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 SCHEMA_CURRENT = "current"
 SCHEMA_BEHIND = "behind"
-# The newest migration's revision, so that a current schema is recognised without importing
-# Alembic (a test checks it against the migrations folder; a new migration changes it).
-HEAD_REVISION = "0009"
 
 
 def schema_state(engine: Engine) -> str:
@@ -840,15 +855,6 @@ def record_run(
     return row
 
 
-OUTCOME_FULL = "ok"  # a complete listing: the only run that may retire items
-OUTCOME_QUICK = "ok-quick"  # a quick refresh: figures, newest items, showcased statistics
-SUCCESS_OUTCOMES = frozenset({OUTCOME_FULL, OUTCOME_QUICK})
-
-
-def run_succeeded(run: FetchRunRow) -> bool:
-    return run.outcome in SUCCESS_OUTCOMES
-
-
 def current_figures(session: Session) -> list[FigureRow]:
     return list(session.scalars(select(FigureRow).order_by(FigureRow.key)))
 
@@ -867,17 +873,6 @@ def live_items(session: Session) -> list[ItemRow]:
 
 _LIVE = (ItemRow.public.is_(True), ItemRow.retired_at.is_(None))
 _NEWEST_FIRST = (ItemRow.published_at.desc(), ItemRow.id.desc())
-
-
-class ItemText(NamedTuple):
-    """What the hashtag rule reads of an item."""
-
-    id: int
-    source: str
-    platform_id: str
-    title: str
-    description: str
-    tags: list[str]
 
 
 def live_item_texts(session: Session) -> list[ItemText]:
@@ -902,11 +897,6 @@ def set_thumbnail_file(session: Session, item_id: int, filename: str | None) -> 
     row = session.get(ItemRow, item_id)
     if row is not None:
         row.thumbnail_file = filename
-
-
-MANUAL_SOURCE = "manual"
-
-Point = tuple[datetime, int]
 
 
 def figure_histories(session: Session) -> dict[str, list[Point]]:
@@ -1004,13 +994,6 @@ def unset_manual_figure(session: Session, key: str) -> None:
 # --- fetch runs and known items: for quick refreshes, the scheduler and `status` -----------
 
 
-@dataclass(frozen=True)
-class RunUsage:
-    quota_units: int = 0
-    requests: int = 0
-    runs: int = 0
-
-
 def public_platform_ids(session: Session, source: str) -> set[str]:
     """Every live public item of a source: what a quick refresh need not look up again."""
     query = select(ItemRow.platform_id).where(
@@ -1069,8 +1052,6 @@ def usage_since(session: Session, since: datetime) -> dict[str, RunUsage]:
 
 CURATION_MARKS = ("pinned_at", "hidden_at", "included_at")
 
-ItemKey = tuple[str, str]  # (source, platform_id)
-
 
 def curation(session: Session) -> dict[ItemKey, CurationRow]:
     """Every curated item, by (source, platform_id)."""
@@ -1105,9 +1086,6 @@ def set_curation_mark(
 
 
 # --- staff's word on episodes: merge, split ---------------------------------------------
-
-MERGE = "merge"
-SPLIT = "split"
 
 
 def episode_marks(session: Session) -> list[EpisodeMarkRow]:

@@ -108,7 +108,7 @@ def hidden_items(session: Session, config: Config) -> list[HiddenItem]:
     for mark in store.curated_rows(session):
         if mark.hidden_at is None:
             continue
-        row = titles.get((mark.source, mark.platform_id))
+        row: store.StoredItem | store.ItemRow | None = titles.get((mark.source, mark.platform_id))
         if row is None:
             row = store.items_by_platform_id(session, mark.source, [mark.platform_id]).get(
                 mark.platform_id
