@@ -77,6 +77,8 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
+import babel
+import jinja2
 from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
@@ -89,12 +91,14 @@ from jinja2 import (
     PackageLoader,
     PrefixLoader,
     StrictUndefined,
+    meta,
     select_autoescape,
 )
 from jinja2.bccache import Bucket
 from markupsafe import Markup
 
 from . import figures
+from .cards import CardCache, CardKeys, TemplateNames, cache_file, digest
 from .files import write_generation
 from .history import HISTORY_FILE, history_json
 from .view import EpisodeView, FigureView, ItemView, Showcase, ThumbnailVariant
@@ -132,6 +136,10 @@ PLAYER_PROVIDERS = {
 }
 
 _REPO_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+# The code behind the filters and globals a card uses, and the view models it reads.
+_CARD_CODE = tuple(
+    Path(__file__).with_name(name) for name in ("render.py", "figures.py", "view.py")
+)
 
 
 def group_episodes(
@@ -150,21 +158,39 @@ def render_showcase(
 
     They are written as one generation (see `files.write_generation`): a reader sees all of
     this render's files or all of the previous one's; badges of figures gone are gone."""
-    outputs = render_outputs(showcase, template_dirs, group_size)
     output_dir = Path(output_dir)
+    cards = card_cache(output_dir)
+    outputs = render_outputs(showcase, template_dirs, group_size, cards)
     write_generation(output_dir, outputs)
+    cards.save()
     return [output_dir / name for name in outputs]
 
 
+def card_cache(output_dir: Path) -> CardCache:
+    """The cards of the output folder's last render. They live in the user's cache
+    ($XDG_CACHE_HOME/showcase/cards, like the template bytecode), not in the output folder's
+    `.generations/`: there they would be published with it and swept with old generations.
+    Without a private cache folder they are kept for this render only."""
+    try:
+        folder = private_folder(user_cache_folder("cards"))
+    except RuntimeError:  # no home directory to be found
+        folder = None
+    return CardCache.load(cache_file(folder, output_dir)) if folder else CardCache()
+
+
 def render_outputs(
-    showcase: Showcase, template_dirs: Sequence[Path] = (), group_size: int = GROUP_SIZE
+    showcase: Showcase,
+    template_dirs: Sequence[Path] = (),
+    group_size: int = GROUP_SIZE,
+    cards: CardCache | None = None,
 ) -> dict[str, bytes]:
-    """Every output file's name (relative to the output directory) and content."""
+    """Every output file's name (relative to the output directory) and content; the cards
+    come from `cards` when it holds them (see `CardRenderer`)."""
     formats = Formats.for_showcase(showcase)
     env = make_environment(template_dirs, formats)
     language = formats.locale.language
     groups = group_episodes(showcase.episodes, group_size)
-    outputs = html_outputs(env, showcase, groups, language)
+    outputs = html_outputs(env, showcase, groups, language, cards)
     outputs[FIGURES_FILE] = json_bytes(figures_document(showcase))
     outputs[FEED_FILE] = json_bytes(feed_document(showcase, language))
     outputs[ATOM_FILE] = (
@@ -176,7 +202,11 @@ def render_outputs(
 
 
 def html_outputs(
-    env: Environment, showcase: Showcase, groups: list[Sequence[EpisodeView]], language: str
+    env: Environment,
+    showcase: Showcase,
+    groups: list[Sequence[EpisodeView]],
+    language: str,
+    cards: CardCache | None = None,
 ) -> dict[str, bytes]:
     def render(
         template: str, page: str, heading_level: int, base: str, cards: CardRenderer
@@ -186,13 +216,33 @@ def html_outputs(
 
     outside = showcase.base_url or ""  # read from another page: absolute when known
     # fragment.html and embed.html hold the same cards: each is rendered once for both.
-    shared = CardRenderer(env, page_context(showcase, "fragment", groups, 2, language, outside))
-    own = CardRenderer(env, page_context(showcase, "index", groups, 1, language, ""))
+    fragment = page_context(showcase, "fragment", groups, 2, language, outside)
+    index = page_context(showcase, "index", groups, 1, language, "")
+    if cards is None:
+        shared, own = CardRenderer(env, fragment), CardRenderer(env, index)
+    else:
+        shared, own = cached_card_renderers(env, cards, fragment, index)
     return {
         INDEX_FILE: render(INDEX_FILE, "index", 1, "", own),
         FRAGMENT_FILE: render(FRAGMENT_FILE, "fragment", 2, outside, shared),
         EMBED_FILE: render(EMBED_FILE, "embed", 2, outside, shared),
     }
+
+
+def cached_card_renderers(
+    env: Environment, cards: CardCache, *contexts: dict[str, Any]
+) -> list[CardRenderer]:
+    """A `CardRenderer` for each page context, taking its cards from `cards`; the card
+    template is read and each episode digested once for all of them."""
+    sources = template_sources(env, ITEM_TEMPLATE, cards)
+    if sources is None:  # what the card template reads is unknown: no cache
+        return [CardRenderer(env, context) for context in contexts]
+    texts, read = sources
+    episodes: dict[int, bytes] = {}
+    return [
+        CardRenderer(env, context, cards, card_keys(texts, read, context, episodes))
+        for context in contexts
+    ]
 
 
 def page_context(
@@ -215,22 +265,104 @@ def page_context(
     }
 
 
+# What a card's context adds to its page's (see `CardRenderer`).
+CARD_VALUES = ("episode", "item", "eager")
+
+
 class CardRenderer:
     """`card(episode, eager)` in the templates: the episode's `_item.html`, rendered once and
-    kept, so that pages with the same card context (fragment.html and embed.html) share it."""
+    kept, so that pages with the same card context (fragment.html and embed.html) share it.
+    With a `CardCache`, a card whose key (`cards.CardKeys`) it holds is taken from there."""
 
-    def __init__(self, env: Environment, context: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        env: Environment,
+        context: dict[str, Any],
+        cache: CardCache | None = None,
+        keys: CardKeys | None = None,
+    ) -> None:
         self.template = env.get_template(ITEM_TEMPLATE)
         self.context = context
         self.rendered: dict[tuple[int, bool], Markup] = {}
+        self.cache = cache
+        self.keys = keys
 
     def __call__(self, episode: EpisodeView, eager: bool = False) -> Markup:
         key = (id(episode), eager)  # the showcase holds every episode until the render ends
         card = self.rendered.get(key)
         if card is None:
-            context = self.context | {"episode": episode, "item": episode.lead, "eager": eager}
-            card = self.rendered[key] = Markup(self.template.render(context))
+            card = self.rendered[key] = self.cached(episode, eager)
         return card
+
+    def cached(self, episode: EpisodeView, eager: bool) -> Markup:
+        if self.cache is None or self.keys is None:
+            return self.render(episode, eager)
+        key = self.keys.key(episode, eager)
+        html = self.cache.get(key)
+        if html is None:
+            html = self.render(episode, eager)
+            self.cache.put(key, html)
+        return Markup(html)
+
+    def render(self, episode: EpisodeView, eager: bool) -> Markup:
+        context = self.context | {"episode": episode, "item": episode.lead, "eager": eager}
+        return Markup(self.template.render(context))
+
+
+def card_keys(
+    templates: list[bytes],
+    read: set[str],
+    context: dict[str, Any],
+    episodes: dict[int, bytes] | None = None,
+) -> CardKeys:
+    """How the cards of one page are keyed (`cards.CardKeys`): by the card templates' sources
+    and the values they read, the code behind the filters and the showcase's locale."""
+    showcase: Showcase = context["showcase"]  # its locale and time zone make the filters
+    environment = [
+        *templates,
+        *(module.read_bytes() for module in _CARD_CODE),
+        f"{jinja2.__version__} {babel.__version__}".encode(),
+        f"{showcase.locale} {showcase.timezone}".encode(),
+    ]
+    return CardKeys(environment, context, read, CARD_VALUES, episodes)
+
+
+def template_sources(
+    env: Environment, name: str, cards: CardCache
+) -> tuple[list[bytes], set[str]] | None:
+    """The sources of template `name` and of every template it extends, includes or imports,
+    and the names of the variables they read from their context; None when one of those
+    templates is named only at render time. What a source reads is kept in `cards`."""
+    assert env.loader is not None  # make_environment gives it one
+    sources: dict[str, bytes] = {}
+    read: set[str] = set()
+    pending = [name]
+    while pending:
+        current = pending.pop()
+        if current in sources:
+            continue
+        source = env.loader.get_source(env, current)[0]
+        sources[current] = f"{current}\n{source}".encode()
+        source_digest = digest(sources[current]).hex()
+        names = cards.template_names(source_digest)
+        if names is None:
+            names = template_names(env, source)
+            cards.put_template_names(source_digest, names)
+        if DYNAMIC in names[1]:
+            return None
+        read.update(names[0])
+        pending.extend(names[1])
+    return [sources[key] for key in sorted(sources)], read
+
+
+DYNAMIC = ""  # in `template_names`: a template named only at render time
+
+
+def template_names(env: Environment, source: str) -> TemplateNames:
+    """The variables a template reads from its context and the templates it names."""
+    tree = env.parse(source)
+    named = [name or DYNAMIC for name in meta.find_referenced_templates(tree)]
+    return sorted(meta.find_undeclared_variables(tree)), named
 
 
 def privacy_href(showcase: Showcase, page: str, base: str) -> str:
@@ -300,28 +432,41 @@ class QuietBytecodeCache(FileSystemBytecodeCache):
             super().dump_bytecode(bucket)
 
 
-def template_cache_folder() -> Path:
-    """$XDG_CACHE_HOME/showcase/templates, else ~/.cache/showcase/templates: the user's own,
-    never the output folder (a web server would publish it)."""
+def user_cache_folder(name: str) -> Path:
+    """$XDG_CACHE_HOME/showcase/NAME, else ~/.cache/showcase/NAME: the user's own, never the
+    output folder (a web server would publish it)."""
     cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache_home) / "showcase" / "templates"
+    return Path(cache_home) / "showcase" / name
 
 
-def template_cache() -> QuietBytecodeCache | None:
-    """The bytecode cache, or None (no cache) when the folder cannot be made or is not safe:
-    bytecode is loaded as code, so the folder must be ours and writable by nobody else. A
-    service user without a home simply compiles each time. Jinja keys each entry by the
-    template's name and file name and checks its source's checksum, so a site's template
-    never gets the packaged one's code, nor an edited template its old code."""
+def template_cache_folder() -> Path:
+    return user_cache_folder("templates")
+
+
+def private_folder(folder: Path) -> Path | None:
+    """`folder`, made if missing, when it is ours and writable by nobody else; else None. What
+    the caches hold goes into the pages unchecked (bytecode runs, a card is pasted), so a
+    folder others could write to is never read. A service user without a home has none."""
     try:
-        folder = template_cache_folder()
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         status = folder.stat()
-    except (OSError, RuntimeError):  # RuntimeError: no home directory to be found
+    except OSError:
         return None
     if status.st_uid != os.getuid() or status.st_mode & 0o022 or not os.access(folder, os.W_OK):
         return None
-    return QuietBytecodeCache(str(folder), "%s.jinja")
+    return folder
+
+
+def template_cache() -> QuietBytecodeCache | None:
+    """The bytecode cache, or None (no cache) when the folder cannot be made or is not safe
+    (`private_folder`): a service user without a home simply compiles each time. Jinja keys
+    each entry by the template's name and file name and checks its source's checksum, so a
+    site's template never gets the packaged one's code, nor an edited template its old code."""
+    try:
+        folder = private_folder(template_cache_folder())
+    except RuntimeError:  # no home directory to be found
+        return None
+    return QuietBytecodeCache(str(folder), "%s.jinja") if folder else None
 
 
 @dataclass(frozen=True)
