@@ -65,7 +65,6 @@ import contextlib
 import functools
 import json
 import math
-import os
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -101,6 +100,7 @@ from . import figures
 from .cards import CardCache, CardKeys, TemplateNames, cache_file, digest
 from .files import write_generation
 from .history import HISTORY_FILE, history_json
+from .user_cache import private_cache_folder
 from .view import EpisodeView, FigureView, ItemView, Showcase, ThumbnailVariant
 
 INDEX_FILE = "index.html"
@@ -171,10 +171,7 @@ def card_cache(output_dir: Path) -> CardCache:
     ($XDG_CACHE_HOME/showcase/cards, like the template bytecode), not in the output folder's
     `.generations/`: there they would be published with it and swept with old generations.
     Without a private cache folder they are kept for this render only."""
-    try:
-        folder = private_folder(user_cache_folder("cards"))
-    except RuntimeError:  # no home directory to be found
-        folder = None
+    folder = private_cache_folder("cards")
     return CardCache.load(cache_file(folder, output_dir)) if folder else CardCache()
 
 
@@ -432,40 +429,12 @@ class QuietBytecodeCache(FileSystemBytecodeCache):
             super().dump_bytecode(bucket)
 
 
-def user_cache_folder(name: str) -> Path:
-    """$XDG_CACHE_HOME/showcase/NAME, else ~/.cache/showcase/NAME: the user's own, never the
-    output folder (a web server would publish it)."""
-    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache_home) / "showcase" / name
-
-
-def template_cache_folder() -> Path:
-    return user_cache_folder("templates")
-
-
-def private_folder(folder: Path) -> Path | None:
-    """`folder`, made if missing, when it is ours and writable by nobody else; else None. What
-    the caches hold goes into the pages unchecked (bytecode runs, a card is pasted), so a
-    folder others could write to is never read. A service user without a home has none."""
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        status = folder.stat()
-    except OSError:
-        return None
-    if status.st_uid != os.getuid() or status.st_mode & 0o022 or not os.access(folder, os.W_OK):
-        return None
-    return folder
-
-
 def template_cache() -> QuietBytecodeCache | None:
     """The bytecode cache, or None (no cache) when the folder cannot be made or is not safe
     (`private_folder`): a service user without a home simply compiles each time. Jinja keys
     each entry by the template's name and file name and checks its source's checksum, so a
     site's template never gets the packaged one's code, nor an edited template its old code."""
-    try:
-        folder = private_folder(template_cache_folder())
-    except RuntimeError:  # no home directory to be found
-        return None
+    folder = private_cache_folder("templates")
     return QuietBytecodeCache(str(folder), "%s.jinja") if folder else None
 
 
