@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from aggregator import episodes, figures, store
+from aggregator import episode_cache, episodes, figures, store
 from aggregator.config import VIDEO_PLATFORMS, Config
 from aggregator.matching import item_matches, prepare_hashtags
 from aggregator.thumbnail_files import thumbnail_variants
@@ -187,7 +187,7 @@ def candidate_episodes(
         if belongs(text, marks.get((text.source, text.platform_id)), hashtags)
     ]
     rows = store.items_by_ids(session, candidates)
-    return episodes.group(rows, store.episode_overrides(session))
+    return episode_cache.group(rows, store.episode_overrides(session), config.output_dir)
 
 
 def belongs(
