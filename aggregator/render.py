@@ -30,7 +30,8 @@ Templates (package folder `templates/`, overridable per site, Datasette-style):
   `platform`, `link`, `thumb` and `playable` for those blocks; every item of the episode is
   one element in `links`, carrying its `data-source` and `data-id`),
   `_privacy.html`, `_style.html` (the scoped stylesheet), `_script.html`
-  (click-to-play, event delegation), `feed.xml`, `badge.svg`.
+  (click-to-play, event delegation), `feed.xml` (one `_feed_entry.xml` per episode, through
+  `entry(episode)`, kept like a card), `badge.svg`.
 
 A site's template folders come first; a site template can extend the packaged one it replaces
 with `{% extends "default:_item.html" %}`.
@@ -48,6 +49,9 @@ Every HTML template gets the same context:
 - `card(episode, eager=False)`: the episode's `_item.html` (with `episode`, `item` its lead,
   and `eager`, true for the page's first card), rendered once per render and kept:
   fragment.html and embed.html share their cards, which see `page` "fragment" in both.
+  A render keeps its cards for the next (`cards.CardCache`, in the user's cache folder), each
+  under a digest of everything its HTML depends on (`cards.CardKeys`): the template sources
+  and the names they read, the episode, the page's values, the code behind the filters.
 
 Filters: `count` (1.310), `local_date` (27.06.2017), `local_datetime` (26.11.2026, 06:00),
 `duration` (3:12, 1:02:03), `iso` (ISO-8601 UTC), `iso_duration` (PT3M12S), `web_url` (the URL
@@ -107,6 +111,7 @@ INDEX_FILE = "index.html"
 FRAGMENT_FILE = "fragment.html"
 EMBED_FILE = "embed.html"
 ITEM_TEMPLATE = "_item.html"
+ENTRY_TEMPLATE = "_feed_entry.xml"
 FIGURES_FILE = "figures.json"
 FEED_FILE = "feed.json"
 ATOM_FILE = "feed.xml"
@@ -187,12 +192,11 @@ def render_outputs(
     env = make_environment(template_dirs, formats)
     language = formats.locale.language
     groups = group_episodes(showcase.episodes, group_size)
-    outputs = html_outputs(env, showcase, groups, language, cards)
+    digests: dict[int, bytes] = {}  # each episode's, for every cache key of this render
+    outputs = html_outputs(env, showcase, groups, language, cards, digests)
     outputs[FIGURES_FILE] = json_bytes(figures_document(showcase))
     outputs[FEED_FILE] = json_bytes(feed_document(showcase, language))
-    outputs[ATOM_FILE] = (
-        env.get_template(ATOM_FILE).render(atom_context(showcase, language)).encode()
-    )
+    outputs[ATOM_FILE] = atom_feed(env, showcase, language, cards, digests)
     outputs[HISTORY_FILE] = history_json(showcase)
     outputs.update(badge_outputs(env, showcase, formats))
     return outputs
@@ -204,6 +208,7 @@ def html_outputs(
     groups: list[Sequence[EpisodeView]],
     language: str,
     cards: CardCache | None = None,
+    digests: dict[int, bytes] | None = None,
 ) -> dict[str, bytes]:
     def render(
         template: str, page: str, heading_level: int, base: str, cards: CardRenderer
@@ -218,7 +223,7 @@ def html_outputs(
     if cards is None:
         shared, own = CardRenderer(env, fragment), CardRenderer(env, index)
     else:
-        shared, own = cached_card_renderers(env, cards, fragment, index)
+        shared, own = cached_renderers(env, cards, ITEM_TEMPLATE, [fragment, index], digests)
     return {
         INDEX_FILE: render(INDEX_FILE, "index", 1, "", own),
         FRAGMENT_FILE: render(FRAGMENT_FILE, "fragment", 2, outside, shared),
@@ -226,20 +231,40 @@ def html_outputs(
     }
 
 
-def cached_card_renderers(
-    env: Environment, cards: CardCache, *contexts: dict[str, Any]
+def cached_renderers(
+    env: Environment,
+    cards: CardCache,
+    template: str,
+    contexts: Sequence[dict[str, Any]],
+    digests: dict[int, bytes] | None = None,
 ) -> list[CardRenderer]:
-    """A `CardRenderer` for each page context, taking its cards from `cards`; the card
-    template is read and each episode digested once for all of them."""
-    sources = template_sources(env, ITEM_TEMPLATE, cards)
-    if sources is None:  # what the card template reads is unknown: no cache
-        return [CardRenderer(env, context) for context in contexts]
+    """A `CardRenderer` of `template` for each context, taking its parts from `cards`; the
+    template is read once for all of them and each episode digested once (`digests`)."""
+    sources = template_sources(env, template, cards)
+    if sources is None:  # what the template reads is unknown: no cache
+        return [CardRenderer(env, context, template=template) for context in contexts]
     texts, read = sources
-    episodes: dict[int, bytes] = {}
+    digests = {} if digests is None else digests
     return [
-        CardRenderer(env, context, cards, card_keys(texts, read, context, episodes))
+        CardRenderer(env, context, cards, card_keys(texts, read, context, digests), template)
         for context in contexts
     ]
+
+
+def atom_feed(
+    env: Environment,
+    showcase: Showcase,
+    language: str,
+    cards: CardCache | None = None,
+    digests: dict[int, bytes] | None = None,
+) -> bytes:
+    """feed.xml; each episode's entry (`_feed_entry.xml`) is kept in `cards` like a card."""
+    context = atom_context(showcase, language)
+    if cards is None:
+        entry = CardRenderer(env, context, template=ENTRY_TEMPLATE)
+    else:
+        (entry,) = cached_renderers(env, cards, ENTRY_TEMPLATE, [context], digests)
+    return env.get_template(ATOM_FILE).render(context, entry=entry).encode()
 
 
 def page_context(
@@ -268,7 +293,8 @@ CARD_VALUES = ("episode", "item", "eager")
 
 class CardRenderer:
     """`card(episode, eager)` in the templates: the episode's `_item.html`, rendered once and
-    kept, so that pages with the same card context (fragment.html and embed.html) share it.
+    kept, so that pages with the same card context (fragment.html and embed.html) share it
+    (and `entry(episode)` in feed.xml: its `_feed_entry.xml`).
     With a `CardCache`, a card whose key (`cards.CardKeys`) it holds is taken from there."""
 
     def __init__(
@@ -277,8 +303,9 @@ class CardRenderer:
         context: dict[str, Any],
         cache: CardCache | None = None,
         keys: CardKeys | None = None,
+        template: str = ITEM_TEMPLATE,
     ) -> None:
-        self.template = env.get_template(ITEM_TEMPLATE)
+        self.template = env.get_template(template)
         self.context = context
         self.rendered: dict[tuple[int, bool], Markup] = {}
         self.cache = cache
