@@ -72,7 +72,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
@@ -195,7 +195,7 @@ def render_outputs(
     digests: dict[int, bytes] = {}  # each episode's, for every cache key of this render
     outputs = html_outputs(env, showcase, groups, language, cards, digests)
     outputs[FIGURES_FILE] = json_bytes(figures_document(showcase))
-    outputs[FEED_FILE] = json_bytes(feed_document(showcase, language))
+    outputs[FEED_FILE] = json_feed(showcase, language, cards, digests)
     outputs[ATOM_FILE] = atom_feed(env, showcase, language, cards, digests)
     outputs[HISTORY_FILE] = history_json(showcase)
     outputs.update(badge_outputs(env, showcase, formats))
@@ -607,6 +607,34 @@ def feed_document(showcase: Showcase, language: str) -> dict[str, Any]:
     feed["language"] = language
     feed["items"] = [feed_item(episode, showcase.base_url or "") for episode in showcase.episodes]
     return feed
+
+
+def json_feed(
+    showcase: Showcase,
+    language: str,
+    cards: CardCache | None = None,
+    digests: dict[int, bytes] | None = None,
+) -> bytes:
+    """feed.json as `json_bytes` writes `feed_document`, each episode's item kept in `cards`
+    as its indented JSON text (indenting is Python code in the json module: 20 ms a render)."""
+    head = json_bytes(feed_document(replace(showcase, episodes=[]), language))
+    empty = b'"items": []\n}\n'
+    if cards is None or not showcase.episodes or not head.endswith(empty):
+        return json_bytes(feed_document(showcase, language))
+    base = showcase.base_url or ""
+    code = [FEED_FILE.encode(), *(module.read_bytes() for module in _CARD_CODE)]
+    keys = CardKeys(code, {"base": base}, ["base"], CARD_VALUES, digests)
+    entries = []
+    for episode in showcase.episodes:
+        key = keys.key(episode, eager=False)
+        text = cards.get(key)
+        if text is None:
+            item = json.dumps(feed_item(episode, base), ensure_ascii=False, indent=2)
+            text = "\n".join("    " + line for line in item.split("\n"))  # at the items' depth
+            cards.put(key, text)
+        entries.append(text)
+    items = "[\n" + ",\n".join(entries) + "\n  ]\n}\n"
+    return head[: -len(b"[]\n}\n")] + items.encode("utf-8")
 
 
 def feed_item(episode: EpisodeView, base: str = "") -> dict[str, Any]:

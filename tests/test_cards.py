@@ -64,6 +64,21 @@ def test_a_second_render_renders_no_card_and_writes_the_same_bytes(tmp_path, cac
     assert {name: (output / name).read_bytes() for name in GOLDEN_NAMES} == first
 
 
+def test_feed_json_items_come_from_the_cache(monkeypatch):
+    showcase = replace(golden_showcase(), base_url="https://example.org/showcase/")
+    cache = warm(showcase)
+    made: list[str] = []
+    feed_item = render.feed_item
+    monkeypatch.setattr(
+        render, "feed_item", lambda e, base: made.append(e.id) or feed_item(e, base)
+    )
+
+    feed = render_outputs(showcase, cards=cache)["feed.json"]
+
+    assert made == [] and feed == render_outputs(showcase)["feed.json"]
+    assert json.loads(feed)["items"][0]["image"].startswith("https://example.org/showcase/")
+
+
 @pytest.mark.parametrize("name", GOLDEN_NAMES)
 def test_output_from_a_warm_cache_matches_golden(tmp_path, cache_home, name):
     render_showcase(golden_showcase(), tmp_path)
@@ -184,11 +199,13 @@ def test_only_the_last_renders_cards_are_kept(tmp_path, cache_home):
     output = tmp_path / "public"
     render_showcase(with_items(golden_showcase(), many_videos(30)), output)
     (path,) = card_files(cache_home)
-    assert len(json.loads(path.read_text())["cards"]) == 3 * 30  # index, fragment, feed.xml
+    assert (
+        len(json.loads(path.read_text())["cards"]) == 4 * 30
+    )  # index, fragment, feed.xml, feed.json
 
     render_showcase(with_items(golden_showcase(), many_videos(3)), output)
 
-    assert len(json.loads(path.read_text())["cards"]) == 3 * 3
+    assert len(json.loads(path.read_text())["cards"]) == 4 * 3
 
 
 @pytest.mark.parametrize(
