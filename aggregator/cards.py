@@ -55,7 +55,7 @@ class CardKeys:
         shared: Mapping[str, Any],
         read: Iterable[str],
         per_card: Iterable[str],
-        episodes: dict[int, bytes] | None = None,
+        episodes: dict[int, str] | None = None,
     ) -> None:
         own = frozenset(per_card)
         names = sorted(set(read) - own)
@@ -63,17 +63,18 @@ class CardKeys:
             name.encode() + (value_digest(shared[name]) if name in shared else b"-")
             for name in names
         ]
-        self.base = digest(str(CACHE_FORMAT).encode(), *environment, *page_values)
+        self.base = digest(str(CACHE_FORMAT).encode(), *environment, *page_values).hex()
         # Shared by the pages of one render, whose cards show the same episodes.
-        self.episodes: dict[int, bytes] = {} if episodes is None else episodes
+        self.episodes: dict[int, str] = {} if episodes is None else episodes
 
     def key(self, episode: object, eager: bool) -> str:
         """The card's key; each episode is digested once per render (the view models live
         until the render ends, so their ids stay theirs)."""
         episode_digest = self.episodes.get(id(episode))
         if episode_digest is None:
-            episode_digest = self.episodes[id(episode)] = value_digest(episode)
-        return digest(self.base, episode_digest, b"eager" if eager else b"lazy").hex()
+            episode_digest = self.episodes[id(episode)] = value_digest(episode).hex()
+        # Two digests of fixed length side by side: as unique as a digest of both, and cheaper.
+        return f"{self.base}{episode_digest}{'e' if eager else 'l'}"
 
 
 # What a template reads and names (`render.template_sources`), by a digest of its source.

@@ -192,7 +192,7 @@ def render_outputs(
     env = make_environment(template_dirs, formats)
     language = formats.locale.language
     groups = group_episodes(showcase.episodes, group_size)
-    digests: dict[int, bytes] = {}  # each episode's, for every cache key of this render
+    digests: dict[int, str] = {}  # each episode's, for every cache key of this render
     outputs = html_outputs(env, showcase, groups, language, cards, digests)
     outputs[FIGURES_FILE] = json_bytes(figures_document(showcase))
     outputs[FEED_FILE] = json_feed(showcase, language, cards, digests)
@@ -208,7 +208,7 @@ def html_outputs(
     groups: list[Sequence[EpisodeView]],
     language: str,
     cards: CardCache | None = None,
-    digests: dict[int, bytes] | None = None,
+    digests: dict[int, str] | None = None,
 ) -> dict[str, bytes]:
     def render(
         template: str, page: str, heading_level: int, base: str, cards: CardRenderer
@@ -236,7 +236,7 @@ def cached_renderers(
     cards: CardCache,
     template: str,
     contexts: Sequence[dict[str, Any]],
-    digests: dict[int, bytes] | None = None,
+    digests: dict[int, str] | None = None,
 ) -> list[CardRenderer]:
     """A `CardRenderer` of `template` for each context, taking its parts from `cards`; the
     template is read once for all of them and each episode digested once (`digests`)."""
@@ -256,7 +256,7 @@ def atom_feed(
     showcase: Showcase,
     language: str,
     cards: CardCache | None = None,
-    digests: dict[int, bytes] | None = None,
+    digests: dict[int, str] | None = None,
 ) -> bytes:
     """feed.xml; each episode's entry (`_feed_entry.xml`) is kept in `cards` like a card."""
     context = atom_context(showcase, language)
@@ -337,7 +337,7 @@ def card_keys(
     templates: list[bytes],
     read: set[str],
     context: dict[str, Any],
-    episodes: dict[int, bytes] | None = None,
+    episodes: dict[int, str] | None = None,
 ) -> CardKeys:
     """How the cards of one page are keyed (`cards.CardKeys`): by the card templates' sources
     and the values they read, the code behind the filters and the showcase's locale."""
@@ -613,7 +613,7 @@ def json_feed(
     showcase: Showcase,
     language: str,
     cards: CardCache | None = None,
-    digests: dict[int, bytes] | None = None,
+    digests: dict[int, str] | None = None,
 ) -> bytes:
     """feed.json as `json_bytes` writes `feed_document`, each episode's item kept in `cards`
     as its indented JSON text (indenting is Python code in the json module: 20 ms a render)."""
