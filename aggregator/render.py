@@ -141,10 +141,13 @@ PLAYER_PROVIDERS = {
 }
 
 _REPO_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-# The code behind the filters and globals a card uses, and the view models it reads.
-_CARD_CODE = tuple(
-    Path(__file__).with_name(name) for name in ("render.py", "figures.py", "view.py")
-)
+
+
+@functools.cache  # read once a process: the code it runs does not change under it either
+def card_code() -> tuple[bytes, ...]:
+    """The code behind the filters and globals a card uses, and the view models it reads."""
+    names = ("render.py", "figures.py", "view.py")
+    return tuple(Path(__file__).with_name(name).read_bytes() for name in names)
 
 
 def group_episodes(
@@ -344,7 +347,7 @@ def card_keys(
     showcase: Showcase = context["showcase"]  # its locale and time zone make the filters
     environment = [
         *templates,
-        *(module.read_bytes() for module in _CARD_CODE),
+        *card_code(),
         f"{jinja2.__version__} {babel.__version__}".encode(),
         f"{showcase.locale} {showcase.timezone}".encode(),
     ]
@@ -616,14 +619,15 @@ def json_feed(
     digests: dict[int, str] | None = None,
 ) -> bytes:
     """feed.json as `json_bytes` writes `feed_document`, each episode's item kept in `cards`
-    as its indented JSON text (indenting is Python code in the json module: 20 ms a render)."""
-    head = json_bytes(feed_document(replace(showcase, episodes=[]), language))
-    empty = b'"items": []\n}\n'
-    if cards is None or not showcase.episodes or not head.endswith(empty):
+    as its indented JSON text (the json module indents in Python: 20 ms a render)."""
+    without_items = json_bytes(feed_document(replace(showcase, episodes=[]), language))
+    head, tail = without_items[: -len(_NO_ITEMS)], without_items[-len(_NO_ITEMS) :]
+    if cards is None or not showcase.episodes or tail != _NO_ITEMS:
         return json_bytes(feed_document(showcase, language))
     base = showcase.base_url or ""
-    code = [FEED_FILE.encode(), *(module.read_bytes() for module in _CARD_CODE)]
-    keys = CardKeys(code, {"base": base}, ["base"], CARD_VALUES, digests)
+    keys = CardKeys(
+        [FEED_FILE.encode(), *card_code()], {"base": base}, ["base"], CARD_VALUES, digests
+    )
     entries = []
     for episode in showcase.episodes:
         key = keys.key(episode, eager=False)
@@ -633,8 +637,10 @@ def json_feed(
             text = "\n".join("    " + line for line in item.split("\n"))  # at the items' depth
             cards.put(key, text)
         entries.append(text)
-    items = "[\n" + ",\n".join(entries) + "\n  ]\n}\n"
-    return head[: -len(b"[]\n}\n")] + items.encode("utf-8")
+    return head + ("[\n" + ",\n".join(entries) + "\n  ]\n}\n").encode("utf-8")
+
+
+_NO_ITEMS = b"[]\n}\n"  # how feed.json ends without items: `items` is its last member
 
 
 def feed_item(episode: EpisodeView, base: str = "") -> dict[str, Any]:
