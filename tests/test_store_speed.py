@@ -132,9 +132,10 @@ def test_a_repeated_id_in_one_listing_is_saved_once(engine):
     assert rows(engine)["a"].views == 5
 
 
-def test_the_selection_reads_raw_only_for_candidates(engine):
+def test_the_selection_reads_raw_only_for_candidates(engine, tmp_path):
     save(engine, result([video("shown"), video("other", title="Ohne Hashtag")]))
-    config = SimpleNamespace(showcase=SimpleNamespace(hashtags=["flächenglühen"]))
+    showcase = SimpleNamespace(hashtags=["flächenglühen"])
+    config = SimpleNamespace(showcase=showcase, output_dir=tmp_path)
     raw_reads: list[int] = []  # the number of parameters of each query that reads items.raw
 
     def record(_conn, _cursor, statement, parameters, *_args):
