@@ -21,7 +21,7 @@ from typing import Any
 from aggregator.files import write_atomic
 
 # Raised whenever what a key covers or the file's layout changes: older files are then ignored.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 # A cache file not written for this long belongs to an output folder that is no longer
 # rendered (a test's temporary folder, a site moved): it is removed at the next save.
 UNUSED_DAYS = 30
@@ -86,22 +86,25 @@ class CardCache:
     templates read, by their source, which spares parsing them. A missing, truncated or
     foreign file is an empty cache; `save` writes back only what was asked for since."""
 
-    def __init__(self, path: Path | None = None, document: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        path: Path | None = None,
+        cards: Mapping[str, str] | None = None,
+        templates: Mapping[str, Any] | None = None,
+    ) -> None:
         self.path = path
-        self.loaded: dict[str, str] = _mapping(document, "cards")
+        self.loaded = dict(cards or {})
         self.used: dict[str, str] = {}
-        self.loaded_templates: dict[str, Any] = _mapping(document, "templates")
+        self.loaded_templates = dict(templates or {})
         self.used_templates: dict[str, TemplateNames] = {}
 
     @classmethod
     def load(cls, path: Path) -> CardCache:
         try:
-            document = json.loads(path.read_bytes())
-        except (OSError, ValueError):  # missing, unreadable, not JSON, not UTF-8
-            return cls(path)
-        if not isinstance(document, dict) or document.get("format") != CACHE_FORMAT:
-            return cls(path)
-        return cls(path, document)
+            decoded = decode(path.read_bytes())
+        except OSError:
+            decoded = None
+        return cls(path, *decoded) if decoded else cls(path)
 
     def get(self, key: str) -> str | None:
         html = self.loaded.get(key)
@@ -130,16 +133,48 @@ class CardCache:
         unchanged = self.used == self.loaded and templates == self.loaded_templates
         if self.path is None or unchanged:
             return
-        document = {"format": CACHE_FORMAT, "templates": templates, "cards": self.used}
-        data = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
         with contextlib.suppress(OSError):
-            write_atomic(self.path, data, durable=False)  # a lost cache is only a slower render
+            # a lost cache is only a slower render: no fsync
+            write_atomic(self.path, encode(self.used, templates), durable=False)
             remove_unused(self.path.parent)
 
 
-def _mapping(document: Mapping[str, Any] | None, name: str) -> dict[str, Any]:
-    found = document.get(name) if document is not None else None
-    return found if isinstance(found, dict) else {}
+def encode(cards: Mapping[str, str], templates: Mapping[str, Any]) -> bytes:
+    """A cache file: one line of JSON (the format, the templates' names, each card's key and
+    length), then the cards' HTML back to back. Reading it takes a third of the time of
+    parsing the same as JSON strings, which would be full of escaped quotes."""
+    header = {
+        "format": CACHE_FORMAT,
+        "templates": templates,
+        "cards": [[key, len(html)] for key, html in cards.items()],
+    }
+    line = json.dumps(header, ensure_ascii=False, separators=(",", ":"))
+    return f"{line}\n{''.join(cards.values())}".encode("utf-8", "surrogatepass")
+
+
+def decode(data: bytes) -> tuple[dict[str, str], dict[str, Any]] | None:
+    """The cards and the templates' names of a cache file; None when it is not one whole."""
+    line, _, blob = data.partition(b"\n")
+    try:
+        header = json.loads(line)
+        text = blob.decode("utf-8", "surrogatepass")
+    except ValueError:  # not JSON, not UTF-8
+        return None
+    if not isinstance(header, dict) or header.get("format") != CACHE_FORMAT:
+        return None
+    entries, templates = header.get("cards"), header.get("templates")
+    if not isinstance(entries, list) or not isinstance(templates, dict):
+        return None
+    cards: dict[str, str] = {}
+    offset = 0
+    for entry in entries:
+        if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)):
+            return None
+        if not isinstance(entry[1], int) or entry[1] < 0:
+            return None
+        cards[entry[0]] = text[offset : offset + entry[1]]
+        offset += entry[1]
+    return (cards, templates) if offset == len(text) else None
 
 
 def _strings(value: Any) -> bool:

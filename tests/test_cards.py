@@ -51,6 +51,12 @@ def card_files(cache_home: Path) -> list[Path]:
     return sorted((cache_home / "showcase" / "cards").glob("*.json"))
 
 
+def held_cards(path: Path) -> dict[str, str]:
+    decoded = cards.decode(path.read_bytes())
+    assert decoded is not None
+    return decoded[0]
+
+
 def test_a_second_render_renders_no_card_and_writes_the_same_bytes(tmp_path, cache_home, rendered):
     output = tmp_path / "public"
     render_showcase(golden_showcase(), output)
@@ -93,7 +99,7 @@ def warm(showcase: Showcase, template_dirs: list[Path] | None = None) -> CardCac
     """A cache holding the showcase's cards, as the next render would load it."""
     cache = CardCache()
     render_outputs(showcase, template_dirs or [], cards=cache)
-    return CardCache(None, {"templates": cache.used_templates, "cards": cache.used})
+    return CardCache(None, cache.used, cache.used_templates)
 
 
 def changed_by_title(showcase: Showcase) -> Showcase:
@@ -199,39 +205,38 @@ def test_only_the_last_renders_cards_are_kept(tmp_path, cache_home):
     output = tmp_path / "public"
     render_showcase(with_items(golden_showcase(), many_videos(30)), output)
     (path,) = card_files(cache_home)
-    assert (
-        len(json.loads(path.read_text())["cards"]) == 4 * 30
-    )  # index, fragment, feed.xml, feed.json
+    assert len(held_cards(path)) == 4 * 30  # index, fragment, feed.xml, feed.json
 
     render_showcase(with_items(golden_showcase(), many_videos(3)), output)
 
-    assert len(json.loads(path.read_text())["cards"]) == 4 * 3
+    assert len(held_cards(path)) == 4 * 3
 
 
-@pytest.mark.parametrize(
-    "content",
-    [
-        b"",
-        b'{"format": 1, "cards": {"x',
-        b"\xff\xfe",
-        b"[]",
-        b'{"format": 0, "cards": {}}',
-        b'{"format": 1, "cards": [], "templates": 3}',
-        b'{"format": 1, "cards": {"k": 3}}',
-    ],
-    ids=["empty", "truncated", "not UTF-8", "a list", "another format", "wrong shapes", "no str"],
-)
-def test_a_broken_or_foreign_cache_file_is_ignored(tmp_path, cache_home, content, rendered):
+BROKEN = {
+    "empty": lambda data: b"",
+    "truncated": lambda data: data[: len(data) // 2],
+    "header cut": lambda data: data[:50],
+    "not UTF-8": lambda data: b"\xff\xfe",
+    "a list": lambda data: b"[]\n",
+    "another format": lambda data: data.replace(b'"format":2', b'"format":1', 1),
+    "wrong shapes": lambda data: b'{"format":2,"cards":{},"templates":[]}\n',
+    "negative length": lambda data: b'{"format":2,"templates":{},"cards":[["k",-1]]}\nx',
+    "more than it says": lambda data: data + b"x",
+}
+
+
+@pytest.mark.parametrize("broken", BROKEN)
+def test_a_broken_or_foreign_cache_file_is_ignored(tmp_path, cache_home, broken, rendered):
     output = tmp_path / "public"
     render_showcase(golden_showcase(), output)
     (path,) = card_files(cache_home)
-    path.write_bytes(content)
+    path.write_bytes(BROKEN[broken](path.read_bytes()))
     rendered.clear()
 
     render_showcase(golden_showcase(), output)
 
     assert rendered  # rendered again, and the cache mended
-    assert json.loads(path.read_text())["format"] == cards.CACHE_FORMAT
+    assert held_cards(path)
     assert (output / "index.html").read_bytes() == (GOLDEN_DIR / "index.html").read_bytes()
 
 
@@ -243,9 +248,8 @@ def cached_card_path(tmp_path: Path, cache_home: Path) -> Path:
 
 def test_a_cache_folder_others_may_write_to_is_never_read(tmp_path, cache_home):
     path = cached_card_path(tmp_path, cache_home)
-    document = json.loads(path.read_text())
-    document["cards"] = {key: "<script>planted</script>" for key in document["cards"]}
-    path.write_text(json.dumps(document))
+    planted = {key: "<script>planted</script>" for key in held_cards(path)}
+    path.write_bytes(cards.encode(planted, {}))
     path.parent.chmod(0o777)
 
     render_showcase(golden_showcase(), tmp_path / "public")
@@ -273,3 +277,10 @@ def test_cache_files_of_folders_not_rendered_for_a_month_are_removed(tmp_path, c
     render_showcase(changed_by_title(golden_showcase()), tmp_path / "public")  # a save
 
     assert card_files(cache_home) == [path]
+
+
+def test_a_cache_file_holds_any_text_as_it_was():
+    held = {"a": "Glühen 🔥\n</article>", "b": "", "c": "\ud800 allein", "d": '"\\'}
+    templates = {"digest": [["episode"], []]}
+
+    assert cards.decode(cards.encode(held, templates)) == (held, templates)
