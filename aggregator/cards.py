@@ -21,7 +21,7 @@ from typing import Any
 from aggregator.files import write_atomic
 
 # Raised whenever what a key covers or the file's layout changes: older files are then ignored.
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 # A cache file not written for this long belongs to an output folder that is no longer
 # rendered (a test's temporary folder, a site moved): it is removed at the next save.
 UNUSED_DAYS = 30

@@ -218,9 +218,9 @@ BROKEN = {
     "header cut": lambda data: data[:50],
     "not UTF-8": lambda data: b"\xff\xfe",
     "a list": lambda data: b"[]\n",
-    "another format": lambda data: data.replace(b'"format":2', b'"format":1', 1),
-    "wrong shapes": lambda data: b'{"format":2,"cards":{},"templates":[]}\n',
-    "negative length": lambda data: b'{"format":2,"templates":{},"cards":[["k",-1]]}\nx',
+    "another format": lambda data: data.replace(b'"format":3', b'"format":1', 1),
+    "wrong shapes": lambda data: b'{"format":3,"cards":{},"templates":[]}\n',
+    "negative length": lambda data: b'{"format":3,"templates":{},"cards":[["k",-1]]}\nx',
     "more than it says": lambda data: data + b"x",
 }
 
@@ -284,3 +284,16 @@ def test_a_cache_file_holds_any_text_as_it_was():
     templates = {"digest": [["episode"], []]}
 
     assert cards.decode(cards.encode(held, templates)) == (held, templates)
+
+
+def test_a_cached_card_is_printed_without_control_characters_as_a_fresh_one():
+    first = golden_showcase().episodes[0]
+    dirty = replace(first, title="Glut\x01 und\x7f Fläche", description="Text\x0b mit\x9f")
+    showcase = replace(golden_showcase(), episodes=[dirty, *golden_showcase().episodes[1:]])
+    cache = warm(showcase)
+
+    outputs = render_outputs(showcase, cards=cache)
+
+    assert outputs == render_outputs(showcase)
+    assert b"Glut und Fl" in outputs["index.html"]
+    assert not any(control in outputs["fragment.html"] for control in (b"\x01", b"\x7f", b"\x0b"))
