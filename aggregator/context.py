@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, TypeAlias
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from aggregator import episodes, figures, reads
+from aggregator import episode_cache, episodes, figures, reads
 from aggregator.config import VIDEO_PLATFORMS, Config
 from aggregator.matching import item_matches, prepare_hashtags
 from aggregator.rows import (
@@ -206,7 +206,7 @@ def candidate_episodes(
         if belongs(text, marks.get((text.source, text.platform_id)), hashtags)
     ]
     rows = reads.items_by_ids(database, candidates)
-    return episodes.group(rows, reads.episode_overrides(database))
+    return episode_cache.group(rows, reads.episode_overrides(database), config.output_dir)
 
 
 def belongs(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
-from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urlsplit
+from urllib.parse import SplitResult, parse_qs, parse_qsl, unquote, urlencode, urlsplit
 
 # ("youtube", VIDEO_ID), ("facebook", VIDEO_ID), ("facebook-post", POST_ID) or ("page", KEY)
 Reference = tuple[str, str]
@@ -84,8 +84,51 @@ def unshim(url: str) -> str:
 def youtube_video_id(url: str) -> str | None:
     """The video of watch?v=ID, youtu.be/ID, /shorts/ID, /live/ID, /embed/ID and /v/ID
     addresses (www., m., music. and youtube-nocookie.com too), behind Facebook's shim too."""
-    parts = urlsplit(_with_scheme(unshim(url)))
-    host = host_of(parts.geturl())
+    return _youtube_video_id(*_parsed(unshim(url)))
+
+
+def facebook_video_id(url: str) -> str | None:
+    """The video of /PAGE/videos/ID, /PAGE/videos/SLUG/ID, /videos/ID, /watch/?v=ID,
+    /reel/ID, /video.php?v=ID and the video plugin's ?href= addresses."""
+    return _facebook_video_id(*_parsed(unshim(url)))
+
+
+def facebook_post_id(url: str) -> str | None:
+    """The post of /PAGE/posts/ID and permalink.php or story.php?story_fbid=ID addresses
+    (the part after the underscore in the Graph API's PAGEID_POSTID)."""
+    return _facebook_post_id(*_parsed(unshim(url)))
+
+
+def page_key(url: str) -> str:
+    """An address as compared with another: host without `www.`/`m.`, path without trailing
+    slash (percent-decoded), the query without tracking parameters, sorted; no scheme, no
+    fragment. `https://www.example.org/a/?utm_source=x` and `http://example.org/a` are one
+    page; `example.org/?p=12` and `example.org/?p=13` are two."""
+    return _page_key(*_parsed(unshim(url)))
+
+
+def references(url: str) -> frozenset[Reference]:
+    """Everything an address can name: the video or post it points at, and the page."""
+    unshimmed = unshim(url)
+    # Each reader above unshims what it is given once more (a shim four deep is read the same
+    # here as by them); the address is parsed once for all of them.
+    parts, host = _parsed(unshimmed if unshimmed == url else unshim(unshimmed))
+    found: set[Reference] = {("page", _page_key(parts, host))}
+    if video := _youtube_video_id(parts, host):
+        found.add(("youtube", video))
+    if video := _facebook_video_id(parts, host):
+        found.add(("facebook", video))
+    if post := _facebook_post_id(parts, host):
+        found.add(("facebook-post", post))
+    return frozenset(found)
+
+
+def _parsed(url: str) -> tuple[SplitResult, str]:
+    parts = urlsplit(_with_scheme(url))
+    return parts, host_of(parts.geturl())
+
+
+def _youtube_video_id(parts: SplitResult, host: str) -> str | None:
     segments = [segment for segment in parts.path.split("/") if segment]
     candidate: str | None = None
     if host == "youtu.be" and segments:
@@ -97,11 +140,8 @@ def youtube_video_id(url: str) -> str | None:
     return candidate if candidate and YOUTUBE_ID.fullmatch(candidate) else None
 
 
-def facebook_video_id(url: str) -> str | None:
-    """The video of /PAGE/videos/ID, /PAGE/videos/SLUG/ID, /videos/ID, /watch/?v=ID,
-    /reel/ID, /video.php?v=ID and the video plugin's ?href= addresses."""
-    parts = urlsplit(_with_scheme(unshim(url)))
-    if host_of(parts.geturl()) not in _FACEBOOK_HOSTS:
+def _facebook_video_id(parts: SplitResult, host: str) -> str | None:
+    if host not in _FACEBOOK_HOSTS:
         return None
     segments = [segment for segment in parts.path.split("/") if segment]
     query = parse_qs(parts.query)
@@ -119,11 +159,8 @@ def facebook_video_id(url: str) -> str | None:
     return None
 
 
-def facebook_post_id(url: str) -> str | None:
-    """The post of /PAGE/posts/ID and permalink.php or story.php?story_fbid=ID addresses
-    (the part after the underscore in the Graph API's PAGEID_POSTID)."""
-    parts = urlsplit(_with_scheme(unshim(url)))
-    if host_of(parts.geturl()) not in _FACEBOOK_HOSTS:
+def _facebook_post_id(parts: SplitResult, host: str) -> str | None:
+    if host not in _FACEBOOK_HOSTS:
         return None
     segments = [segment for segment in parts.path.split("/") if segment]
     if segments in (["permalink.php"], ["story.php"]):
@@ -133,33 +170,15 @@ def facebook_post_id(url: str) -> str | None:
     return None
 
 
-def page_key(url: str) -> str:
-    """An address as compared with another: host without `www.`/`m.`, path without trailing
-    slash (percent-decoded), the query without tracking parameters, sorted; no scheme, no
-    fragment. `https://www.example.org/a/?utm_source=x` and `http://example.org/a` are one
-    page; `example.org/?p=12` and `example.org/?p=13` are two."""
-    parts = urlsplit(_with_scheme(unshim(url)))
+def _page_key(parts: SplitResult, host: str) -> str:
     path = unquote(parts.path).rstrip("/")
     query = sorted(
         (name, value)
         for name, value in parse_qsl(parts.query, keep_blank_values=True)
         if not _is_tracking(name)
     )
-    key = host_of(parts.geturl()) + path
+    key = host + path
     return f"{key}?{urlencode(query)}" if query else key
-
-
-def references(url: str) -> frozenset[Reference]:
-    """Everything an address can name: the video or post it points at, and the page."""
-    url = unshim(url)
-    found: set[Reference] = {("page", page_key(url))}
-    if video := youtube_video_id(url):
-        found.add(("youtube", video))
-    if video := facebook_video_id(url):
-        found.add(("facebook", video))
-    if post := facebook_post_id(url):
-        found.add(("facebook-post", post))
-    return frozenset(found)
 
 
 def urls_in(text: str) -> Iterator[str]:

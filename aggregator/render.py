@@ -30,7 +30,8 @@ Templates (package folder `templates/`, overridable per site, Datasette-style):
   `platform`, `link`, `thumb` and `playable` for those blocks; every item of the episode is
   one element in `links`, carrying its `data-source` and `data-id`),
   `_privacy.html`, `_style.html` (the scoped stylesheet), `_script.html`
-  (click-to-play, event delegation), `feed.xml`, `badge.svg`.
+  (click-to-play, event delegation), `feed.xml` (one `_feed_entry.xml` per episode, through
+  `entry(episode)`, kept like a card), `badge.svg`.
 
 A site's template folders come first; a site template can extend the packaged one it replaces
 with `{% extends "default:_item.html" %}`.
@@ -48,6 +49,9 @@ Every HTML template gets the same context:
 - `card(episode, eager=False)`: the episode's `_item.html` (with `episode`, `item` its lead,
   and `eager`, true for the page's first card), rendered once per render and kept:
   fragment.html and embed.html share their cards, which see `page` "fragment" in both.
+  A render keeps its cards for the next (`cards.CardCache`, in the user's cache folder), each
+  under a digest of everything its HTML depends on (`cards.CardKeys`): the template sources
+  and the names they read, the episode, the page's values, the code behind the filters.
 
 Filters: `count` (1.310), `local_date` (27.06.2017), `local_datetime` (26.11.2026, 06:00),
 `duration` (3:12, 1:02:03), `iso` (ISO-8601 UTC), `iso_duration` (PT3M12S), `web_url` (the URL
@@ -65,11 +69,10 @@ import contextlib
 import functools
 import json
 import math
-import os
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
@@ -77,6 +80,8 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
+import babel
+import jinja2
 from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
@@ -89,20 +94,24 @@ from jinja2 import (
     PackageLoader,
     PrefixLoader,
     StrictUndefined,
+    meta,
     select_autoescape,
 )
 from jinja2.bccache import Bucket
 from markupsafe import Markup
 
 from . import figures
+from .cards import CardCache, CardKeys, TemplateNames, cache_file, digest
 from .files import write_generation
 from .history import HISTORY_FILE, history_json
+from .user_cache import private_cache_folder
 from .view import EpisodeView, FigureView, ItemView, Showcase, ThumbnailVariant
 
 INDEX_FILE = "index.html"
 FRAGMENT_FILE = "fragment.html"
 EMBED_FILE = "embed.html"
 ITEM_TEMPLATE = "_item.html"
+ENTRY_TEMPLATE = "_feed_entry.xml"
 FIGURES_FILE = "figures.json"
 FEED_FILE = "feed.json"
 ATOM_FILE = "feed.xml"
@@ -134,6 +143,13 @@ PLAYER_PROVIDERS = {
 _REPO_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
+@functools.cache  # read once a process: the code it runs does not change under it either
+def card_code() -> tuple[bytes, ...]:
+    """The code behind the filters and globals a card uses, and the view models it reads."""
+    names = ("render.py", "figures.py", "view.py")
+    return tuple(Path(__file__).with_name(name).read_bytes() for name in names)
+
+
 def group_episodes(
     episodes: Sequence[EpisodeView], size: int = GROUP_SIZE
 ) -> list[Sequence[EpisodeView]]:
@@ -150,33 +166,52 @@ def render_showcase(
 
     They are written as one generation (see `files.write_generation`): a reader sees all of
     this render's files or all of the previous one's; badges of figures gone are gone."""
-    outputs = render_outputs(showcase, template_dirs, group_size)
     output_dir = Path(output_dir)
+    cards = card_cache(output_dir)
+    outputs = render_outputs(showcase, template_dirs, group_size, cards)
     write_generation(output_dir, outputs)
+    cards.save()
     return [output_dir / name for name in outputs]
 
 
+def card_cache(output_dir: Path) -> CardCache:
+    """The cards of the output folder's last render. They live in the user's cache
+    ($XDG_CACHE_HOME/showcase/cards, like the template bytecode), not in the output folder's
+    `.generations/`: there they would be published with it and swept with old generations.
+    Without a private cache folder they are kept for this render only."""
+    folder = private_cache_folder("cards")
+    return CardCache.load(cache_file(folder, output_dir)) if folder else CardCache()
+
+
 def render_outputs(
-    showcase: Showcase, template_dirs: Sequence[Path] = (), group_size: int = GROUP_SIZE
+    showcase: Showcase,
+    template_dirs: Sequence[Path] = (),
+    group_size: int = GROUP_SIZE,
+    cards: CardCache | None = None,
 ) -> dict[str, bytes]:
-    """Every output file's name (relative to the output directory) and content."""
+    """Every output file's name (relative to the output directory) and content; the cards
+    come from `cards` when it holds them (see `CardRenderer`)."""
     formats = Formats.for_showcase(showcase)
     env = make_environment(template_dirs, formats)
     language = formats.locale.language
     groups = group_episodes(showcase.episodes, group_size)
-    outputs = html_outputs(env, showcase, groups, language)
+    digests: dict[int, str] = {}  # each episode's, for every cache key of this render
+    outputs = html_outputs(env, showcase, groups, language, cards, digests)
     outputs[FIGURES_FILE] = json_bytes(figures_document(showcase))
-    outputs[FEED_FILE] = json_bytes(feed_document(showcase, language))
-    outputs[ATOM_FILE] = (
-        env.get_template(ATOM_FILE).render(atom_context(showcase, language)).encode()
-    )
+    outputs[FEED_FILE] = json_feed(showcase, language, cards, digests)
+    outputs[ATOM_FILE] = atom_feed(env, showcase, language, cards, digests)
     outputs[HISTORY_FILE] = history_json(showcase)
     outputs.update(badge_outputs(env, showcase, formats))
     return outputs
 
 
 def html_outputs(
-    env: Environment, showcase: Showcase, groups: list[Sequence[EpisodeView]], language: str
+    env: Environment,
+    showcase: Showcase,
+    groups: list[Sequence[EpisodeView]],
+    language: str,
+    cards: CardCache | None = None,
+    digests: dict[int, str] | None = None,
 ) -> dict[str, bytes]:
     def render(
         template: str, page: str, heading_level: int, base: str, cards: CardRenderer
@@ -186,13 +221,53 @@ def html_outputs(
 
     outside = showcase.base_url or ""  # read from another page: absolute when known
     # fragment.html and embed.html hold the same cards: each is rendered once for both.
-    shared = CardRenderer(env, page_context(showcase, "fragment", groups, 2, language, outside))
-    own = CardRenderer(env, page_context(showcase, "index", groups, 1, language, ""))
+    fragment = page_context(showcase, "fragment", groups, 2, language, outside)
+    index = page_context(showcase, "index", groups, 1, language, "")
+    if cards is None:
+        shared, own = CardRenderer(env, fragment), CardRenderer(env, index)
+    else:
+        shared, own = cached_renderers(env, cards, ITEM_TEMPLATE, [fragment, index], digests)
     return {
         INDEX_FILE: render(INDEX_FILE, "index", 1, "", own),
         FRAGMENT_FILE: render(FRAGMENT_FILE, "fragment", 2, outside, shared),
         EMBED_FILE: render(EMBED_FILE, "embed", 2, outside, shared),
     }
+
+
+def cached_renderers(
+    env: Environment,
+    cards: CardCache,
+    template: str,
+    contexts: Sequence[dict[str, Any]],
+    digests: dict[int, str] | None = None,
+) -> list[CardRenderer]:
+    """A `CardRenderer` of `template` for each context, taking its parts from `cards`; the
+    template is read once for all of them and each episode digested once (`digests`)."""
+    sources = template_sources(env, template, cards)
+    if sources is None:  # what the template reads is unknown: no cache
+        return [CardRenderer(env, context, template=template) for context in contexts]
+    texts, read = sources
+    digests = {} if digests is None else digests
+    return [
+        CardRenderer(env, context, cards, card_keys(texts, read, context, digests), template)
+        for context in contexts
+    ]
+
+
+def atom_feed(
+    env: Environment,
+    showcase: Showcase,
+    language: str,
+    cards: CardCache | None = None,
+    digests: dict[int, str] | None = None,
+) -> bytes:
+    """feed.xml; each episode's entry (`_feed_entry.xml`) is kept in `cards` like a card."""
+    context = atom_context(showcase, language)
+    if cards is None:
+        entry = CardRenderer(env, context, template=ENTRY_TEMPLATE)
+    else:
+        (entry,) = cached_renderers(env, cards, ENTRY_TEMPLATE, [context], digests)
+    return env.get_template(ATOM_FILE).render(context, entry=entry).encode()
 
 
 def page_context(
@@ -215,22 +290,109 @@ def page_context(
     }
 
 
+# What a card's context adds to its page's (see `CardRenderer`).
+CARD_VALUES = ("episode", "item", "eager")
+
+
 class CardRenderer:
     """`card(episode, eager)` in the templates: the episode's `_item.html`, rendered once and
-    kept, so that pages with the same card context (fragment.html and embed.html) share it."""
+    kept, so that pages with the same card context (fragment.html and embed.html) share it
+    (and `entry(episode)` in feed.xml: its `_feed_entry.xml`).
+    With a `CardCache`, a card whose key (`cards.CardKeys`) it holds is taken from there."""
 
-    def __init__(self, env: Environment, context: dict[str, Any]) -> None:
-        self.template = env.get_template(ITEM_TEMPLATE)
+    def __init__(
+        self,
+        env: Environment,
+        context: dict[str, Any],
+        cache: CardCache | None = None,
+        keys: CardKeys | None = None,
+        template: str = ITEM_TEMPLATE,
+    ) -> None:
+        self.template = env.get_template(template)
         self.context = context
         self.rendered: dict[tuple[int, bool], Markup] = {}
+        self.cache = cache
+        self.keys = keys
+        self.finalize = env.finalize
 
     def __call__(self, episode: EpisodeView, eager: bool = False) -> Markup:
         key = (id(episode), eager)  # the showcase holds every episode until the render ends
         card = self.rendered.get(key)
         if card is None:
-            context = self.context | {"episode": episode, "item": episode.lead, "eager": eager}
-            card = self.rendered[key] = Markup(self.template.render(context))
+            card = self.rendered[key] = self.cached(episode, eager)
         return card
+
+    def cached(self, episode: EpisodeView, eager: bool) -> Markup:
+        if self.cache is None or self.keys is None:
+            return self.render(episode, eager)
+        key = self.keys.key(episode, eager)
+        html = self.cache.get(key)
+        if html is None:  # kept as the pages print it: without control characters
+            html = str(without_controls(self.render(episode, eager)))
+            self.cache.put(key, html)
+        if isinstance(self.finalize, Finalize):
+            return self.finalize.clean_markup(html)
+        return Markup(html)
+
+    def render(self, episode: EpisodeView, eager: bool) -> Markup:
+        context = self.context | {"episode": episode, "item": episode.lead, "eager": eager}
+        return Markup(self.template.render(context))
+
+
+def card_keys(
+    templates: list[bytes],
+    read: set[str],
+    context: dict[str, Any],
+    episodes: dict[int, str] | None = None,
+) -> CardKeys:
+    """How the cards of one page are keyed (`cards.CardKeys`): by the card templates' sources
+    and the values they read, the code behind the filters and the showcase's locale."""
+    showcase: Showcase = context["showcase"]  # its locale and time zone make the filters
+    environment = [
+        *templates,
+        *card_code(),
+        f"{jinja2.__version__} {babel.__version__}".encode(),
+        f"{showcase.locale} {showcase.timezone}".encode(),
+    ]
+    return CardKeys(environment, context, read, CARD_VALUES, episodes)
+
+
+def template_sources(
+    env: Environment, name: str, cards: CardCache
+) -> tuple[list[bytes], set[str]] | None:
+    """The sources of template `name` and of every template it extends, includes or imports,
+    and the names of the variables they read from their context; None when one of those
+    templates is named only at render time. What a source reads is kept in `cards`."""
+    assert env.loader is not None  # make_environment gives it one
+    sources: dict[str, bytes] = {}
+    read: set[str] = set()
+    pending = [name]
+    while pending:
+        current = pending.pop()
+        if current in sources:
+            continue
+        source = env.loader.get_source(env, current)[0]
+        sources[current] = f"{current}\n{source}".encode()
+        source_digest = digest(sources[current]).hex()
+        names = cards.template_names(source_digest)
+        if names is None:
+            names = template_names(env, source)
+            cards.put_template_names(source_digest, names)
+        if DYNAMIC in names[1]:
+            return None
+        read.update(names[0])
+        pending.extend(names[1])
+    return [sources[key] for key in sorted(sources)], read
+
+
+DYNAMIC = ""  # in `template_names`: a template named only at render time
+
+
+def template_names(env: Environment, source: str) -> TemplateNames:
+    """The variables a template reads from its context and the templates it names."""
+    tree = env.parse(source)
+    named = [name or DYNAMIC for name in meta.find_referenced_templates(tree)]
+    return sorted(meta.find_undeclared_variables(tree)), named
 
 
 def privacy_href(showcase: Showcase, page: str, base: str) -> str:
@@ -260,7 +422,7 @@ def make_environment(template_dirs: Sequence[Path], formats: Formats) -> Environ
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        finalize=without_controls,
+        finalize=Finalize(),
         bytecode_cache=template_cache(),
     )
     env.filters.update(
@@ -300,28 +462,13 @@ class QuietBytecodeCache(FileSystemBytecodeCache):
             super().dump_bytecode(bucket)
 
 
-def template_cache_folder() -> Path:
-    """$XDG_CACHE_HOME/showcase/templates, else ~/.cache/showcase/templates: the user's own,
-    never the output folder (a web server would publish it)."""
-    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache_home) / "showcase" / "templates"
-
-
 def template_cache() -> QuietBytecodeCache | None:
-    """The bytecode cache, or None (no cache) when the folder cannot be made or is not safe:
-    bytecode is loaded as code, so the folder must be ours and writable by nobody else. A
-    service user without a home simply compiles each time. Jinja keys each entry by the
-    template's name and file name and checks its source's checksum, so a site's template
-    never gets the packaged one's code, nor an edited template its old code."""
-    try:
-        folder = template_cache_folder()
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        status = folder.stat()
-    except (OSError, RuntimeError):  # RuntimeError: no home directory to be found
-        return None
-    if status.st_uid != os.getuid() or status.st_mode & 0o022 or not os.access(folder, os.W_OK):
-        return None
-    return QuietBytecodeCache(str(folder), "%s.jinja")
+    """The bytecode cache, or None (no cache) when the folder cannot be made or is not safe
+    (`private_folder`): a service user without a home simply compiles each time. Jinja keys
+    each entry by the template's name and file name and checks its source's checksum, so a
+    site's template never gets the packaged one's code, nor an edited template its old code."""
+    folder = private_cache_folder("templates")
+    return QuietBytecodeCache(str(folder), "%s.jinja") if folder else None
 
 
 @dataclass(frozen=True)
@@ -466,6 +613,37 @@ def feed_document(showcase: Showcase, language: str) -> dict[str, Any]:
     feed["language"] = language
     feed["items"] = [feed_item(episode, showcase.base_url or "") for episode in showcase.episodes]
     return feed
+
+
+def json_feed(
+    showcase: Showcase,
+    language: str,
+    cards: CardCache | None = None,
+    digests: dict[int, str] | None = None,
+) -> bytes:
+    """feed.json as `json_bytes` writes `feed_document`, each episode's item kept in `cards`
+    as its indented JSON text (the json module indents in Python: 20 ms a render)."""
+    without_items = json_bytes(feed_document(replace(showcase, episodes=[]), language))
+    head, tail = without_items[: -len(_NO_ITEMS)], without_items[-len(_NO_ITEMS) :]
+    if cards is None or not showcase.episodes or tail != _NO_ITEMS:
+        return json_bytes(feed_document(showcase, language))
+    base = showcase.base_url or ""
+    keys = CardKeys(
+        [FEED_FILE.encode(), *card_code()], {"base": base}, ["base"], CARD_VALUES, digests
+    )
+    entries = []
+    for episode in showcase.episodes:
+        key = keys.key(episode, eager=False)
+        text = cards.get(key)
+        if text is None:
+            item = json.dumps(feed_item(episode, base), ensure_ascii=False, indent=2)
+            text = "\n".join("    " + line for line in item.split("\n"))  # at the items' depth
+            cards.put(key, text)
+        entries.append(text)
+    return head + ("[\n" + ",\n".join(entries) + "\n  ]\n}\n").encode("utf-8")
+
+
+_NO_ITEMS = b"[]\n}\n"  # how feed.json ends without items: `items` is its last member
 
 
 def feed_item(episode: EpisodeView, base: str = "") -> dict[str, Any]:
@@ -625,6 +803,25 @@ _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # Control characters other than tab and line breaks: parse errors in HTML (a NUL becomes
 # U+FFFD), invalid in XML 1.0 (C0) or discouraged (DEL, C1), and an API's text has no use for them.
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+
+
+class Finalize:
+    """The environment's `finalize`: `without_controls` for every value a template prints,
+    but the cached cards, cleaned once when they were made (`CardRenderer`): a page prints
+    a thousand of them, a kilobyte each, and scanning them again took a third of its time."""
+
+    def __init__(self) -> None:
+        # By id, and held, so that no other object can have the id while the environment lives.
+        self.clean: dict[int, Markup] = {}
+
+    def __call__(self, value: Any) -> Any:
+        return value if id(value) in self.clean else without_controls(value)
+
+    def clean_markup(self, html: str) -> Markup:
+        """`html`, known to hold no control character, as Markup printed without a scan."""
+        markup = Markup(html)
+        self.clean[id(markup)] = markup
+        return markup
 
 
 def without_controls(value: Any) -> Any:
