@@ -92,6 +92,19 @@ tag = "flaechengluehen"
     return path
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_cache_home(tmp_path_factory):
+    """The renders' caches (templates, cards, episodes) in a folder of this session's, not the
+    user's ~/.cache; subprocesses inherit it."""
+    before = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache-home"))
+    yield
+    if before is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = before
+
+
 @pytest.fixture(autouse=True)
 def reset_cli_logging():
     """`main()` points the package's logger at the stderr of its test; later log lines from a
