@@ -21,7 +21,7 @@ from aggregator.rows import (
     StoredRun,
     run_succeeded,
 )
-from aggregator.thumbnail_files import thumbnail_variants
+from aggregator.thumbnail_files import ThumbnailFiles, thumbnail_variants
 from aggregator.view import EpisodeView, FigureView, ItemView, Showcase
 
 if TYPE_CHECKING:
@@ -110,16 +110,20 @@ def _is_stale(
 def showcase_items(
     database: Database, config: Config, now: datetime | None = None
 ) -> list[ItemView]:
-    return [item_view(row, config.output_dir, now) for row in showcase_rows(database, config)]
+    files = ThumbnailFiles(config.output_dir)
+    return [
+        item_view(row, config.output_dir, now, files) for row in showcase_rows(database, config)
+    ]
 
 
 def showcase_episode_views(
     database: Database, config: Config, now: datetime | None = None
 ) -> list[EpisodeView]:
     """The showcase's cards, in display order (see `showcase_episodes`)."""
+    files = ThumbnailFiles(config.output_dir)
     return [
         episode_view(
-            [item_view(row, config.output_dir, now) for row in episode],
+            [item_view(row, config.output_dir, now, files) for row in episode],
             episodes.episode_id(episode),
             config.showcase.player_order,
         )
@@ -247,9 +251,17 @@ def display_order(
     return pinned + rest
 
 
-def item_view(row: StoredItem, output_dir: Path, now: datetime | None = None) -> ItemView:
+def item_view(
+    row: StoredItem,
+    output_dir: Path,
+    now: datetime | None = None,
+    files: ThumbnailFiles | None = None,
+) -> ItemView:
+    """The item as a card shows it; its thumbnail and copies only when they are on disk
+    (`files` lists them once for many items)."""
+    files = files or ThumbnailFiles(output_dir)
     thumbnail = row.thumbnail_file
-    if thumbnail and not (output_dir / thumbnail).is_file():
+    if thumbnail and not files.exists(thumbnail):
         thumbnail = None
     return ItemView(
         source=row.source,
@@ -266,7 +278,9 @@ def item_view(row: StoredItem, output_dir: Path, now: datetime | None = None) ->
         embed_url=embed_url(row.source, row.kind, row.platform_id, row.url)
         if row.embeddable
         else None,
-        thumbnail_variants=thumbnail_variants(output_dir, thumbnail) if thumbnail else (),
+        thumbnail_variants=thumbnail_variants(output_dir, thumbnail, files.exists)
+        if thumbnail
+        else (),
         live_status=row.live_status,
         scheduled_start_at=announced_start(row.scheduled_start_at, now),
     )

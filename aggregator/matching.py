@@ -28,14 +28,22 @@ def prepare_hashtags(hashtags: Iterable[str]) -> tuple[str, ...]:
 
 def text_has_hashtag(text: str, hashtags: tuple[str, ...]) -> bool:
     """`hashtags` as returned by `prepare_hashtags`."""
-    if not text or not hashtags:
+    # Neither NFC nor case folding makes a '#' of another character: a text without one is
+    # decided before it is normalized (most texts, when thousands are checked per render).
+    if not text or not hashtags or "#" not in text:
         return False
     return _hashtag_pattern(hashtags).search(normalize(text)) is not None
 
 
 def tags_match(tags: Iterable[str], hashtags: tuple[str, ...]) -> bool:
     wanted = set(hashtags)
-    return any(normalize(tag.strip()) in wanted for tag in tags)
+    return any(_normalized_tag(tag) in wanted for tag in tags)
+
+
+@lru_cache(maxsize=4096)
+def _normalized_tag(tag: str) -> str:
+    # A channel gives most of its videos the same few tags.
+    return normalize(tag.strip())
 
 
 def item_matches(

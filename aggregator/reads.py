@@ -177,6 +177,8 @@ def optional_moment(value: Any) -> datetime | None:
 
 
 def json_value(value: Any) -> Any:
+    if value == "[]":  # most items' tags: no decoder needed
+        return []
     return json.loads(value) if isinstance(value, str) else value
 
 

@@ -3,10 +3,13 @@ the HTTP stack (`thumbnails` makes the copies)."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 from aggregator.view import ThumbnailVariant
 
+THUMBS_FOLDER = "thumbs"
 SMALL_WIDTH, LARGE_WIDTH = 320, 640
 WEBP, JPEG = ("webp", "image/webp"), ("jpg", "image/jpeg")
 VARIANTS = ((SMALL_WIDTH, WEBP), (LARGE_WIDTH, WEBP), (SMALL_WIDTH, JPEG))
@@ -17,11 +20,41 @@ def variant_path(original: str, width: int, extension: str) -> str:
     return f"{original.rsplit('.', 1)[0]}.w{width}.{extension}"
 
 
-def thumbnail_variants(output_dir: Path, original: str) -> tuple[ThumbnailVariant, ...]:
-    """The resized copies of `original` that exist in `output_dir`."""
+def thumbnail_variants(
+    output_dir: Path, original: str, exists: Callable[[str], bool] | None = None
+) -> tuple[ThumbnailVariant, ...]:
+    """The resized copies of `original` that exist in `output_dir` (asked of `exists`, a
+    `ThumbnailFiles.exists`, when given)."""
+    is_file = exists or (lambda path: (output_dir / path).is_file())
     found = []
     for width, (extension, mime) in VARIANTS:
         path = variant_path(original, width, extension)
-        if (output_dir / path).is_file():
+        if is_file(path):
             found.append(ThumbnailVariant(path, width, width * 9 // 16, mime))
     return tuple(found)
+
+
+class ThumbnailFiles:
+    """Which files the output folder's thumbs/ holds, read once: a render asks about four
+    files per card, and one directory listing costs less than thousands of stat calls."""
+
+    def __init__(self, output_dir: Path) -> None:
+        self.output_dir = output_dir
+        self._names: frozenset[str] | None = None
+
+    def exists(self, path: str) -> bool:
+        """Whether `path`, relative to the output folder, is a file there."""
+        folder, _, name = path.rpartition("/")
+        if folder != THUMBS_FOLDER:
+            return (self.output_dir / path).is_file()
+        if self._names is None:
+            self._names = self._list(self.output_dir / THUMBS_FOLDER)
+        return name in self._names
+
+    @staticmethod
+    def _list(folder: Path) -> frozenset[str]:
+        try:
+            with os.scandir(folder) as entries:
+                return frozenset(entry.name for entry in entries if entry.is_file())
+        except OSError:
+            return frozenset()

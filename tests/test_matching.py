@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aggregator.matching import item_matches, prepare_hashtags, tags_match, text_has_hashtag
+from aggregator.matching import (
+    item_matches,
+    normalize,
+    prepare_hashtags,
+    tags_match,
+    text_has_hashtag,
+)
 
 TAGS = prepare_hashtags(["flächenglühen", "#flaechengluehen"])
 
@@ -107,3 +113,15 @@ def test_hashtag_glued_to_a_word_character_never_matches(glued, form, flips, sid
 @given(st.text(alphabet=st.characters(blacklist_characters="#"), max_size=200))
 def test_text_without_a_hash_sign_never_matches(text):
     assert not text_has_hashtag(text, TAGS)
+
+
+def test_no_character_but_the_hash_sign_normalizes_to_one():
+    """What lets text_has_hashtag decide a text without '#' before normalizing it: neither NFC
+    nor case folding makes a '#' of any other code point (composition only joins a letter and
+    its marks). Checked over every code point, not a sample."""
+    makers = [
+        chr(point)
+        for point in range(0x110000)
+        if not 0xD800 <= point <= 0xDFFF and "#" in normalize(chr(point)) and point != ord("#")
+    ]
+    assert makers == []

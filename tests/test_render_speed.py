@@ -17,6 +17,7 @@ from test_render import golden_showcase
 
 from aggregator import files, render
 from aggregator.render import render_outputs
+from aggregator.thumbnail_files import ThumbnailFiles
 
 
 def test_each_card_is_rendered_once_for_the_fragment_and_embed_html(tmp_path, monkeypatch):
@@ -174,3 +175,19 @@ def test_unchanged_files_are_copied_where_hard_links_fail(tmp_path, monkeypatch)
 
     outputs = render.render_outputs(later)
     assert {name: (output / name).read_bytes() for name in outputs} == outputs
+
+
+def test_thumbnail_files_answer_as_the_folder_does(tmp_path):
+    """A render lists thumbs/ once instead of asking about each copy: the listing must say
+    what a stat call would."""
+    thumbs = tmp_path / "thumbs"
+    thumbs.mkdir()
+    (thumbs / "youtube-a.jpg").write_bytes(b"x")
+    (thumbs / "youtube-a.w320.webp").mkdir()  # a folder by a file's name is no file
+    (tmp_path / "elsewhere.jpg").write_bytes(b"x")
+    files = ThumbnailFiles(tmp_path)
+    asked = ["thumbs/youtube-a.jpg", "thumbs/youtube-a.w320.webp", "thumbs/missing.jpg"]
+    asked += ["elsewhere.jpg", "thumbs/sub/youtube-a.jpg"]
+    assert [files.exists(path) for path in asked] == [(tmp_path / p).is_file() for p in asked]
+    assert [files.exists(path) for path in asked] == [True, False, False, True, False]
+    assert not ThumbnailFiles(tmp_path / "no-such-folder").exists("thumbs/youtube-a.jpg")
