@@ -124,3 +124,33 @@ def test_no_image_is_begun_once_the_budget_is_nearly_spent(tmp_path, caplog):
         assert server.hits == []
     assert stored == {}
     assert "5 left for the next run" in caplog.text
+
+
+def test_copies_of_exact_halves_are_not_resampled(tmp_path, monkeypatch):
+    """A 1280x720 JPEG is drafted to 640x360, which is the 640 copy already; the 320 copy is
+    that halved (a 2x2 average, 0.15 ms against LANCZOS's 2.3 ms). A PNG of 1280x720 is
+    halved twice. Only a copy that is no exact half, as 480x270 to 320x180, is resampled."""
+    resized: list[tuple[tuple[int, int], tuple[int, int]]] = []
+    real_resize = Image.Image.resize
+
+    def counting_resize(image, size, *args, **kwargs):
+        resized.append((image.size, tuple(size)))
+        return real_resize(image, size, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "resize", counting_resize)
+    png = io.BytesIO()
+    Image.new("RGB", (1280, 720), (10, 200, 30)).save(png, "PNG")
+    for data in (jpeg(1280, 720), png.getvalue()):
+        name, variants = thumbnails._converted(data, "thumbs/x")
+        assert sorted(path for path, _ in variants) == [
+            "thumbs/x.w320.jpg",
+            "thumbs/x.w320.webp",
+            "thumbs/x.w640.webp",
+        ]
+        for path, encoded in variants:
+            with Image.open(io.BytesIO(encoded)) as image:
+                width = 640 if ".w640." in path else 320
+                assert image.size == (width, width * 9 // 16)
+    assert resized == []
+    thumbnails._converted(jpeg(480, 360), "thumbs/y")
+    assert resized == [((480, 360), (320, 180))]
