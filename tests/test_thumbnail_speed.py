@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import io
 import os
+import sqlite3
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
 
 from PIL import Image
+from test_cli import run
 from test_trust_urls import answer, serving
 
 from aggregator import thumbnails
@@ -141,7 +143,7 @@ def test_copies_of_exact_halves_are_not_resampled(tmp_path, monkeypatch):
     png = io.BytesIO()
     Image.new("RGB", (1280, 720), (10, 200, 30)).save(png, "PNG")
     for data in (jpeg(1280, 720), png.getvalue()):
-        name, variants = thumbnails._converted(data, "thumbs/x")
+        _, variants = thumbnails._converted(data, "thumbs/x")
         assert sorted(path for path, _ in variants) == [
             "thumbs/x.w320.jpg",
             "thumbs/x.w320.webp",
@@ -154,3 +156,32 @@ def test_copies_of_exact_halves_are_not_resampled(tmp_path, monkeypatch):
     assert resized == []
     thumbnails._converted(jpeg(480, 360), "thumbs/y")
     assert resized == [((480, 360), (320, 180))]
+
+
+def test_the_first_sources_thumbnails_are_copied_while_the_next_is_fetched(site, monkeypatch):
+    """YouTube's showcase thumbnails are copied in the background while Facebook is read (a
+    fetch mostly waits on the API): Facebook's fetch sees a thumbnail written before it ends.
+    All of them are on disk, and in the database, before the render."""
+    from aggregator.sources import facebook
+
+    written = threading.Event()
+    real_write, real_fetch = thumbnails.write_atomic, facebook.fetch
+    seen_during_fetch: list[bool] = []
+
+    def noting_write(path, data, durable=True):
+        real_write(path, data, durable=durable)
+        written.set()
+
+    def waiting_fetch(*args, **kwargs):
+        seen_during_fetch.append(written.wait(timeout=10))
+        return real_fetch(*args, **kwargs)
+
+    monkeypatch.setattr(thumbnails, "write_atomic", noting_write)
+    monkeypatch.setattr(facebook, "fetch", waiting_fetch)
+    assert run(site, "update") == 0
+    assert seen_during_fetch == [True]
+    with sqlite3.connect(site.folder / "showcase.db") as db:
+        files = [name for (name,) in db.execute("select thumbnail_file from items")]
+    youtube = [name for name in files if name and name.startswith("thumbs/youtube-")]
+    assert youtube and all((site.output / name).is_file() for name in youtube)
+    assert "thumbs/youtube-" in site.read("index.html")
