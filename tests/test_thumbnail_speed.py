@@ -185,3 +185,27 @@ def test_the_first_sources_thumbnails_are_copied_while_the_next_is_fetched(site,
     youtube = [name for name in files if name and name.startswith("thumbs/youtube-")]
     assert youtube and all((site.output / name).is_file() for name in youtube)
     assert "thumbs/youtube-" in site.read("index.html")
+
+
+def test_a_run_that_fails_stops_its_background_copy_and_records_none(site, monkeypatch, capsys):
+    """The database failing after YouTube's save (a full disk, say) ends the run with its one
+    line; the background copy is stopped and waited for before that, and nothing of it is
+    recorded (a later run copies those thumbnails again)."""
+    from sqlalchemy.exc import OperationalError
+
+    from aggregator import store
+
+    real_record = store.record_run
+
+    def failing(session, name, *args, **kwargs):
+        if name == "facebook":
+            raise OperationalError("INSERT INTO fetch_runs", {}, Exception("disk I/O error"))
+        return real_record(session, name, *args, **kwargs)
+
+    monkeypatch.setattr(store, "record_run", failing)
+    assert run(site, "update") == 2  # the database's error, as the CLI tells it
+    assert "disk I/O error" in capsys.readouterr().err
+    assert not [t for t in threading.enumerate() if t.name.startswith("thumbnails-background")]
+    with sqlite3.connect(site.folder / "showcase.db") as db:
+        recorded = db.execute("select count(*) from items where thumbnail_file is not null")
+        assert recorded.fetchone() == (0,)
