@@ -208,7 +208,9 @@ def fetch_sources(
 
 
 def _brought_new(outcome: FetchOutcome) -> bool:
-    return outcome.summary is not None and outcome.summary.new > 0
+    """Worth a copy in the background: a full read that brought new items (a quick one brings
+    a few, not worth a selection of the showcase of their own)."""
+    return outcome.mode == FULL and outcome.summary is not None and outcome.summary.new > 0
 
 
 def fetch_source(
