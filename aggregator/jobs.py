@@ -451,7 +451,9 @@ class BackgroundThumbnails:
     goes on. The database is read and written on the caller's thread only: the showcase at
     `start`, the copied files when the copy is waited for (the next `start`, or the end of the
     `with`). An exception out of the `with` stops the copy (nothing new begun, what is under
-    way waited for) and records nothing: a later run copies those again."""
+    way waited for) and records nothing: a later run copies those again. A copy that fails (a
+    full disk) is told at the end of the `with`, as the copy after the fetch would be: the
+    other sources are still read."""
 
     def __init__(
         self,
@@ -464,6 +466,7 @@ class BackgroundThumbnails:
         self.stop = threading.Event()
         self._pool: ThreadPoolExecutor | None = None
         self._running: tuple[Future[dict[int, str]], int] | None = None
+        self._failure: Exception | None = None
 
     def __enter__(self) -> BackgroundThumbnails:
         return self
@@ -476,6 +479,8 @@ class BackgroundThumbnails:
         finally:
             if self._pool is not None:
                 self._pool.shutdown()
+        if error is None and self._failure is not None:
+            raise self._failure
 
     def start(self) -> None:
         """Copy what the showcase lacks now, in the background (after the previous copy)."""
@@ -483,7 +488,12 @@ class BackgroundThumbnails:
 
         from aggregator.thumbnails import download_thumbnails
 
-        self.finish()
+        try:
+            self.finish()
+        except Exception as failure:
+            self._failure = failure
+        if self._failure is not None:
+            return
         wanted, _ = _missing_thumbnails(self.engine, self.config)
         if not wanted:
             return

@@ -209,3 +209,19 @@ def test_a_run_that_fails_stops_its_background_copy_and_records_none(site, monke
     with sqlite3.connect(site.folder / "showcase.db") as db:
         recorded = db.execute("select count(*) from items where thumbnail_file is not null")
         assert recorded.fetchone() == (0,)
+
+
+def test_a_background_copy_that_fails_is_told_once_every_source_is_read(site, monkeypatch, capsys):
+    """A full disk under the thumbnails while the next source is read: every source is still
+    read and stored, then the run ends with the one line the copy after the fetch would give."""
+    import errno
+
+    def full(path, data, durable=True):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(thumbnails, "write_atomic", full)
+    assert run(site, "update") == 1
+    assert "No space left on device" in capsys.readouterr().err
+    with sqlite3.connect(site.folder / "showcase.db") as db:
+        sources = {source for (source,) in db.execute("select source from fetch_runs")}
+    assert sources == {"youtube", "facebook", "website"}
