@@ -9,6 +9,7 @@ import fcntl
 import hashlib
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -41,6 +42,12 @@ from aggregator.runs import (  # noqa: F401  # a run's words and paths, re-expor
     utc_now,
 )
 from aggregator.sources import MODULES, fetcher, quick_fetcher
+from aggregator.thumbnail_files import PROGRESS_LABEL
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    from aggregator.thumbnails import ImageHosts, ThumbnailWanted
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -174,14 +181,32 @@ def fetch_sources(
     mode: Mode = FULL,
     accept_shrink: bool = False,
 ) -> list[FetchOutcome]:
-    """Fetch each source, store what came, and copy the showcase's new thumbnails."""
+    """Fetch each source, store what came, and copy the showcase's new thumbnails.
+
+    Once a source brought new items, the showcase's missing thumbnails are copied in the
+    background while the next source is fetched (a fetch mostly waits on the API; the copies
+    keep the cores busy meanwhile); what is left is copied after the last source. Every copy
+    is done and recorded before this returns, so before the render that points at it."""
     selection = RunSelection()
-    outcomes = [
-        fetch_source(engine, config, name, policy, clock, mode, accept_shrink, selection)
-        for name in sources
-    ]
-    fetch_thumbnails(engine, config, policy)
+    outcomes: list[FetchOutcome] = []
+    with progress.counter(PROGRESS_LABEL, total=0) as shown:
+        with BackgroundThumbnails(engine, config, policy, shown) as background:
+            for name in sources:
+                if outcomes and _brought_new(outcomes[-1]):
+                    background.start()
+                outcomes.append(
+                    fetch_source(
+                        engine, config, name, policy, clock, mode, accept_shrink, selection
+                    )
+                )
+        fetch_thumbnails(engine, config, policy, shown)
     return outcomes
+
+
+def _brought_new(outcome: FetchOutcome) -> bool:
+    """Worth a copy in the background: a full read that brought new items (a quick one brings
+    a few, not worth a selection of the showcase of their own)."""
+    return outcome.mode == FULL and outcome.summary is not None and outcome.summary.new > 0
 
 
 def fetch_source(
@@ -356,35 +381,123 @@ def _log_outcome(outcome: FetchOutcome) -> None:
     log.info("%s", describe_outcome(outcome))
 
 
-def fetch_thumbnails(engine: Engine, config: Config, policy: RetryPolicy) -> int:
+def fetch_thumbnails(
+    engine: Engine, config: Config, policy: RetryPolicy, shown: progress.Counter | None = None
+) -> int:
     """Copy the thumbnails of showcase items that have none in the output directory yet."""
     # Here, not at the top: Pillow and the HTTP stack serve fetching, not `render` or `status`.
-    from aggregator.thumbnails import (
-        ThumbnailWanted,
-        configured_endpoints,
-        download_thumbnails,
-        ensure_variants,
-        image_hosts,
-    )
+    from aggregator.thumbnails import download_thumbnails, ensure_variants
+
+    wanted, copied = _missing_thumbnails(engine, config)
+    ensure_variants(config.output_dir, copied)  # the resized copies, when an older run lacks them
+    hosts = _image_hosts(config)
+    stored = download_thumbnails(wanted, config.output_dir, policy, hosts, shown=shown)
+    _record_thumbnails(engine, stored, len(wanted))
+    return len(stored)
+
+
+def _missing_thumbnails(engine: Engine, config: Config) -> tuple[list[ThumbnailWanted], list[str]]:
+    """The showcase's thumbnails to copy, and the file names of those copied before."""
+    from aggregator.thumbnails import ThumbnailWanted
 
     with store.session_scope(engine) as session:
         rows = showcase_rows(session, config)
-        wanted = [
-            ThumbnailWanted(row.id, row.source, row.platform_id, row.thumbnail_url)
-            for row in rows
-            if row.thumbnail_url
-            and not (row.thumbnail_file and (config.output_dir / row.thumbnail_file).is_file())
-        ]
-        copied = [row.thumbnail_file for row in rows if row.thumbnail_file]
-    ensure_variants(config.output_dir, copied)  # the resized copies, when an older run lacks them
-    hosts = image_hosts(configured_endpoints(config))
-    stored = download_thumbnails(wanted, config.output_dir, policy, hosts)
+    wanted = [
+        ThumbnailWanted(row.id, row.source, row.platform_id, row.thumbnail_url)
+        for row in rows
+        if row.thumbnail_url
+        and not (row.thumbnail_file and (config.output_dir / row.thumbnail_file).is_file())
+    ]
+    return wanted, [row.thumbnail_file for row in rows if row.thumbnail_file]
+
+
+def _image_hosts(config: Config) -> ImageHosts:
+    from aggregator.thumbnails import configured_endpoints, image_hosts
+
+    return image_hosts(configured_endpoints(config))
+
+
+def _record_thumbnails(engine: Engine, stored: dict[int, str], wanted: int) -> None:
     with store.session_scope(engine) as session:
         for item_id, filename in stored.items():
             store.set_thumbnail_file(session, item_id, filename)
     if wanted:
-        log.info("thumbnails: %d of %d copied", len(stored), len(wanted))
-    return len(stored)
+        log.info("thumbnails: %d of %d copied", len(stored), wanted)
+
+
+class BackgroundThumbnails:
+    """The showcase's missing thumbnails copied on a thread of their own while the caller
+    goes on. The database is read and written on the caller's thread only: the showcase at
+    `start`, the copied files when the copy is waited for (the next `start`, or the end of the
+    `with`). An exception out of the `with` stops the copy (nothing new begun, what is under
+    way waited for) and records nothing: a later run copies those again. A copy that fails (a
+    full disk) is told at the end of the `with`, as the copy after the fetch would be: the
+    other sources are still read."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        config: Config,
+        policy: RetryPolicy,
+        shown: progress.Counter | None = None,
+    ):
+        self.engine, self.config, self.policy, self.shown = engine, config, policy, shown
+        self.stop = threading.Event()
+        self._pool: ThreadPoolExecutor | None = None
+        self._running: tuple[Future[dict[int, str]], int] | None = None
+        self._failure: Exception | None = None
+
+    def __enter__(self) -> BackgroundThumbnails:
+        return self
+
+    def __exit__(self, kind: object, error: BaseException | None, trace: object) -> None:
+        if error is not None:
+            self.stop.set()
+        try:
+            self.finish(record=error is None)
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown()
+        if error is None and self._failure is not None:
+            raise self._failure
+
+    def start(self) -> None:
+        """Copy what the showcase lacks now, in the background (after the previous copy)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from aggregator.thumbnails import download_thumbnails
+
+        try:
+            self.finish()
+        except Exception as failure:
+            self._failure = failure
+        if self._failure is not None:
+            return
+        wanted, _ = _missing_thumbnails(self.engine, self.config)
+        if not wanted:
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="thumbnails-background")
+        hosts, output_dir = _image_hosts(self.config), self.config.output_dir
+        future = self._pool.submit(
+            download_thumbnails,
+            wanted,
+            output_dir,
+            self.policy,
+            hosts,
+            stop=self.stop,
+            shown=self.shown,
+        )
+        self._running = (future, len(wanted))
+
+    def finish(self, record: bool = True) -> None:
+        """Wait for the copy under way, and record what it copied."""
+        if self._running is None:
+            return
+        (future, wanted), self._running = self._running, None
+        stored = future.result()
+        if record:
+            _record_thumbnails(self.engine, stored, wanted)
 
 
 RENDER_LOCK_WAIT_SECONDS = 60.0  # far longer than a render takes; bounded all the same

@@ -10,6 +10,7 @@ from pathlib import Path
 from aggregator.view import ThumbnailVariant
 
 THUMBS_FOLDER = "thumbs"
+PROGRESS_LABEL = "Vorschaubilder"  # what a terminal shows while thumbnails are copied
 SMALL_WIDTH, LARGE_WIDTH = 320, 640
 WEBP, JPEG = ("webp", "image/webp"), ("jpg", "image/jpeg")
 VARIANTS = ((SMALL_WIDTH, WEBP), (LARGE_WIDTH, WEBP), (SMALL_WIDTH, JPEG))

@@ -18,7 +18,7 @@ import threading
 import warnings
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -38,7 +38,7 @@ from aggregator.files import write_atomic
 from aggregator.retry import RetryPolicy
 from aggregator.sources.http import new_session
 from aggregator.thumbnail_files import JPEG as _JPEG
-from aggregator.thumbnail_files import LARGE_WIDTH, SMALL_WIDTH, variant_path
+from aggregator.thumbnail_files import LARGE_WIDTH, PROGRESS_LABEL, SMALL_WIDTH, variant_path
 from aggregator.thumbnail_files import WEBP as _WEBP
 from aggregator.thumbnail_files import thumbnail_variants as thumbnail_variants
 
@@ -92,26 +92,32 @@ def download_thumbnails(
     policy: RetryPolicy,
     hosts: ImageHosts | None = None,
     session: requests.Session | None = None,
+    stop: threading.Event | None = None,
+    shown: progress.Counter | None = None,
 ) -> dict[int, str]:
     """Fetch each image once; return item id -> file name relative to `output_dir`.
 
     A few workers download, decode and resize at once (Pillow and the sockets release the
     GIL). A failed or refused image is logged and left for the next run: the page shows a
     placeholder meanwhile. Images come only from `hosts` (the platforms' image hosts alone when
-    None). No image is begun once the run's time budget is nearly spent.
+    None). No image is begun once the run's time budget is nearly spent, or once `stop` is set.
+    The images are counted on `shown` when given (a run's copies in several calls, one count).
     """
     stored: dict[int, str] = {}
     hosts = hosts or ImageHosts()
     copier = _Copier(output_dir, policy, hosts, session)
     todo = list(reversed(wanted))
     in_flight: dict[Future[str], ThumbnailWanted] = {}
+    if shown is not None:
+        shown.total = (shown.total or 0) + len(wanted)
+    counting = nullcontext(shown) if shown else progress.counter(PROGRESS_LABEL, len(wanted))
     with (
-        progress.counter("Vorschaubilder", total=len(wanted)) as shown,
+        counting as counted,
         decoding_limits(),
         ThreadPoolExecutor(WORKERS, thread_name_prefix="thumbnail") as pool,
     ):
         while todo or in_flight:
-            while todo and len(in_flight) < 2 * WORKERS and policy.remaining() >= _MIN_SECONDS_LEFT:
+            while todo and len(in_flight) < 2 * WORKERS and _may_begin(policy, stop):
                 thumb = todo.pop()
                 in_flight[pool.submit(copier.copy, thumb)] = thumb
             if not in_flight:
@@ -119,15 +125,20 @@ def download_thumbnails(
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in done:
                 thumb = in_flight.pop(future)
-                shown.advance()
+                counted.advance()
                 try:
                     stored[thumb.item_id] = future.result()
                 except ThumbnailError as error:
                     shown_id = thumb.platform_id[:40].encode("unicode_escape").decode("ascii")
                     log.info("thumbnail %s:%s: %s", thumb.source, shown_id, redact(str(error)))
     if todo:
-        log.info("thumbnails: time budget spent, %d left for the next run", len(todo))
+        why = "stopped" if stop and stop.is_set() else "time budget spent"
+        log.info("thumbnails: %s, %d left for the next run", why, len(todo))
     return stored
+
+
+def _may_begin(policy: RetryPolicy, stop: threading.Event | None) -> bool:
+    return policy.remaining() >= _MIN_SECONDS_LEFT and not (stop and stop.is_set())
 
 
 class _Copier:
@@ -242,16 +253,27 @@ def _encoded_variants(image: Image.Image, widths: list[int]) -> dict[tuple[int, 
     image.load()
     if not widths:
         return {}
-    source = image.convert("RGB")
-    box = _crop_box(source.size)
+    source = image if image.mode == "RGB" else image.convert("RGB")
     encoded = {}
+    resized = source
     for width in sorted(widths, reverse=True):
-        resized = source.resize(
-            (width, width * 9 // 16), Image.Resampling.LANCZOS, box=box, reducing_gap=3.0
-        )
+        resized = _resized(source, (width, width * 9 // 16), resized)
         for extension in _EXTENSIONS_OF[width]:
             encoded[width, extension] = _encode(resized, extension)
     return encoded
+
+
+def _resized(source: Image.Image, size: tuple[int, int], larger: Image.Image) -> Image.Image:
+    """The 16:9 copy of `size`: `source` itself when it is that copy already (a 1280x720 JPEG
+    drafted to 640x360); halved from the `larger` copy when that is twice as large (a 2x2
+    average: 0.15 ms against LANCZOS's 2.3 ms for 640->320, and no softer to the eye);
+    else LANCZOS from the source's centred crop."""
+    box = _crop_box(source.size)
+    if box == (0, 0, *source.size) and source.size == size:
+        return source
+    if larger.size == (2 * size[0], 2 * size[1]):
+        return larger.reduce(2)
+    return source.resize(size, Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
 
 
 def _crop_box(size: tuple[int, int]) -> tuple[float, float, float, float]:

@@ -180,3 +180,8 @@ def test_a_quick_run_selects_the_showcase_once_for_all_its_sources(site, monkeyp
     fetched = rows(site, "select source, outcome from fetch_runs order by id")[3:]
     assert ("youtube", "ok-quick") in fetched and ("facebook", "ok-quick") in fetched
     assert len(calls) == 2  # the quick refreshes' one, the thumbnails' one (render: context's)
+    calls.clear()
+    new_video(site, "NEWVIDEO001", "Neu #flächenglühen")
+    assert run(site, "update", "--quick") == 0
+    assert len(calls) == 2  # a new item copies its thumbnail after the fetch, not beside it
+    assert "NEWVIDEO001" in showcased(site, "youtube")

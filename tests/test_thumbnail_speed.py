@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import io
 import os
+import sqlite3
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
 
 from PIL import Image
+from test_cli import run
 from test_trust_urls import answer, serving
 
 from aggregator import thumbnails
@@ -124,3 +126,102 @@ def test_no_image_is_begun_once_the_budget_is_nearly_spent(tmp_path, caplog):
         assert server.hits == []
     assert stored == {}
     assert "5 left for the next run" in caplog.text
+
+
+def test_copies_of_exact_halves_are_not_resampled(tmp_path, monkeypatch):
+    """A 1280x720 JPEG is drafted to 640x360, which is the 640 copy already; the 320 copy is
+    that halved (a 2x2 average, 0.15 ms against LANCZOS's 2.3 ms). A PNG of 1280x720 is
+    halved twice. Only a copy that is no exact half, as 480x270 to 320x180, is resampled."""
+    resized: list[tuple[tuple[int, int], tuple[int, int]]] = []
+    real_resize = Image.Image.resize
+
+    def counting_resize(image, size, *args, **kwargs):
+        resized.append((image.size, tuple(size)))
+        return real_resize(image, size, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "resize", counting_resize)
+    png = io.BytesIO()
+    Image.new("RGB", (1280, 720), (10, 200, 30)).save(png, "PNG")
+    for data in (jpeg(1280, 720), png.getvalue()):
+        _, variants = thumbnails._converted(data, "thumbs/x")
+        assert sorted(path for path, _ in variants) == [
+            "thumbs/x.w320.jpg",
+            "thumbs/x.w320.webp",
+            "thumbs/x.w640.webp",
+        ]
+        for path, encoded in variants:
+            with Image.open(io.BytesIO(encoded)) as image:
+                width = 640 if ".w640." in path else 320
+                assert image.size == (width, width * 9 // 16)
+    assert resized == []
+    thumbnails._converted(jpeg(480, 360), "thumbs/y")
+    assert resized == [((480, 360), (320, 180))]
+
+
+def test_the_first_sources_thumbnails_are_copied_while_the_next_is_fetched(site, monkeypatch):
+    """YouTube's showcase thumbnails are copied in the background while Facebook is read (a
+    fetch mostly waits on the API): Facebook's fetch sees a thumbnail written before it ends.
+    All of them are on disk, and in the database, before the render."""
+    from aggregator.sources import facebook
+
+    written = threading.Event()
+    real_write, real_fetch = thumbnails.write_atomic, facebook.fetch
+    seen_during_fetch: list[bool] = []
+
+    def noting_write(path, data, durable=True):
+        real_write(path, data, durable=durable)
+        written.set()
+
+    def waiting_fetch(*args, **kwargs):
+        seen_during_fetch.append(written.wait(timeout=10))
+        return real_fetch(*args, **kwargs)
+
+    monkeypatch.setattr(thumbnails, "write_atomic", noting_write)
+    monkeypatch.setattr(facebook, "fetch", waiting_fetch)
+    assert run(site, "update") == 0
+    assert seen_during_fetch == [True]
+    with sqlite3.connect(site.folder / "showcase.db") as db:
+        files = [name for (name,) in db.execute("select thumbnail_file from items")]
+    youtube = [name for name in files if name and name.startswith("thumbs/youtube-")]
+    assert youtube and all((site.output / name).is_file() for name in youtube)
+    assert "thumbs/youtube-" in site.read("index.html")
+
+
+def test_a_run_that_fails_stops_its_background_copy_and_records_none(site, monkeypatch, capsys):
+    """The database failing after YouTube's save (a full disk, say) ends the run with its one
+    line; the background copy is stopped and waited for before that, and nothing of it is
+    recorded (a later run copies those thumbnails again)."""
+    from sqlalchemy.exc import OperationalError
+
+    from aggregator import store
+
+    real_record = store.record_run
+
+    def failing(session, name, *args, **kwargs):
+        if name == "facebook":
+            raise OperationalError("INSERT INTO fetch_runs", {}, Exception("disk I/O error"))
+        return real_record(session, name, *args, **kwargs)
+
+    monkeypatch.setattr(store, "record_run", failing)
+    assert run(site, "update") == 2  # the database's error, as the CLI tells it
+    assert "disk I/O error" in capsys.readouterr().err
+    assert not [t for t in threading.enumerate() if t.name.startswith("thumbnails-background")]
+    with sqlite3.connect(site.folder / "showcase.db") as db:
+        recorded = db.execute("select count(*) from items where thumbnail_file is not null")
+        assert recorded.fetchone() == (0,)
+
+
+def test_a_background_copy_that_fails_is_told_once_every_source_is_read(site, monkeypatch, capsys):
+    """A full disk under the thumbnails while the next source is read: every source is still
+    read and stored, then the run ends with the one line the copy after the fetch would give."""
+    import errno
+
+    def full(path, data, durable=True):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(thumbnails, "write_atomic", full)
+    assert run(site, "update") == 1
+    assert "No space left on device" in capsys.readouterr().err
+    with sqlite3.connect(site.folder / "showcase.db") as db:
+        sources = {source for (source,) in db.execute("select source from fetch_runs")}
+    assert sources == {"youtube", "facebook", "website"}
