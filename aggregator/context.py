@@ -11,10 +11,9 @@ from zoneinfo import ZoneInfo
 
 from aggregator import episode_cache, episodes, figures, reads
 from aggregator.config import VIDEO_PLATFORMS, Config
-from aggregator.matching import item_matches, prepare_hashtags
+from aggregator.matching import HashtagRule
 from aggregator.rows import (
     ItemKey,
-    ItemText,
     StoredCuration,
     StoredFigure,
     StoredItem,
@@ -188,40 +187,32 @@ def showcase_episodes(database: Database, config: Config) -> list[list[StoredIte
     A source taken out of the config is no longer fetched, but what it brought stays shown
     until the database is cleared: `render` shows what the database holds."""
     curation = reads.curation(database)
-    grouped = candidate_episodes(database, config, curation)
+    grouped = candidate_episodes(database, config)
     shown = [episode for episode in grouped if not _any_hidden(episode, curation)]
     return display_order(shown, curation)
 
 
-def candidate_episodes(
-    database: Database,
-    config: Config,
-    curation: Mapping[ItemKey, StoredCuration] | None = None,
-) -> list[list[StoredItem]]:
+def candidate_episodes(database: Database, config: Config) -> list[list[StoredItem]]:
     """The episodes of every item that may be shown (public, live, with the hashtag or
     included), hidden ones too, earliest first: what `showcase_episodes` orders and filters."""
-    hashtags = prepare_hashtags(config.showcase.hashtags)
-    marks = reads.curation(database) if curation is None else curation
-    # The rule runs on plain texts; only the candidates are loaded whole (grouping reads the
-    # links in their `raw`), which spares building thousands of rows that are never shown.
-    candidates = [
-        text.id
-        for text in reads.live_item_texts(database)
-        if belongs(text, marks.get((text.source, text.platform_id)), hashtags)
-    ]
-    rows = reads.items_by_ids(database, candidates)
+    rows = reads.items_by_ids(database, candidate_ids(database, config))
     return episode_cache.group(rows, reads.episode_overrides(database), config.output_dir)
 
 
-def belongs(
-    row: ItemText | StoredItem,
-    curated: StoredCuration | None,
-    hashtags: tuple[str, ...],
-) -> bool:
-    """Whether a public, live item is a candidate: hashtag or include (hidden or not)."""
-    if curated is not None and curated.included_at is not None:
-        return True
-    return item_matches([row.title, row.description], row.tags, hashtags)
+def candidate_ids(database: Database, config: Config) -> list[int]:
+    """The public, live items that carry a configured hashtag or were included (hidden or
+    not). The rule's verdicts are stored at save (`store.mark_hashtags`); only items without
+    one under the configured hashtags (written by an older version, or before the hashtags
+    changed) have their plain texts read and decided here. Only the candidates are then loaded
+    whole (grouping reads the links in their `raw`)."""
+    rule = HashtagRule.of(config.showcase.hashtags)
+    ids = set(reads.marked_item_ids(database, rule.key))
+    ids.update(reads.included_item_ids(database))
+    undecided = reads.live_item_texts(database, undecided_by=rule.key)
+    ids.update(
+        text.id for text in undecided if rule.matches(text.title, text.description, text.tags)
+    )
+    return sorted(ids)
 
 
 def _any_hidden(episode: Sequence[StoredItem], curation: Mapping[ItemKey, StoredCuration]) -> bool:

@@ -23,6 +23,7 @@ from aggregator.config import Config
 from aggregator.context import build_showcase, showcase_rows
 from aggregator.errors import DatabaseError, LockedError, SourceError, redact
 from aggregator.lazy import LazyModule
+from aggregator.matching import HashtagRule
 from aggregator.models import KnownItems, SkippedItem, SourceResult, Usage
 from aggregator.publish import TIMEOUT_SECONDS as PUBLISH_TIMEOUT_SECONDS
 from aggregator.publish import PublishError, publish
@@ -239,7 +240,8 @@ def fetch_source(
     if result is not None:
         outcome.skipped = list(result.skipped)
         accept = accept_shrink or config.showcase.accept_shrink
-        result = _save(engine, result, started_at, outcome, accept)
+        rule = HashtagRule.of(config.showcase.hashtags)
+        result = _save(engine, result, started_at, outcome, accept, rule)
     held = shrink_held_line(name, outcome.summary)
     if held:
         log.warning("%s", held)
@@ -266,12 +268,16 @@ def _save(
     started_at: datetime,
     outcome: FetchOutcome,
     accept_shrink: bool,
+    rule: HashtagRule,
 ) -> SourceResult | None:
-    """Store the result; a bug in saving is this source's failure (rolled back whole), told
-    by `status`, and the other sources still run."""
+    """Store the result, and the hashtag rule's verdict on what it wrote (in the same
+    transaction, so that no selection meets a written row undecided); a bug in saving is
+    this source's failure (rolled back whole), told by `status`, and the other sources still
+    run."""
     try:
         with store.session_scope(engine) as session:
             outcome.summary = store.save_result(session, result, started_at, accept_shrink)
+            store.mark_hashtags(session, rule.key, rule.matches)
     except Exception as error:
         outcome.error = _unexpected(outcome.source, error)
         return None

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+
+# Raised whenever the rule below changes what it accepts: every stored verdict
+# (`HashtagRule.key`) is then decided again.
+RULE_VERSION = 1
 
 
 def normalize(text: str) -> str:
@@ -53,3 +59,22 @@ def item_matches(
     return any(text_has_hashtag(text or "", hashtags) for text in texts) or tags_match(
         tags, hashtags
     )
+
+
+@dataclass(frozen=True)
+class HashtagRule:
+    """The configured hashtags as one rule, and the key that names it in stored verdicts."""
+
+    hashtags: tuple[str, ...]
+
+    @classmethod
+    def of(cls, configured: Iterable[str]) -> HashtagRule:
+        return cls(prepare_hashtags(configured))
+
+    @cached_property
+    def key(self) -> str:
+        spelled = "\0".join((str(RULE_VERSION), *self.hashtags))
+        return hashlib.sha256(spelled.encode()).hexdigest()[:32]
+
+    def matches(self, title: str | None, description: str | None, tags: Iterable[str]) -> bool:
+        return item_matches([title, description], tags, self.hashtags)

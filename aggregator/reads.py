@@ -249,16 +249,37 @@ def _run(row: Sequence[Any]) -> StoredRun:
     )
 
 
-def live_item_texts(source: Reader | Session) -> list[ItemText]:
-    """The texts of the public items not retired: no `raw`."""
+def live_item_texts(source: Reader | Session, undecided_by: str | None = None) -> list[ItemText]:
+    """The texts of the public items not retired: no `raw`. With `undecided_by`, a hashtag
+    rule's key: only those whose verdict under that rule is not stored (`marked_item_ids`)."""
     reader = reader_of(source)
     query = f"SELECT id, source, platform_id, title, description, tags FROM items WHERE {_LIVE}"
+    params: dict[str, Any] = {"public": True}
+    if undecided_by is not None:
+        query += " AND (hashtag_rule IS NULL OR hashtag_rule <> :rule)"
+        params["rule"] = undecided_by
     return [
         ItemText(id_, item_source, platform_id, title, description, json_value(tags))
-        for id_, item_source, platform_id, title, description, tags in reader.rows(
-            query, {"public": True}
-        )
+        for id_, item_source, platform_id, title, description, tags in reader.rows(query, params)
     ]
+
+
+def marked_item_ids(source: Reader | Session, rule: str) -> list[int]:
+    """The public items not retired whose stored verdict under the hashtag rule `rule` is yes."""
+    query = f"SELECT id FROM items WHERE {_LIVE} AND hashtag_rule = :rule AND has_hashtag = :yes"
+    params = {"public": True, "rule": rule, "yes": True}
+    return [item_id for (item_id,) in reader_of(source).rows(query, params)]
+
+
+def included_item_ids(source: Reader | Session) -> list[int]:
+    """The public items not retired that staff included (`showcase include`)."""
+    query = (
+        "SELECT items.id FROM items JOIN curation ON curation.source = items.source"
+        " AND curation.platform_id = items.platform_id"
+        " WHERE items.public = :public AND items.retired_at IS NULL"
+        " AND curation.included_at IS NOT NULL"
+    )
+    return [item_id for (item_id,) in reader_of(source).rows(query, {"public": True})]
 
 
 def items_by_ids(source: Reader | Session, item_ids: Sequence[int]) -> list[StoredItem]:

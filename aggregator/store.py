@@ -37,6 +37,7 @@ from sqlalchemy import (
     false,
     func,
     inspect,
+    or_,
     select,
     text,
     update,
@@ -149,6 +150,11 @@ class ItemRow(Base):
     # `content_hash` of what the source last said: a listing that says the same skips the row.
     # NULL (rows from before 0009, or changed by the showcase itself) means "rewrite it".
     content_hash: Mapped[str | None] = mapped_column(String(64))
+    # The hashtag rule's verdict on the texts, under the rule `hashtag_rule` names
+    # (`matching.HashtagRule.key`): the selection reads it instead of every item's texts.
+    # NULL (rows from before 0010, or just written) means "not decided yet".
+    hashtag_rule: Mapped[str | None] = mapped_column(String(64))
+    has_hashtag: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class FigureRow(Base):
@@ -623,6 +629,7 @@ def _item_values(item: Item, account_id: int, now: datetime) -> dict[str, Any]:
         "first_seen_at": now,
         "last_seen_at": now,
         "retired_at": None,
+        "hashtag_rule": None,  # written texts are decided again (`mark_hashtags`)
     }
 
 
@@ -705,7 +712,7 @@ def _upsert_statement(dialect: str) -> Any:
     dialect's words, executed with many rows of parameters: one statement, compiled once
     (SQLAlchemy's "insertmanyvalues" batches the rows). `first_seen_at` is written only by the
     insert."""
-    updated = (*_CONTENT, "content_hash", "last_seen_at", "retired_at")
+    updated = (*_CONTENT, "content_hash", "last_seen_at", "retired_at", "hashtag_rule")
     table: Table = ItemRow.__table__  # type: ignore[assignment]  # a Table, typed as FromClause
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -1330,3 +1337,22 @@ def audit_rows(session: Session, limit: int) -> list[AuditRow]:
     """The newest changes first."""
     query = select(AuditRow).order_by(AuditRow.at.desc(), AuditRow.id.desc()).limit(limit)
     return list(session.scalars(query))
+
+
+def mark_hashtags(
+    session: Session, rule_key: str, matches: Callable[[str, str, list[str]], bool]
+) -> int:
+    """Decide the hashtag rule (`matches`, named `rule_key`) for every item not yet decided
+    under it: rows just written, rows from before migration 0010, every row after the
+    configured hashtags changed. Return how many were decided; none once all are."""
+    undecided = or_(ItemRow.hashtag_rule.is_(None), ItemRow.hashtag_rule != rule_key)
+    texts = session.execute(
+        select(ItemRow.id, ItemRow.title, ItemRow.description, ItemRow.tags).where(undecided)
+    ).all()
+    verdicts = [
+        {"id": item_id, "hashtag_rule": rule_key, "has_hashtag": matches(title, text, tags)}
+        for item_id, title, text, tags in texts
+    ]
+    for chunk in chunks(verdicts, 1000):
+        session.execute(update(ItemRow), list(chunk))
+    return len(verdicts)

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import event, select
 from test_store import T0, video
 
-from aggregator import context, store
+from aggregator import context, reads, store
+from aggregator.matching import HashtagRule
 from aggregator.models import Account, SourceResult
 
 pytestmark = pytest.mark.databases
@@ -151,3 +152,67 @@ def test_the_selection_reads_raw_only_for_candidates(engine, tmp_path):
         assert grouped[0][0].raw == {"id": "shown"}
     event.remove(engine, "before_cursor_execute", record)
     assert raw_reads == [1]  # one query, for the one candidate's id
+
+
+RULE = HashtagRule.of(["flächenglühen"])
+
+
+def save_and_mark(engine, res, when=T0, rule=RULE):
+    """What an update does for a source: the save, then the rule's verdicts, in one
+    transaction (jobs._save)."""
+    with store.session_scope(engine) as session:
+        store.save_result(session, res, when)
+        return store.mark_hashtags(session, rule.key, rule.matches)
+
+
+def shown_ids(engine, hashtags=("flächenglühen",)):
+    config = SimpleNamespace(showcase=SimpleNamespace(hashtags=list(hashtags)))
+    with store.session_scope(engine) as session:
+        ids = context.candidate_ids(session, config)
+        return sorted(row.platform_id for row in reads.items_by_ids(session, ids))
+
+
+def undecided(engine, rule=RULE):
+    with store.session_scope(engine) as session:
+        return sorted(text.platform_id for text in reads.live_item_texts(session, rule.key))
+
+
+def test_the_rule_is_decided_at_save_and_the_selection_reads_no_texts(engine):
+    listing = [video("a"), video("b", title="Ohne Hashtag"), video("c", title="#Flächenglühen")]
+    assert save_and_mark(engine, result(listing)) == 3
+    assert undecided(engine) == []  # a render reads no item's texts
+    assert shown_ids(engine) == ["a", "c"]
+    assert save_and_mark(engine, result(listing), T0 + timedelta(hours=1)) == 0  # unchanged
+
+
+def test_a_text_that_changes_is_decided_again(engine):
+    save_and_mark(engine, result([video("a"), video("b", title="Ohne Hashtag")]))
+    changed = [video("a", title="Hashtag entfernt"), video("b", title="Jetzt #flächenglühen")]
+    save(engine, result(changed), T0 + timedelta(hours=1))
+    # Written, not yet marked: no stale verdict is read, the texts decide.
+    assert undecided(engine) == ["a", "b"]
+    assert shown_ids(engine) == ["b"]
+    assert save_and_mark(engine, result(changed), T0 + timedelta(hours=2)) == 2
+    assert shown_ids(engine) == ["b"]
+
+
+def test_other_hashtags_in_the_config_are_decided_from_the_texts_until_marked(engine):
+    listing = [video("a"), video("b", title="#kultur am Abend")]
+    save_and_mark(engine, result(listing))
+    other = HashtagRule.of(["kultur"])
+    assert other.key != RULE.key
+    assert undecided(engine, other) == ["a", "b"]
+    assert shown_ids(engine, ["kultur"]) == ["a", "b"]  # "a"'s tag is "kultur"
+    with store.session_scope(engine) as session:
+        assert store.mark_hashtags(session, other.key, other.matches) == 2
+    assert undecided(engine, other) == []
+    assert shown_ids(engine, ["kultur"]) == ["a", "b"]
+    assert shown_ids(engine) == ["a"]  # the first rule's verdicts are gone: decided again
+
+
+def test_an_included_item_without_the_hashtag_is_a_candidate(engine):
+    save_and_mark(engine, result([video("a", title="Ohne Hashtag")]))
+    assert shown_ids(engine) == []
+    with store.session_scope(engine) as session:
+        session.add(store.CurationRow(source="youtube", platform_id="a", included_at=T0))
+    assert shown_ids(engine) == ["a"]
