@@ -394,6 +394,28 @@ def test_120_uploads_cost_seven_units(server):
     assert not any("search" in path for _, path in server.stats.requests)
 
 
+def test_each_resource_collection_is_built_once_per_fetch(server, monkeypatch):
+    # Building a collection (`service.videos()`) creates every one of its methods from the
+    # discovery document: per request, that was a third of the client's CPU.
+    from googleapiclient import discovery
+
+    built: list[str] = []
+    original = discovery.Resource.__init__
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> None:
+        built.append(kwargs.get("resourceDesc", {}).get("methods", {}).get("list", {}).get("id"))
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(discovery.Resource, "__init__", counting)
+    result, usage = fetch(server)
+    assert result.complete is True and usage.requests == 7
+    assert sorted(name for name in built if name) == [
+        "youtube.channels.list",
+        "youtube.playlistItems.list",
+        "youtube.videos.list",
+    ]
+
+
 def test_fetch_by_channel_id(server, world):
     result, _ = fetch(server, channel=channel_id(world))
     assert result.account.platform_id == channel_id(world)

@@ -346,6 +346,12 @@ class YouTubeClient:
         self.service = build_service(
             settings.api_key, settings.api_endpoint, policy.request_timeout()
         )
+        # Each `service.videos()` builds a Resource anew, with a method (and its docstring,
+        # from the discovery schemas) for every call the collection has: taken once here,
+        # that is a third of the CPU the client spent on a 5,000-video channel.
+        self.channels_resource = self.service.channels()
+        self.playlist_items_resource = self.service.playlistItems()
+        self.videos_resource = self.service.videos()
 
     def channel(self, channel: str) -> dict[str, Any]:
         """The channel resource, looked up by @handle or by id (UC...).
@@ -355,7 +361,7 @@ class YouTubeClient:
         so the channel is the only argument that can be invalid, and either answer means the
         channel was not found."""
         lookup = {"forHandle": channel} if channel.startswith("@") else {"id": channel}
-        request = self.service.channels().list(
+        request = self.channels_resource.list(
             part=CHANNEL_PARTS, fields=CHANNEL_FIELDS, prettyPrint=False, **lookup
         )
         try:
@@ -380,7 +386,7 @@ class YouTubeClient:
         page_token: str | None = None
         seen_tokens: set[str] = set()
         for _ in range(max_pages):
-            request = self.service.playlistItems().list(
+            request = self.playlist_items_resource.list(
                 part=PLAYLIST_PARTS,
                 playlistId=playlist_id,
                 maxResults=PAGE_SIZE,
@@ -402,7 +408,7 @@ class YouTubeClient:
 
     def videos(self, video_ids: list[str]) -> list[dict[str, Any]]:
         """The video resources of up to 50 ids; private and deleted ones are absent."""
-        request = self.service.videos().list(
+        request = self.videos_resource.list(
             part=VIDEO_PARTS, id=",".join(video_ids), fields=VIDEO_FIELDS, prettyPrint=False
         )
         return parse_list_items(self._execute(request, "videos.list"), "videos.list")
