@@ -390,6 +390,25 @@ def test_published_status_and_embeddable(fields, public, embeddable):
     assert (video.public, video.embeddable) == (public, embeddable)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2021-08-10T18:40:23+0200", datetime(2021, 8, 10, 16, 40, 23, tzinfo=UTC)),
+        ("2021-08-10T16:40:23+00:00", datetime(2021, 8, 10, 16, 40, 23, tzinfo=UTC)),
+        ("2021-08-10T16:40:23Z", datetime(2021, 8, 10, 16, 40, 23, tzinfo=UTC)),
+        ("2021-8-10T16:40:23+0000", datetime(2021, 8, 10, 16, 40, 23, tzinfo=UTC)),
+    ],
+)
+def test_graph_times_in_every_form_either_parser_reads(text, expected):
+    assert facebook.parse_graph_time(text) == expected
+
+
+@pytest.mark.parametrize("text", ["2021-08-10T16:40:23", "", "gestern"])
+def test_graph_time_without_zone_or_unreadable_is_an_error(text):
+    with pytest.raises(ValueError):
+        facebook.parse_graph_time(text)
+
+
 def test_node_without_created_time_is_a_bad_item():
     with pytest.raises(BadItem) as caught:  # one item: skipped, the listing goes on
         facebook.parse_post({"id": "1_2", "message": "hi"})
