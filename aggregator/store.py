@@ -41,14 +41,14 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import NullPool
 
 from aggregator.episodes import Overrides
 from aggregator.errors import DatabaseError, NewerSchemaError
-from aggregator.models import Figure, Item, SourceResult, Usage
+from aggregator.models import Figure, Item, RawJson, SourceResult, Usage
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,24 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+class ItemPayload(TypeDecorator[Any]):
+    """JSON; a payload a source kept as text (`RawJson`) is written as that text, not
+    decoded and encoded again. Read back, it is a dict like any other."""
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        encode = super().bind_processor(dialect)
+
+        def process(value: Any) -> Any:
+            if isinstance(value, RawJson):
+                return value.text
+            return encode(value) if encode is not None else value
+
+        return process
 
 
 class Base(DeclarativeBase):
@@ -119,7 +137,7 @@ class ItemRow(Base):
     tags: Mapped[list[str]]
     public: Mapped[bool] = mapped_column(Boolean)
     embeddable: Mapped[bool] = mapped_column(Boolean)
-    raw: Mapped[dict[str, Any]]
+    raw: Mapped[dict[str, Any]] = mapped_column(ItemPayload)
     first_seen_at: Mapped[datetime]
     # The last run that wrote the item's content, or that listed it unchanged once this was
     # more than a day old (SEEN_PRECISION): a day's precision, so unchanged rows stay unwritten.
@@ -620,6 +638,8 @@ def content_hash(content: dict[str, Any]) -> str:
 def _canonical(value: Any) -> str:
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
+    if isinstance(value, RawJson):
+        return value.text
     return repr(value)
 
 

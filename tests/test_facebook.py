@@ -21,7 +21,7 @@ from aggregator.config import FacebookConfig
 from aggregator.errors import SourceError
 from aggregator.fakeapi import FakeApiServer, World, graph_error
 from aggregator.fakeapi import graph as fake_graph
-from aggregator.models import Figure, KnownItems, Usage
+from aggregator.models import Figure, KnownItems, RawJson, Usage
 from aggregator.retry import RetryPolicy
 from aggregator.sources import facebook
 from aggregator.sources.items import BadItem
@@ -98,6 +98,7 @@ def test_videos_first_page():
     assert first.embeddable is True
     assert first.description.startswith("In the Boz to the Future Podcast")
     assert first.raw["updated_time"] == "2021-08-17T14:14:35+0000"
+    assert isinstance(first.raw, RawJson)  # compact text until it is stored (memory)
     assert facebook.next_page_url(page).startswith("https://graph.facebook.com/v11.0/19292868552/")
 
 

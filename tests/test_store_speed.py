@@ -6,10 +6,11 @@ from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import event, select
+from sqlalchemy import text as sql
 from test_store import T0, video
 
 from aggregator import context, store
-from aggregator.models import Account, SourceResult
+from aggregator.models import Account, RawJson, SourceResult
 
 pytestmark = pytest.mark.databases
 
@@ -148,3 +149,16 @@ def test_the_selection_reads_raw_only_for_candidates(engine):
         assert grouped[0][0].raw == {"id": "shown"}
     event.remove(engine, "before_cursor_execute", record)
     assert raw_reads == [1]  # one query, for the one candidate's id
+
+
+def test_a_payload_kept_as_text_is_written_as_that_text(engine):
+    # Sources keep each item's payload as compact JSON text (a full update's memory): the
+    # store writes the text itself, reads it back as a dict, and sees it unchanged next time.
+    payload = RawJson.of({"id": "a", "snippet": {"title": "Porträt", "odd": "\udc80"}})
+    save(engine, result([video("a", raw=payload)]))
+    with store.session_scope(engine) as session:
+        stored = session.scalar(sql("SELECT CAST(raw AS TEXT) FROM items"))
+    assert stored == payload.text
+    assert rows(engine)["a"].raw == {"id": "a", "snippet": {"title": "Porträt", "odd": "\udc80"}}
+    summary = save(engine, result([video("a", raw=RawJson(payload.text))]), T0 + timedelta(hours=1))
+    assert summary.updated == 1 and rows(engine)["a"].last_seen_at == T0

@@ -29,7 +29,7 @@ from aggregator.context import announced_start
 from aggregator.demo import run_demo
 from aggregator.errors import SourceError
 from aggregator.fakeapi.youtube import make_ended, make_live, make_upcoming
-from aggregator.models import Figure, Usage
+from aggregator.models import Figure, RawJson, Usage
 from aggregator.render import render_outputs
 from aggregator.retry import RetryPolicy
 from aggregator.sources import youtube
@@ -113,6 +113,7 @@ def test_video_with_every_part():
     assert item.public is True
     assert item.embeddable is True
     assert item.raw is not video and item.raw == video
+    assert isinstance(item.raw, RawJson)  # compact text until it is stored (memory)
 
 
 def test_video_without_status_statistics_or_duration():

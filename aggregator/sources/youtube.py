@@ -44,6 +44,7 @@ from aggregator.models import (
     Figure,
     Item,
     KnownItems,
+    RawJson,
     SkippedItem,
     SourceResult,
     Usage,
@@ -681,7 +682,7 @@ def parse_video(video: Mapping[str, Any]) -> Item:
         tags=[tag for tag in tags if isinstance(tag, str)] if isinstance(tags, list) else [],
         public=status.get("privacyStatus") == "public",
         embeddable=status.get("embeddable", True) is not False,
-        raw=dict(video),
+        raw=RawJson.of(video),
         live_status=live_status,
         scheduled_start_at=parse_time(
             (video.get("liveStreamingDetails") or {}).get("scheduledStartTime")
@@ -713,7 +714,7 @@ def parse_unavailable_entry(entry: Mapping[str, Any]) -> Item:
         url=WATCH_URL + video_id,
         published_at=_required_time(published, f"playlist entry {video_id}"),
         public=False,
-        raw=dict(entry),
+        raw=RawJson.of(entry),
     )
 
 
