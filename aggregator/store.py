@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import json
 import logging
 import sqlite3
@@ -553,10 +554,9 @@ def _upsert_items(
     source = items[0].source
     stored = _stored_hashes(session, source, [item.platform_id for item in items])
     latest = {item.platform_id: item for item in items}  # a repeated id: its last listing wins
-    values = [_item_values(item, account_id, now) for item in latest.values()]
-    changed = [v for v in values if not _unchanged(stored.get(v["platform_id"]), v)]
-    refused_ids = _write_items(session, changed)
-    written = {v["platform_id"] for v in changed}
+    values = (_item_values(item, account_id, now) for item in latest.values())
+    changed = (v for v in values if not _unchanged(stored.get(v["platform_id"]), v))
+    written, refused_ids = _write_items(session, changed)
     stale = [
         pid
         for pid in latest
@@ -672,17 +672,28 @@ def _stored_hashes(
     return found
 
 
-def _write_items(session: Session, values: Sequence[dict[str, Any]]) -> set[str]:
-    """Upsert the rows; the platform ids of those the database refused."""
+def _write_items(session: Session, values: Iterable[dict[str, Any]]) -> tuple[set[str], set[str]]:
+    """Upsert the rows, the platform ids of those written and of those the database refused.
+    The rows are built as they are written, so that a first run holds one chunk of them at a
+    time, not the whole listing's a second time beside its items."""
+    written: set[str] = set()
     refused: set[str] = set()
     statement = _upsert_statement(session.get_bind().dialect.name)
-    for chunk in chunks(values, _WRITE_CHUNK):
+    for chunk in _batched(values, _WRITE_CHUNK):
+        written.update(value["platform_id"] for value in chunk)
         try:
             with session.begin_nested():
                 session.execute(statement, list(chunk))
         except _REFUSALS:
             refused.update(_write_one_by_one(session, statement, chunk))
-    return refused
+    return written, refused
+
+
+def _batched(values: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Lists of at most `size` of `values`, taken as they come."""
+    iterator = iter(values)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
 
 
 def _write_one_by_one(

@@ -162,3 +162,22 @@ def test_a_payload_kept_as_text_is_written_as_that_text(engine):
     assert rows(engine)["a"].raw == {"id": "a", "snippet": {"title": "Porträt", "odd": "\udc80"}}
     summary = save(engine, result([video("a", raw=RawJson(payload.text))]), T0 + timedelta(hours=1))
     assert summary.updated == 1 and rows(engine)["a"].last_seen_at == T0
+
+
+def test_rows_are_built_one_write_chunk_at_a_time(engine, statements, monkeypatch):
+    # The rows of a first run are built as they are written: never the whole listing's at once.
+    built: list[int] = []
+    values = store._item_values
+    monkeypatch.setattr(store, "_WRITE_CHUNK", 10)
+    monkeypatch.setattr(store, "_item_values", lambda *args: built.append(1) or values(*args))
+    built_at_insert: list[int] = []
+    event.listen(
+        engine,
+        "before_cursor_execute",
+        lambda *args: (
+            built_at_insert.append(len(built)) if "INSERT INTO items" in args[2] else None
+        ),
+    )
+    summary = save(engine, result([video(f"v{n}") for n in range(30)]))
+    assert summary.new == 30 and len(rows(engine)) == 30
+    assert built_at_insert[:3] == [10, 20, 30]
