@@ -793,14 +793,15 @@ def _unseen_live_items(
 ) -> tuple[list[int], int]:
     """The ids of the account's live (not retired) items the listing did not hold, and how
     many were live."""
-    query = select(ItemRow.id, ItemRow.platform_id, ItemRow.first_seen_at).where(
+    # Items first seen in this very run are live now, but were not before it: they count
+    # neither towards the live items a shrink is measured against nor (being seen) as lost.
+    # (Compared in SQL: a date read per row is most of this query's cost.)
+    query = select(ItemRow.id, ItemRow.platform_id, ItemRow.first_seen_at != now).where(
         ItemRow.account_id == account_id, ItemRow.retired_at.is_(None)
     )
     rows = session.execute(query).all()
-    # Items first seen in this very run are live now, but were not before it: they count
-    # neither towards the live items a shrink is measured against nor (being seen) as lost.
-    before = [row for row in rows if row.first_seen_at != now]
-    return [row.id for row in rows if row.platform_id not in seen], len(before)
+    before = sum(1 for row in rows if row[2])
+    return [row.id for row in rows if row.platform_id not in seen], before
 
 
 def _retire(session: Session, item_ids: Sequence[int], now: datetime) -> int:
