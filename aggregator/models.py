@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import ItemsView, Iterator, Mapping, ValuesView
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -59,6 +59,12 @@ class RawJson(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self.decoded())
+
+    def items(self) -> ItemsView[str, Any]:  # one decoding, not one per key
+        return self.decoded().items()
+
+    def values(self) -> ValuesView[Any]:
+        return self.decoded().values()
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, RawJson):

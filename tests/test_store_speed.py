@@ -181,3 +181,12 @@ def test_rows_are_built_one_write_chunk_at_a_time(engine, statements, monkeypatc
     summary = save(engine, result([video(f"v{n}") for n in range(30)]))
     assert summary.new == 30 and len(rows(engine)) == 30
     assert built_at_insert[:3] == [10, 20, 30]
+
+
+def test_a_payload_kept_as_text_reads_as_the_object_it_holds():
+    node = {"id": "1_2", "attachments": {"data": [{"media_type": "video"}]}, "n": [1, None]}
+    raw = RawJson.of(node)
+    assert raw == node and node == raw and raw != {**node, "n": []}
+    assert (raw["id"], raw.get("missing"), "attachments" in raw, len(raw)) == ("1_2", None, True, 3)
+    assert dict(raw.items()) == node and list(raw.values()) == list(node.values())
+    assert raw.decoded() == node and raw.decoded() is not raw.decoded()
