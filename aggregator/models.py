@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import ItemsView, Iterator, Mapping, ValuesView
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,6 +29,61 @@ class Account:
     raw: dict[str, Any] = field(default_factory=dict)
 
 
+class RawJson(Mapping[str, Any]):
+    """An item's raw payload kept as compact JSON text, read as a mapping when asked.
+
+    A decoded YouTube video is some 50 Python objects (3.6 KB); its text is 1 KB. A fetch holds
+    every item until the store has saved them all, so this is most of a full update's peak
+    memory; the store writes the text as it is, without encoding the payload again."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+    @classmethod
+    def of(cls, value: Mapping[str, Any]) -> RawJson:
+        # ensure_ascii: a lone surrogate the API sent stays storable, as an escape.
+        return cls(json.dumps(value, separators=(",", ":")))
+
+    def decoded(self) -> dict[str, Any]:
+        """The payload as a new dict (one decoding: cheaper than several lookups)."""
+        value: dict[str, Any] = json.loads(self.text)
+        return value
+
+    def __getitem__(self, key: str) -> Any:
+        return self.decoded()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.decoded())
+
+    def __len__(self) -> int:
+        return len(self.decoded())
+
+    def items(self) -> ItemsView[str, Any]:  # one decoding, not one per key
+        return self.decoded().items()
+
+    def values(self) -> ValuesView[Any]:
+        return self.decoded().values()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, RawJson):
+            return self.text == other.text or self.decoded() == other.decoded()
+        if isinstance(other, Mapping):
+            return self.decoded() == dict(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # equal to dicts, which do not hash
+
+    def __repr__(self) -> str:
+        return f"RawJson({self.text!r})"
+
+
+def raw_object(raw: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`raw` decoded once when it is RawJson, for several lookups."""
+    return raw.decoded() if isinstance(raw, RawJson) else raw
+
+
 @dataclass
 class Item:
     """One video or post as the platform describes it."""
@@ -44,7 +101,7 @@ class Item:
     tags: list[str] = field(default_factory=list)
     public: bool = True
     embeddable: bool = True
-    raw: dict[str, Any] = field(default_factory=dict)
+    raw: Mapping[str, Any] = field(default_factory=dict)  # the platform's object, or RawJson
     # A YouTube premiere or live stream before it has ended: "upcoming" or "live" (None for an
     # ordinary video, which is what both become once they have ended).
     live_status: str | None = None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import json
 import logging
 import sqlite3
@@ -42,14 +43,14 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import NullPool
 
 from aggregator.episodes import Overrides
 from aggregator.errors import DatabaseError, NewerSchemaError
-from aggregator.models import Figure, Item, SourceResult, Usage
+from aggregator.models import Figure, Item, RawJson, SourceResult, Usage
 from aggregator.rows import (  # noqa: F401  # the read side's plain names, re-exported
     HEAD_REVISION,
     MANUAL_SOURCE,
@@ -101,6 +102,24 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+class ItemPayload(TypeDecorator[Any]):
+    """JSON; a payload a source kept as text (`RawJson`) is written as that text, not
+    decoded and encoded again. Read back, it is a dict like any other."""
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        encode = super().bind_processor(dialect)
+
+        def process(value: Any) -> Any:
+            if isinstance(value, RawJson):
+                return value.text
+            return encode(value) if encode is not None else value
+
+        return process
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[str]: JSON}  # noqa: RUF012
 
@@ -138,7 +157,7 @@ class ItemRow(Base):
     tags: Mapped[list[str]]
     public: Mapped[bool] = mapped_column(Boolean)
     embeddable: Mapped[bool] = mapped_column(Boolean)
-    raw: Mapped[dict[str, Any]]
+    raw: Mapped[dict[str, Any]] = mapped_column(ItemPayload)
     first_seen_at: Mapped[datetime]
     # The last run that wrote the item's content, or that listed it unchanged once this was
     # more than a day old (SEEN_PRECISION): a day's precision, so unchanged rows stay unwritten.
@@ -554,17 +573,12 @@ def _upsert_items(
     if not items:
         return 0, 0, 0
     source = items[0].source
-    stored = _stored_hashes(session, source, [item.platform_id for item in items])
+    stored = _stored_hashes(session, source, [item.platform_id for item in items], now)
     latest = {item.platform_id: item for item in items}  # a repeated id: its last listing wins
-    values = [_item_values(item, account_id, now) for item in latest.values()]
-    changed = [v for v in values if not _unchanged(stored.get(v["platform_id"]), v)]
-    refused_ids = _write_items(session, changed)
-    written = {v["platform_id"] for v in changed}
-    stale = [
-        pid
-        for pid in latest
-        if pid not in written and stored[pid].last_seen_at < now - SEEN_PRECISION
-    ]
+    values = (_item_values(item, account_id, now) for item in latest.values())
+    changed = (v for v in values if not _unchanged(stored.get(v["platform_id"]), v))
+    written, refused_ids = _write_items(session, changed)
+    stale = [pid for pid in latest if pid not in written and not stored[pid].seen_lately]
     _mark_seen(session, source, stale, now)
     new = updated = 0
     known = set(stored)
@@ -642,49 +656,65 @@ def content_hash(content: dict[str, Any]) -> str:
 def _canonical(value: Any) -> str:
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
+    if isinstance(value, RawJson):
+        return value.text
     return repr(value)
 
 
 class _Stored(NamedTuple):
     content_hash: str | None
-    retired_at: datetime | None
-    last_seen_at: datetime
+    live: bool  # not retired
+    seen_lately: bool  # last_seen_at within SEEN_PRECISION of this run
 
 
 def _unchanged(stored: _Stored | None, value: dict[str, Any]) -> bool:
-    return (
-        stored is not None
-        and stored.content_hash == value["content_hash"]
-        and stored.retired_at is None
-    )
+    return stored is not None and stored.content_hash == value["content_hash"] and stored.live
 
 
 def _stored_hashes(
-    session: Session, source: str, platform_ids: Sequence[str]
+    session: Session, source: str, platform_ids: Sequence[str], now: datetime
 ) -> dict[str, _Stored]:
-    """What is needed to tell an unchanged item, of the items already stored, by platform id."""
+    """What is needed to tell an unchanged item, of the items already stored, by platform id.
+    The dates are compared in SQL: reading two per row into Python cost as much as the rest."""
     ids = list(dict.fromkeys(platform_ids))
     found: dict[str, _Stored] = {}
-    columns = (ItemRow.content_hash, ItemRow.retired_at, ItemRow.last_seen_at)
+    columns = (
+        ItemRow.content_hash,
+        ItemRow.retired_at.is_(None),
+        ItemRow.last_seen_at >= now - SEEN_PRECISION,
+    )
     for chunk in chunks(ids):
         query = select(ItemRow.platform_id, *columns).where(
             ItemRow.source == source, ItemRow.platform_id.in_(chunk)
         )
-        found.update((row[0], _Stored(*row[1:])) for row in session.execute(query))
+        found.update(
+            (row[0], _Stored(row[1], bool(row[2]), bool(row[3]))) for row in session.execute(query)
+        )
     return found
 
 
-def _write_items(session: Session, values: Sequence[dict[str, Any]]) -> set[str]:
-    """Upsert the rows; the platform ids of those the database refused."""
+def _write_items(session: Session, values: Iterable[dict[str, Any]]) -> tuple[set[str], set[str]]:
+    """Upsert the rows, the platform ids of those written and of those the database refused.
+    The rows are built as they are written, so that a first run holds one chunk of them at a
+    time, not the whole listing's a second time beside its items."""
+    written: set[str] = set()
     refused: set[str] = set()
     statement = _upsert_statement(session.get_bind().dialect.name)
-    for chunk in chunks(values, _WRITE_CHUNK):
+    for chunk in _batched(values, _WRITE_CHUNK):
+        written.update(value["platform_id"] for value in chunk)
         try:
             with session.begin_nested():
                 session.execute(statement, list(chunk))
         except _REFUSALS:
             refused.update(_write_one_by_one(session, statement, chunk))
-    return refused
+    return written, refused
+
+
+def _batched(values: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Lists of at most `size` of `values`, taken as they come."""
+    iterator = iter(values)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
 
 
 def _write_one_by_one(
@@ -785,14 +815,15 @@ def _unseen_live_items(
 ) -> tuple[list[int], int]:
     """The ids of the account's live (not retired) items the listing did not hold, and how
     many were live."""
-    query = select(ItemRow.id, ItemRow.platform_id, ItemRow.first_seen_at).where(
+    # Items first seen in this very run are live now, but were not before it: they count
+    # neither towards the live items a shrink is measured against nor (being seen) as lost.
+    # (Compared in SQL: a date read per row is most of this query's cost.)
+    query = select(ItemRow.id, ItemRow.platform_id, ItemRow.first_seen_at != now).where(
         ItemRow.account_id == account_id, ItemRow.retired_at.is_(None)
     )
     rows = session.execute(query).all()
-    # Items first seen in this very run are live now, but were not before it: they count
-    # neither towards the live items a shrink is measured against nor (being seen) as lost.
-    before = [row for row in rows if row.first_seen_at != now]
-    return [row.id for row in rows if row.platform_id not in seen], len(before)
+    before = sum(1 for row in rows if row[2])
+    return [row.id for row in rows if row.platform_id not in seen], before
 
 
 def _retire(session: Session, item_ids: Sequence[int], now: datetime) -> int:

@@ -21,7 +21,7 @@ from aggregator.config import FacebookConfig
 from aggregator.errors import SourceError
 from aggregator.fakeapi import FakeApiServer, World, graph_error
 from aggregator.fakeapi import graph as fake_graph
-from aggregator.models import Figure, KnownItems, Usage
+from aggregator.models import Figure, KnownItems, RawJson, Usage
 from aggregator.retry import RetryPolicy
 from aggregator.sources import facebook
 from aggregator.sources.items import BadItem
@@ -98,6 +98,7 @@ def test_videos_first_page():
     assert first.embeddable is True
     assert first.description.startswith("In the Boz to the Future Podcast")
     assert first.raw["updated_time"] == "2021-08-17T14:14:35+0000"
+    assert isinstance(first.raw, RawJson)  # compact text until it is stored (memory)
     assert facebook.next_page_url(page).startswith("https://graph.facebook.com/v11.0/19292868552/")
 
 
@@ -388,6 +389,25 @@ def test_published_status_and_embeddable(fields, public, embeddable):
     node = {"id": "1", "created_time": "2024-01-01T00:00:00+0000", **fields}
     video = facebook.parse_video(node)
     assert (video.public, video.embeddable) == (public, embeddable)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2021-08-10T18:40:23+0200", datetime(2021, 8, 10, 16, 40, 23, tzinfo=UTC)),
+        ("2021-08-10T16:40:23+00:00", datetime(2021, 8, 10, 16, 40, 23, tzinfo=UTC)),
+        ("2021-08-10T16:40:23Z", datetime(2021, 8, 10, 16, 40, 23, tzinfo=UTC)),
+        ("2021-8-10T16:40:23+0000", datetime(2021, 8, 10, 16, 40, 23, tzinfo=UTC)),
+    ],
+)
+def test_graph_times_in_every_form_either_parser_reads(text, expected):
+    assert facebook.parse_graph_time(text) == expected
+
+
+@pytest.mark.parametrize("text", ["2021-08-10T16:40:23", "", "gestern"])
+def test_graph_time_without_zone_or_unreadable_is_an_error(text):
+    with pytest.raises(ValueError):
+        facebook.parse_graph_time(text)
 
 
 def test_node_without_created_time_is_a_bad_item():

@@ -122,7 +122,7 @@ def _replay_config(folder: Path, served: ReplayServer) -> Path:
 
 
 def _with_origin(item, local: str, recorded: str):
-    raw = json.loads(json.dumps(item.raw).replace(local, recorded))
+    raw = json.loads(json.dumps(dict(item.raw)).replace(local, recorded))
     thumbnail = item.thumbnail_url.replace(local, recorded) if item.thumbnail_url else None
     return dataclasses.replace(item, raw=raw, thumbnail_url=thumbnail)
 

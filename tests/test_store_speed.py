@@ -7,11 +7,12 @@ from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import event, select
+from sqlalchemy import text as sql
 from test_store import T0, video
 
 from aggregator import context, reads, store
 from aggregator.matching import HashtagRule
-from aggregator.models import Account, SourceResult
+from aggregator.models import Account, RawJson, SourceResult
 
 pytestmark = pytest.mark.databases
 
@@ -216,3 +217,44 @@ def test_an_included_item_without_the_hashtag_is_a_candidate(engine):
     with store.session_scope(engine) as session:
         session.add(store.CurationRow(source="youtube", platform_id="a", included_at=T0))
     assert shown_ids(engine) == ["a"]
+
+
+def test_a_payload_kept_as_text_is_written_as_that_text(engine):
+    # Sources keep each item's payload as compact JSON text (a full update's memory): the
+    # store writes the text itself, reads it back as a dict, and sees it unchanged next time.
+    payload = RawJson.of({"id": "a", "snippet": {"title": "Porträt", "odd": "\udc80"}})
+    save(engine, result([video("a", raw=payload)]))
+    with store.session_scope(engine) as session:
+        stored = session.scalar(sql("SELECT CAST(raw AS TEXT) FROM items"))
+    assert stored == payload.text
+    assert rows(engine)["a"].raw == {"id": "a", "snippet": {"title": "Porträt", "odd": "\udc80"}}
+    summary = save(engine, result([video("a", raw=RawJson(payload.text))]), T0 + timedelta(hours=1))
+    assert summary.updated == 1 and rows(engine)["a"].last_seen_at == T0
+
+
+def test_rows_are_built_one_write_chunk_at_a_time(engine, statements, monkeypatch):
+    # The rows of a first run are built as they are written: never the whole listing's at once.
+    built: list[int] = []
+    values = store._item_values
+    monkeypatch.setattr(store, "_WRITE_CHUNK", 10)
+    monkeypatch.setattr(store, "_item_values", lambda *args: built.append(1) or values(*args))
+    built_at_insert: list[int] = []
+    event.listen(
+        engine,
+        "before_cursor_execute",
+        lambda *args: (
+            built_at_insert.append(len(built)) if "INSERT INTO items" in args[2] else None
+        ),
+    )
+    summary = save(engine, result([video(f"v{n}") for n in range(30)]))
+    assert summary.new == 30 and len(rows(engine)) == 30
+    assert built_at_insert[:3] == [10, 20, 30]
+
+
+def test_a_payload_kept_as_text_reads_as_the_object_it_holds():
+    node = {"id": "1_2", "attachments": {"data": [{"media_type": "video"}]}, "n": [1, None]}
+    raw = RawJson.of(node)
+    assert raw == node and node == raw and raw != {**node, "n": []}
+    assert (raw["id"], raw.get("missing"), "attachments" in raw, len(raw)) == ("1_2", None, True, 3)
+    assert dict(raw.items()) == node and list(raw.values()) == list(node.values())
+    assert raw.decoded() == node and raw.decoded() is not raw.decoded()
