@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
-
-import rapidfuzz
 
 from aggregator import episodes
 from aggregator.cards import remove_unused
@@ -68,7 +67,7 @@ def inputs_digest(items: Sequence[episodes.Groupable], overrides: episodes.Overr
     document = {
         "format": CACHE_FORMAT,
         "rule": [hashlib.blake2b(path.read_bytes()).hexdigest() for path in _RULE_CODE],
-        "rapidfuzz": rapidfuzz.__version__,
+        "rapidfuzz": rapidfuzz_version(),
         "merged": sorted(sorted(pair) for pair in overrides.merged),
         "split": sorted(overrides.split),
         "items": entries,
@@ -78,6 +77,16 @@ def inputs_digest(items: Sequence[episodes.Groupable], overrides: episodes.Overr
     except (TypeError, ValueError):
         return None
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def rapidfuzz_version() -> str:
+    """A digest of rapidfuzz's `__init__.py`, which names its version: importing rapidfuzz
+    to ask would cost a render whose grouping is kept more than the digest of its inputs."""
+    spec = importlib.util.find_spec("rapidfuzz")
+    origin = spec.origin if spec is not None else None
+    if origin is None:
+        return ""
+    return hashlib.blake2b(Path(origin).read_bytes()).hexdigest()
 
 
 def load(path: Path, inputs: str) -> Any:

@@ -33,9 +33,12 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
-from rapidfuzz import fuzz
-
 from aggregator import links
+from aggregator.lazy import LazyModule
+
+# Imported when two titles are first compared: a render whose grouping comes from the cache
+# (`episode_cache`) compares none.
+fuzz = LazyModule("rapidfuzz.fuzz")
 
 ItemKey = tuple[str, str]  # (source, platform_id), as store.ItemKey
 

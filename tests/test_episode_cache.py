@@ -4,6 +4,7 @@ when nothing it reads changed, and run again whenever anything did."""
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -102,6 +103,28 @@ def test_any_change_of_what_the_rule_reads_runs_it_again(tmp_path, ruled, change
     assert ruled == [1, 1]
     assert keys(grouped) == keys(rule(changed, overrides))
     assert keys(grouped) != keys(rule(items()))
+
+
+def test_another_rapidfuzz_runs_the_rule_again(tmp_path, ruled, monkeypatch):
+    episode_cache.group(items(), Overrides(), tmp_path)
+    monkeypatch.setattr(episode_cache, "rapidfuzz_version", lambda: "another")
+
+    episode_cache.group(items(), Overrides(), tmp_path)
+
+    assert ruled == [1, 1]
+
+
+def test_rapidfuzz_is_known_by_its_version_without_importing_it(tmp_path, monkeypatch) -> None:
+    fake = tmp_path / "rapidfuzz"
+    fake.mkdir()
+    (fake / "__init__.py").write_text('__version__ = "1.0"\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "rapidfuzz", raising=False)
+    first = episode_cache.rapidfuzz_version()
+    (fake / "__init__.py").write_text('__version__ = "2.0"\n')
+
+    assert episode_cache.rapidfuzz_version() != first
+    assert "rapidfuzz" not in sys.modules
 
 
 def stored_file(cache_home: Path) -> Path:

@@ -10,7 +10,19 @@ from pathlib import Path
 import pytest
 import shtab
 
-from aggregator import cli_figures_args, cli_help, context, render, report, runs, store
+from aggregator import (
+    cli_figures_args,
+    cli_help,
+    cli_install_args,
+    cli_setup_args,
+    context,
+    init,
+    install,
+    render,
+    report,
+    runs,
+    store,
+)
 
 # Runs the command line in this process, then names every module it imported.
 _WRAPPER = """
@@ -64,6 +76,8 @@ NOT_FOR_HELP = (
     "starlette",
     "aggregator.store",
     "aggregator.jobs",
+    "aggregator.install",
+    "aggregator.init",
 )
 # On an SQLite file whose schema is current, `status` and `render` read it with sqlite3 alone
 # (`reads.py`): SQLAlchemy's import costs more than the whole of `status` may take.
@@ -82,6 +96,9 @@ NOT_FOR_STATUS = (
     "starlette",
 )
 NOT_FOR_RENDER = (
+    "aggregator.install",
+    "aggregator.init",
+    "rapidfuzz",  # the grouping comes from the cache of the demo's render
     "sqlalchemy",
     "aggregator.store",
     "googleapiclient",
@@ -135,3 +152,12 @@ def test_the_parser_completes_file_names_as_shtab_does() -> None:
 
 def test_runs_names_the_fragment_file_as_the_renderer_does() -> None:
     assert runs.FRAGMENT_FILE == render.FRAGMENT_FILE
+
+
+def test_the_parser_names_the_defaults_of_install_and_init_as_they_do() -> None:
+    assert cli_install_args.KINDS == install.KINDS
+    assert cli_install_args.DEFAULT_USER == install.DEFAULT_USER
+    assert cli_install_args.DEFAULT_GROUP == install.DEFAULT_GROUP
+    assert cli_install_args.DEFAULT_OUTPUT == install.DEFAULT_OUTPUT
+    assert cli_setup_args.DEFAULT_OUTPUT == init.DEFAULT_OUTPUT
+    assert cli_setup_args.DEFAULT_DATABASE == init.DEFAULT_DATABASE
