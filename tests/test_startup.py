@@ -161,3 +161,34 @@ def test_the_parser_names_the_defaults_of_install_and_init_as_they_do() -> None:
     assert cli_install_args.DEFAULT_OUTPUT == install.DEFAULT_OUTPUT
     assert cli_setup_args.DEFAULT_OUTPUT == init.DEFAULT_OUTPUT
     assert cli_setup_args.DEFAULT_DATABASE == init.DEFAULT_DATABASE
+
+
+# Notes whether the cycle collector runs while `aggregator.cli` is imported.
+_COLLECTOR_WATCH = """
+import gc, sys
+seen = []
+class Watch:
+    def find_spec(self, name, path=None, target=None):
+        if name == "aggregator.cli":
+            seen.append(gc.isenabled())
+sys.meta_path.insert(0, Watch())
+from aggregator import __main__ as entry
+sys.argv = ["showcase", "--version"]
+try:
+    entry.run()
+except SystemExit:
+    pass
+print(seen, gc.isenabled())
+"""
+
+
+def test_the_command_line_is_imported_with_the_cycle_collector_paused() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _COLLECTOR_WATCH], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.splitlines()[-1] == "[False] True"
+
+
+def test_the_showcase_script_starts_where_python_m_aggregator_does() -> None:
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    assert 'showcase = "aggregator.__main__:run"' in pyproject.read_text(encoding="utf-8")
