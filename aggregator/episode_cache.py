@@ -15,13 +15,16 @@ import importlib.util
 import json
 import marshal
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from aggregator import episodes
 from aggregator.cards import remove_unused
 from aggregator.files import write_atomic
+from aggregator.models import RawJson, raw_object
 from aggregator.user_cache import private_cache_folder
 
 CACHE_FORMAT = 2
@@ -36,14 +39,52 @@ def group(items: Sequence[T], overrides: episodes.Overrides, output_dir: Path) -
     folder = private_cache_folder("episodes")
     inputs = inputs_digest(items, overrides)
     if folder is None or inputs is None:
-        return episodes.group(items, overrides)
+        return group_decoded(items, overrides)
     path = folder / f"{hashlib.blake2b(os.fsencode(Path(output_dir).resolve())).hexdigest()}.json"
     stored = regrouped(items, load(path, inputs))
     if stored is not None:
         return stored
-    grouped = episodes.group(items, overrides)
+    grouped = group_decoded(items, overrides)
     save(path, inputs, [[episodes.key_of(item) for item in episode] for episode in grouped])
     return grouped
+
+
+@dataclass(frozen=True, slots=True)
+class _Decoded:
+    """An item as the rule reads it, its payload decoded (`episodes.Groupable`)."""
+
+    source: str
+    platform_id: str
+    kind: str
+    title: str
+    description: str
+    url: str
+    published_at: datetime
+    raw: Mapping[str, Any]
+
+
+def group_decoded(items: Sequence[T], overrides: episodes.Overrides) -> list[list[T]]:
+    """`episodes.group`, each payload kept as JSON text (`models.RawJson`, as `reads` hands
+    it out) decoded once for it: the rule looks up a payload's fields one by one."""
+    if not any(isinstance(item.raw, RawJson) for item in items):
+        return episodes.group(items, overrides)
+    decoded = [
+        _Decoded(
+            item.source,
+            item.platform_id,
+            item.kind,
+            item.title,
+            item.description,
+            item.url,
+            item.published_at,
+            raw_object(item.raw),
+        )
+        for item in items
+    ]
+    original = {id(plain): item for plain, item in zip(decoded, items, strict=True)}
+    return [
+        [original[id(plain)] for plain in episode] for episode in episodes.group(decoded, overrides)
+    ]
 
 
 def inputs_digest(items: Sequence[episodes.Groupable], overrides: episodes.Overrides) -> str | None:
@@ -63,7 +104,7 @@ def inputs_digest(items: Sequence[episodes.Groupable], overrides: episodes.Overr
                 item.description,
                 item.url,
                 item.published_at.isoformat(),
-                item.raw,
+                item.raw.text if isinstance(item.raw, RawJson) else item.raw,
             )
             for item in items
         ),

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote
 
+from aggregator.models import RawJson
 from aggregator.rows import (
     HEAD_REVISION,
     MERGE,
@@ -223,7 +224,7 @@ def _item(row: Sequence[Any]) -> StoredItem:
         json_value(tags),
         bool(public),
         bool(embeddable),
-        json_value(raw),
+        RawJson(raw) if isinstance(raw, str) else raw,
         moment(first_seen),
         moment(last_seen),
         optional_moment(retired),

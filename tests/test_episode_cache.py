@@ -14,6 +14,7 @@ from test_episodes import VIDEO, article, fb_post, fb_video, keys, youtube
 from aggregator import episode_cache, episodes
 from aggregator.episodes import Overrides
 from aggregator.episodes import group as rule
+from aggregator.models import RawJson
 
 
 @pytest.fixture(autouse=True)
@@ -197,3 +198,53 @@ def test_a_cache_folder_others_may_write_to_is_never_read(tmp_path, cache_home, 
     grouped = episode_cache.group(items(), Overrides(), tmp_path)
 
     assert keys(grouped) == keys(rule(items()))
+
+
+def as_text(entries):
+    """The items as `reads` hands them out of SQLite: each payload JSON text (RawJson)."""
+    return [replace(entry, raw=RawJson.of(entry.raw)) for entry in entries]
+
+
+@pytest.fixture
+def decodings(monkeypatch) -> list[str]:
+    """One entry per payload decoded."""
+    seen: list[str] = []
+    decoded = RawJson.decoded
+
+    def counting(self):
+        seen.append(self.text)
+        return decoded(self)
+
+    monkeypatch.setattr(RawJson, "decoded", counting)
+    return seen
+
+
+def test_a_kept_grouping_decodes_no_payload(tmp_path, ruled, decodings):
+    episode_cache.group(as_text(items()), Overrides(), tmp_path)
+    decodings.clear()
+
+    grouped = episode_cache.group(as_text(items()), Overrides(), tmp_path)
+
+    assert ruled == [1] and decodings == []
+    assert keys(grouped) == keys(rule(items()))
+
+
+def test_the_rule_reads_each_payload_as_text_decoded_once(tmp_path, ruled, decodings):
+    entries = as_text(items())
+
+    grouped = episode_cache.group(entries, Overrides(), tmp_path)
+
+    assert sorted(decodings) == sorted(entry.raw.text for entry in entries)
+    assert keys(grouped) == keys(rule(items()))
+    assert all(item in entries for episode in grouped for item in episode)  # the items given
+
+
+def test_a_payload_changed_in_its_text_runs_the_rule_again(tmp_path, ruled):
+    episode_cache.group(as_text(items()), Overrides(), tmp_path)
+    changed = as_text(items())
+    changed[2] = replace(changed[2], raw=RawJson('{"message": "Neue Folge"}'))
+
+    grouped = episode_cache.group(changed, Overrides(), tmp_path)
+
+    assert ruled == [1, 1]
+    assert keys(grouped) == keys(rule([replace(e, raw=e.raw.decoded()) for e in changed]))

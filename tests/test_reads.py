@@ -16,7 +16,7 @@ from test_migrations_trust import EARLIER, database_at, revision_of
 
 from aggregator import cli, reads, store
 from aggregator.config import _database_url
-from aggregator.models import Account, Figure, Item, SourceResult, Usage
+from aggregator.models import Account, Figure, Item, RawJson, SourceResult, Usage
 from aggregator.rows import StoredCuration, StoredFigure, StoredItem, StoredRun
 
 T0 = datetime(2026, 11, 26, 5, 0, 7, 123456, tzinfo=UTC)
@@ -286,3 +286,13 @@ def test_the_hashtag_verdicts_are_the_marked_items_and_the_undecided_texts(datab
             assert [text.platform_id for text in undecided] == ["v4"]
     finally:
         engine.dispose()
+
+
+def test_the_payloads_are_handed_out_as_their_json_text(database):
+    filled(database)
+    with reads.sqlite_snapshot(database) as reader:
+        assert reader is not None
+        items = reads.items_by_ids(reader, [text.id for text in reads.live_item_texts(reader)])
+
+    assert items and all(isinstance(item.raw, RawJson) for item in items)
+    assert items[0].raw["snippet"] == {"title": "ä", "n": [1, 2.5, None, True]}
