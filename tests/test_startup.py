@@ -99,6 +99,7 @@ NOT_FOR_RENDER = (
     "aggregator.install",
     "aggregator.init",
     "rapidfuzz",  # the grouping comes from the cache of the demo's render
+    "importlib.resources",  # the packaged templates are found beside the package
     "sqlalchemy",
     "aggregator.store",
     "googleapiclient",
