@@ -57,6 +57,7 @@ from aggregator.cli_help import (
     wrap,
 )
 from aggregator.config import SOURCES, Config, load_config, require_secrets
+from aggregator.cycles import collector_paused
 from aggregator.errors import ConfigError, DatabaseError, LockedError, UsageError, redact
 from aggregator.publish import PublishError
 from aggregator.times import SECONDS, shown_time
@@ -386,10 +387,11 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _render(config: Config) -> int:
-    from aggregator import jobs
+    with collector_paused():  # the imports too: a third of them is the collector's
+        from aggregator import jobs
 
-    with _relative_links_warning(config):
-        jobs.render_only(config)
+        with _relative_links_warning(config):
+            jobs.render_only(config)
     return EXIT_OK
 
 

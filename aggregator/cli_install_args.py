@@ -8,14 +8,14 @@ import argparse
 from pathlib import Path
 
 from aggregator.cli_help import USAGE, add_command
-from aggregator.install import (
-    DEFAULT_GROUP,
-    DEFAULT_OUTPUT,
-    DEFAULT_USER,
-    KINDS,
-)
 
 COMMANDS = ("install",)
+# `install`'s own, repeated so that every command line need not import it (test_startup
+# checks that they agree).
+KINDS = ("systemd", "cron")
+DEFAULT_USER = "showcase"
+DEFAULT_GROUP = "showcase"
+DEFAULT_OUTPUT = Path("/var/www/showcase")
 
 
 def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

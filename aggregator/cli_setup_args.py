@@ -7,12 +7,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from aggregator import init
 from aggregator.cli_help import add_command
 
 COMMANDS: tuple[str, ...] = ()  # none of them takes the config as the others do
 COMMANDS_WITHOUT_CONFIG = ("init", "facebook-token")
 GRAPH_URL = "https://graph.facebook.com"
+# `init`'s own, repeated so that every command line need not import it (test_startup).
+DEFAULT_OUTPUT = "public"
+DEFAULT_DATABASE = "sqlite:///showcase.db"
 INIT_EXAMPLES = [
     "showcase init",
     "showcase init --channel @kreativessachsen --page kreativessachsen --hashtag flächenglühen",
@@ -65,9 +67,9 @@ def _add_init(commands: argparse._SubParsersAction, common: argparse.ArgumentPar
     )
     parser.add_argument("--website-url", help="the WordPress website, https://...")
     parser.add_argument("--website-tag", help="the slug of the series' tag on the website")
-    parser.add_argument("--output", help=f"the output folder (default: {init.DEFAULT_OUTPUT})")
+    parser.add_argument("--output", help=f"the output folder (default: {DEFAULT_OUTPUT})")
     parser.add_argument("--base-url", help="the public URL the output folder is served at")
-    parser.add_argument("--database", help=f"an SQLAlchemy URL (default: {init.DEFAULT_DATABASE})")
+    parser.add_argument("--database", help=f"an SQLAlchemy URL (default: {DEFAULT_DATABASE})")
     parser.add_argument("--title", help="the page's title (default: '#' and the first hashtag)")
     parser.add_argument("--youtube-endpoint", help="another YouTube API endpoint (tests, mirrors)")
     parser.add_argument("--graph-url", help="another Graph API address (tests, mirrors)")

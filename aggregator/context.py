@@ -206,9 +206,9 @@ def candidate_ids(database: Database, config: Config) -> list[int]:
     changed) have their plain texts read and decided here. Only the candidates are then loaded
     whole (grouping reads the links in their `raw`)."""
     rule = HashtagRule.of(config.showcase.hashtags)
-    ids = set(reads.marked_item_ids(database, rule.key))
+    marked, undecided = reads.hashtag_verdicts(database, rule.key)
+    ids = set(marked)
     ids.update(reads.included_item_ids(database))
-    undecided = reads.live_item_texts(database, undecided_by=rule.key)
     ids.update(
         text.id for text in undecided if rule.matches(text.title, text.description, text.tags)
     )

@@ -27,15 +27,18 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
-from rapidfuzz import fuzz
-
 from aggregator import links
+from aggregator.lazy import LazyModule
+
+# Imported when two titles are first compared: a render whose grouping comes from the cache
+# (`episode_cache`) compares none.
+fuzz = LazyModule("rapidfuzz.fuzz")
 
 ItemKey = tuple[str, str]  # (source, platform_id), as store.ItemKey
 
@@ -88,7 +91,7 @@ class Groupable(Protocol):
     @property
     def published_at(self) -> datetime: ...
     @property
-    def raw(self) -> dict[str, Any]: ...
+    def raw(self) -> Mapping[str, Any]: ...
 
 
 T = TypeVar("T", bound=Groupable)
@@ -269,7 +272,7 @@ def _texts(item: Groupable) -> Iterator[str]:
             yield attachment["description"]
 
 
-def _attachments(raw: dict[str, Any]) -> list[dict[str, Any]]:
+def _attachments(raw: Mapping[str, Any]) -> list[dict[str, Any]]:
     """A Graph post's `attachments.data`, with their `subattachments.data` (an album or a
     carousel), e.g. facebook/page_feed_rich_fields_p1_cursor.json."""
     found: list[dict[str, Any]] = []

@@ -21,6 +21,7 @@ from typing import IO, TYPE_CHECKING
 from aggregator import progress, reads
 from aggregator.config import Config
 from aggregator.context import build_showcase, showcase_rows
+from aggregator.cycles import collector_paused
 from aggregator.errors import DatabaseError, LockedError, SourceError, redact
 from aggregator.lazy import LazyModule
 from aggregator.matching import HashtagRule
@@ -545,7 +546,7 @@ def render_output(
     """Render every output file under the render lock, then run the publish command
     (PublishError when it fails: the files are written by then). What is shown is read in one
     transaction, taken under the lock."""
-    with render_lock(config):
+    with render_lock(config), collector_paused():
         with _snapshot(database) as source:
             showcase = build_showcase(source, config, clock())
         written = render_showcase(showcase, config.output_dir, config.template_dirs)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote
 
+from aggregator.models import RawJson
 from aggregator.rows import (
     HEAD_REVISION,
     MERGE,
@@ -223,7 +224,7 @@ def _item(row: Sequence[Any]) -> StoredItem:
         json_value(tags),
         bool(public),
         bool(embeddable),
-        json_value(raw),
+        RawJson(raw) if isinstance(raw, str) else raw,
         moment(first_seen),
         moment(last_seen),
         optional_moment(retired),
@@ -269,6 +270,27 @@ def marked_item_ids(source: Reader | Session, rule: str) -> list[int]:
     query = f"SELECT id FROM items WHERE {_LIVE} AND hashtag_rule = :rule AND has_hashtag = :yes"
     params = {"public": True, "rule": rule, "yes": True}
     return [item_id for (item_id,) in reader_of(source).rows(query, params)]
+
+
+def hashtag_verdicts(source: Reader | Session, rule: str) -> tuple[list[int], list[ItemText]]:
+    """`marked_item_ids(source, rule)` and `live_item_texts(source, undecided_by=rule)` read
+    in one pass over the table: each pass reads every row's pages, `raw` and all."""
+    query = (
+        f"SELECT id, hashtag_rule = :rule, source, platform_id, title, description, tags"
+        f" FROM items WHERE {_LIVE}"
+        " AND (has_hashtag = :yes OR hashtag_rule IS NULL OR hashtag_rule <> :rule)"
+    )
+    marked: list[int] = []
+    undecided: list[ItemText] = []
+    for id_, decided, item_source, platform_id, title, description, tags in reader_of(source).rows(
+        query, {"public": True, "rule": rule, "yes": True}
+    ):
+        if decided:  # and so has_hashtag: a stored no is not selected
+            marked.append(id_)
+        else:
+            texts = ItemText(id_, item_source, platform_id, title, description, json_value(tags))
+            undecided.append(texts)
+    return marked, undecided
 
 
 def included_item_ids(source: Reader | Session) -> list[int]:

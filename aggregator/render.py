@@ -74,7 +74,6 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -404,8 +403,10 @@ def privacy_href(showcase: Showcase, page: str, base: str) -> str:
 
 
 def packaged_templates() -> BaseLoader:
-    """The default templates: inside the installed wheel, else the source checkout's folder."""
-    if resources.files("aggregator").joinpath("templates").is_dir():
+    """The default templates: inside the installed wheel, else the source checkout's folder.
+    The wheel's folder is looked for beside this module, which spares importing
+    importlib.resources; PackageLoader also reads them from a zipped package."""
+    if Path(__file__).with_name("templates").is_dir() or not _REPO_TEMPLATES.is_dir():
         return PackageLoader("aggregator", "templates")
     return FileSystemLoader(_REPO_TEMPLATES)
 

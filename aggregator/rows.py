@@ -7,6 +7,7 @@ never the store, so they start without SQLAlchemy's import cost.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
@@ -76,7 +77,7 @@ class StoredItem:
     tags: list[str]
     public: bool
     embeddable: bool
-    raw: dict[str, Any]
+    raw: Mapping[str, Any]  # from SQLite a models.RawJson, decoded when read
     first_seen_at: datetime
     last_seen_at: datetime
     retired_at: datetime | None

@@ -212,15 +212,19 @@ def test_only_the_last_renders_cards_are_kept(tmp_path, cache_home):
     assert len(held_cards(path)) == 4 * 3
 
 
+FORMAT = f'"format":{cards.CACHE_FORMAT}'.encode()
 BROKEN = {
     "empty": lambda data: b"",
     "truncated": lambda data: data[: len(data) // 2],
     "header cut": lambda data: data[:50],
     "not UTF-8": lambda data: b"\xff\xfe",
     "a list": lambda data: b"[]\n",
-    "another format": lambda data: data.replace(b'"format":3', b'"format":1', 1),
-    "wrong shapes": lambda data: b'{"format":3,"cards":{},"templates":[]}\n',
-    "negative length": lambda data: b'{"format":3,"templates":{},"cards":[["k",-1]]}\nx',
+    "another format": lambda data: data.replace(FORMAT, b'"format":1', 1),
+    "wrong shapes": lambda data: b"{" + FORMAT + b',"cards":{},"templates":[]}\n',
+    "negative length": lambda data: b"{" + FORMAT + b',"templates":{},"cards":[["k",-1]]}\nx',
+    "a character cut": lambda data: (
+        b"{" + FORMAT + b',"templates":{},"cards":[["a",1],["b",1]]}\n' + "ä".encode()
+    ),
     "more than it says": lambda data: data + b"x",
 }
 

@@ -4,6 +4,7 @@ when nothing it reads changed, and run again whenever anything did."""
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from test_episodes import VIDEO, article, fb_post, fb_video, keys, youtube
 from aggregator import episode_cache, episodes
 from aggregator.episodes import Overrides
 from aggregator.episodes import group as rule
+from aggregator.models import RawJson
 
 
 @pytest.fixture(autouse=True)
@@ -104,6 +106,28 @@ def test_any_change_of_what_the_rule_reads_runs_it_again(tmp_path, ruled, change
     assert keys(grouped) != keys(rule(items()))
 
 
+def test_another_rapidfuzz_runs_the_rule_again(tmp_path, ruled, monkeypatch):
+    episode_cache.group(items(), Overrides(), tmp_path)
+    monkeypatch.setattr(episode_cache, "rapidfuzz_version", lambda: "another")
+
+    episode_cache.group(items(), Overrides(), tmp_path)
+
+    assert ruled == [1, 1]
+
+
+def test_rapidfuzz_is_known_by_its_version_without_importing_it(tmp_path, monkeypatch) -> None:
+    fake = tmp_path / "rapidfuzz"
+    fake.mkdir()
+    (fake / "__init__.py").write_text('__version__ = "1.0"\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "rapidfuzz", raising=False)
+    first = episode_cache.rapidfuzz_version()
+    (fake / "__init__.py").write_text('__version__ = "2.0"\n')
+
+    assert episode_cache.rapidfuzz_version() != first
+    assert "rapidfuzz" not in sys.modules
+
+
 def stored_file(cache_home: Path) -> Path:
     (path,) = (cache_home / "showcase" / "episodes").glob("*.json")
     return path
@@ -174,3 +198,53 @@ def test_a_cache_folder_others_may_write_to_is_never_read(tmp_path, cache_home, 
     grouped = episode_cache.group(items(), Overrides(), tmp_path)
 
     assert keys(grouped) == keys(rule(items()))
+
+
+def as_text(entries):
+    """The items as `reads` hands them out of SQLite: each payload JSON text (RawJson)."""
+    return [replace(entry, raw=RawJson.of(entry.raw)) for entry in entries]
+
+
+@pytest.fixture
+def decodings(monkeypatch) -> list[str]:
+    """One entry per payload decoded."""
+    seen: list[str] = []
+    decoded = RawJson.decoded
+
+    def counting(self):
+        seen.append(self.text)
+        return decoded(self)
+
+    monkeypatch.setattr(RawJson, "decoded", counting)
+    return seen
+
+
+def test_a_kept_grouping_decodes_no_payload(tmp_path, ruled, decodings):
+    episode_cache.group(as_text(items()), Overrides(), tmp_path)
+    decodings.clear()
+
+    grouped = episode_cache.group(as_text(items()), Overrides(), tmp_path)
+
+    assert ruled == [1] and decodings == []
+    assert keys(grouped) == keys(rule(items()))
+
+
+def test_the_rule_reads_each_payload_as_text_decoded_once(tmp_path, ruled, decodings):
+    entries = as_text(items())
+
+    grouped = episode_cache.group(entries, Overrides(), tmp_path)
+
+    assert sorted(decodings) == sorted(entry.raw.text for entry in entries)
+    assert keys(grouped) == keys(rule(items()))
+    assert all(item in entries for episode in grouped for item in episode)  # the items given
+
+
+def test_a_payload_changed_in_its_text_runs_the_rule_again(tmp_path, ruled):
+    episode_cache.group(as_text(items()), Overrides(), tmp_path)
+    changed = as_text(items())
+    changed[2] = replace(changed[2], raw=RawJson('{"message": "Neue Folge"}'))
+
+    grouped = episode_cache.group(changed, Overrides(), tmp_path)
+
+    assert ruled == [1, 1]
+    assert keys(grouped) == keys(rule([replace(e, raw=e.raw.decoded()) for e in changed]))

@@ -16,7 +16,7 @@ from test_migrations_trust import EARLIER, database_at, revision_of
 
 from aggregator import cli, reads, store
 from aggregator.config import _database_url
-from aggregator.models import Account, Figure, Item, SourceResult, Usage
+from aggregator.models import Account, Figure, Item, RawJson, SourceResult, Usage
 from aggregator.rows import StoredCuration, StoredFigure, StoredItem, StoredRun
 
 T0 = datetime(2026, 11, 26, 5, 0, 7, 123456, tzinfo=UTC)
@@ -258,3 +258,41 @@ def test_sqlite_urls_are_resolved_as_sqlalchemy_resolves_them(url, tmp_path):
         resolved = parsed.set(database=str(base / database))
         wanted = resolved.render_as_string(hide_password=False)
     assert _database_url(url, base) == wanted
+
+
+@pytest.mark.databases
+def test_the_hashtag_verdicts_are_the_marked_items_and_the_undecided_texts(database):
+    filled(database)
+    engine = store.open_database(database)
+    try:
+        with store.session_scope(engine) as session:  # v1 yes, v2 no, v4 decided otherwise
+            store.mark_hashtags(session, "rule", lambda title, text, tags: "v2" not in title)
+            store.mark_hashtags(session, "other", lambda title, text, tags: True)
+            session.execute(
+                store.update(store.ItemRow)
+                .where(store.ItemRow.platform_id.in_(["v1", "v2"]))
+                .values(hashtag_rule="rule")
+            )
+            session.execute(
+                store.update(store.ItemRow)
+                .where(store.ItemRow.platform_id == "v2")
+                .values(has_hashtag=False)
+            )
+        with store.session_scope(engine) as session:
+            reader = reads.SessionReader(session)
+            marked, undecided = reads.hashtag_verdicts(reader, "rule")
+            assert sorted(marked) == sorted(reads.marked_item_ids(reader, "rule")) != []
+            assert sorted(undecided) == sorted(reads.live_item_texts(reader, undecided_by="rule"))
+            assert [text.platform_id for text in undecided] == ["v4"]
+    finally:
+        engine.dispose()
+
+
+def test_the_payloads_are_handed_out_as_their_json_text(database):
+    filled(database)
+    with reads.sqlite_snapshot(database) as reader:
+        assert reader is not None
+        items = reads.items_by_ids(reader, [text.id for text in reads.live_item_texts(reader)])
+
+    assert items and all(isinstance(item.raw, RawJson) for item in items)
+    assert items[0].raw["snippet"] == {"title": "ä", "n": [1, 2.5, None, True]}

@@ -28,7 +28,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jinja2 import Environment, TemplateError
 
-from aggregator import files
+from aggregator import files, render
 from aggregator.context import episode_view
 from aggregator.files import write_atomic
 from aggregator.render import (
@@ -1093,6 +1093,15 @@ def test_packaged_templates_are_found():
     source, _, _ = packaged_templates().get_source(Environment(), "base.html")
 
     assert "<!doctype html>" in source
+
+
+def test_an_installed_wheel_reads_the_templates_beside_the_package(tmp_path, monkeypatch):
+    package = tmp_path / "aggregator"
+    (package / "templates").mkdir(parents=True)
+    monkeypatch.setattr(render, "__file__", str(package / "render.py"))
+    monkeypatch.setattr(render, "PackageLoader", lambda name, folder: ("package", name, folder))
+
+    assert render.packaged_templates() == ("package", "aggregator", "templates")
 
 
 # --- atomic writes -----------------------------------------------------------------------------

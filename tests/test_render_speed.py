@@ -5,6 +5,7 @@ rewritten. How fast it is lives in bench/, never here."""
 from __future__ import annotations
 
 import errno
+import gc
 import os
 from collections.abc import Sequence
 from dataclasses import replace
@@ -12,10 +13,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from conftest import write_config
 from jinja2 import Environment
 from test_render import golden_showcase
 
-from aggregator import files, render
+from aggregator import cli, cycles, files, jobs, render
 from aggregator.render import render_outputs
 from aggregator.thumbnail_files import ThumbnailFiles
 
@@ -191,3 +193,49 @@ def test_thumbnail_files_answer_as_the_folder_does(tmp_path):
     assert [files.exists(path) for path in asked] == [(tmp_path / p).is_file() for p in asked]
     assert [files.exists(path) for path in asked] == [True, False, False, True, False]
     assert not ThumbnailFiles(tmp_path / "no-such-folder").exists("thumbs/youtube-a.jpg")
+
+
+def test_the_cycle_collector_is_paused_while_a_render_builds_and_writes(
+    config, engine, monkeypatch
+):
+    seen: list[bool] = []
+    build, write = jobs.build_showcase, jobs.render_showcase
+
+    def watched(function):
+        def call(*args, **kwargs):
+            seen.append(gc.isenabled())
+            return function(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(jobs, "build_showcase", watched(build))
+    monkeypatch.setattr(jobs, "render_showcase", watched(write))
+
+    jobs.render_output(engine, config)
+
+    assert seen == [False, False]
+    assert gc.isenabled()
+
+
+def test_the_render_command_imports_and_renders_with_the_collector_paused(tmp_path, monkeypatch):
+    seen: list[bool] = []
+    monkeypatch.setattr(jobs, "render_only", lambda config: seen.append(gc.isenabled()))
+
+    assert cli.main(["--config", str(write_config(tmp_path, "http://127.0.0.1:9/")), "render"]) == 0
+
+    assert seen == [False]
+    assert gc.isenabled()
+
+
+def test_a_paused_collector_is_left_as_it_was_found():
+    with pytest.raises(KeyError), cycles.collector_paused():
+        raise KeyError("a render that fails")
+    assert gc.isenabled()
+
+    gc.disable()
+    try:
+        with cycles.collector_paused():
+            pass
+        assert not gc.isenabled()  # off stays off
+    finally:
+        gc.enable()

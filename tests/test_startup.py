@@ -10,7 +10,19 @@ from pathlib import Path
 import pytest
 import shtab
 
-from aggregator import cli_figures_args, cli_help, context, render, report, runs, store
+from aggregator import (
+    cli_figures_args,
+    cli_help,
+    cli_install_args,
+    cli_setup_args,
+    context,
+    init,
+    install,
+    render,
+    report,
+    runs,
+    store,
+)
 
 # Runs the command line in this process, then names every module it imported.
 _WRAPPER = """
@@ -64,6 +76,8 @@ NOT_FOR_HELP = (
     "starlette",
     "aggregator.store",
     "aggregator.jobs",
+    "aggregator.install",
+    "aggregator.init",
 )
 # On an SQLite file whose schema is current, `status` and `render` read it with sqlite3 alone
 # (`reads.py`): SQLAlchemy's import costs more than the whole of `status` may take.
@@ -82,6 +96,10 @@ NOT_FOR_STATUS = (
     "starlette",
 )
 NOT_FOR_RENDER = (
+    "aggregator.install",
+    "aggregator.init",
+    "rapidfuzz",  # the grouping comes from the cache of the demo's render
+    "importlib.resources",  # the packaged templates are found beside the package
     "sqlalchemy",
     "aggregator.store",
     "googleapiclient",
@@ -135,3 +153,44 @@ def test_the_parser_completes_file_names_as_shtab_does() -> None:
 
 def test_runs_names_the_fragment_file_as_the_renderer_does() -> None:
     assert runs.FRAGMENT_FILE == render.FRAGMENT_FILE
+
+
+def test_the_parser_names_the_defaults_of_install_and_init_as_they_do() -> None:
+    assert cli_install_args.KINDS == install.KINDS
+    assert cli_install_args.DEFAULT_USER == install.DEFAULT_USER
+    assert cli_install_args.DEFAULT_GROUP == install.DEFAULT_GROUP
+    assert cli_install_args.DEFAULT_OUTPUT == install.DEFAULT_OUTPUT
+    assert cli_setup_args.DEFAULT_OUTPUT == init.DEFAULT_OUTPUT
+    assert cli_setup_args.DEFAULT_DATABASE == init.DEFAULT_DATABASE
+
+
+# Notes whether the cycle collector runs while `aggregator.cli` is imported, and whether what
+# the imports made is frozen (never walked by the collector again).
+_COLLECTOR_WATCH = """
+import gc, sys
+seen = []
+class Watch:
+    def find_spec(self, name, path=None, target=None):
+        if name == "aggregator.cli":
+            seen.append(gc.isenabled())
+sys.meta_path.insert(0, Watch())
+from aggregator import __main__ as entry
+sys.argv = ["showcase", "--version"]
+try:
+    entry.run()
+except SystemExit:
+    pass
+print(seen, gc.isenabled(), gc.get_freeze_count() > 0)
+"""
+
+
+def test_the_command_line_is_imported_with_the_cycle_collector_paused() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _COLLECTOR_WATCH], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.splitlines()[-1] == "[False] True True"  # paused, then its objects frozen
+
+
+def test_the_showcase_script_starts_where_python_m_aggregator_does() -> None:
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    assert 'showcase = "aggregator.__main__:run"' in pyproject.read_text(encoding="utf-8")
