@@ -22,6 +22,7 @@ from aggregator import progress, reads
 from aggregator.config import Config
 from aggregator.context import build_showcase, showcase_rows
 from aggregator.errors import DatabaseError, LockedError, SourceError, redact
+from aggregator.held_logs import HeldLogs
 from aggregator.lazy import LazyModule
 from aggregator.matching import HashtagRule
 from aggregator.models import KnownItems, SkippedItem, SourceResult, Usage
@@ -184,22 +185,33 @@ def fetch_sources(
 ) -> list[FetchOutcome]:
     """Fetch each source, store what came, and copy the showcase's new thumbnails.
 
-    Once a source brought new items, the showcase's missing thumbnails are copied in the
-    background while the next source is fetched (a fetch mostly waits on the API; the copies
-    keep the cores busy meanwhile); what is left is copied after the last source. Every copy
-    is done and recorded before this returns, so before the render that points at it."""
+    The sources are read at once, each on a thread of its own (a read mostly waits on its
+    API), and stored one after the other in their order on this thread, the database's only
+    writer; what a source logs while it is read is held back until its turn, so the lines come
+    in the order a read of one source after the other gives. Once a source brought new items,
+    the showcase's missing thumbnails are copied in the background while the next source is
+    waited for; what is left is copied after the last source. Every copy is done and recorded
+    before this returns, so before the render that points at it."""
+    from concurrent.futures import ThreadPoolExecutor
+
     selection = RunSelection()
+    begun = [_begin(engine, config, name, clock, mode, selection) for name in sources]
     outcomes: list[FetchOutcome] = []
     with progress.counter(PROGRESS_LABEL, total=0) as shown:
-        with BackgroundThumbnails(engine, config, policy, shown) as background:
-            for name in sources:
-                if outcomes and _brought_new(outcomes[-1]):
+        with (
+            BackgroundThumbnails(engine, config, policy, shown) as background,
+            HeldLogs() as held,
+            ThreadPoolExecutor(max(1, len(begun)), thread_name_prefix="showcase-fetch") as pool,
+        ):
+            answers = [
+                pool.submit(held.run, fetch.name, _read, config, fetch, policy) for fetch in begun
+            ]
+            for fetch, answer in zip(begun, answers, strict=True):
+                held.release(fetch.name)
+                outcome = _finish(engine, config, fetch, answer.result(), clock, accept_shrink)
+                outcomes.append(outcome)
+                if len(outcomes) < len(begun) and _brought_new(outcome):
                     background.start()
-                outcomes.append(
-                    fetch_source(
-                        engine, config, name, policy, clock, mode, accept_shrink, selection
-                    )
-                )
         fetch_thumbnails(engine, config, policy, shown)
     return outcomes
 
@@ -226,22 +238,59 @@ def fetch_source(
     A complete listing that shrank suddenly retires nothing (`store.is_sudden_shrink`) unless
     `accept_shrink` or the config's `showcase.accept_shrink` confirms it: the run is recorded
     with the cause "shrink" and its one line, which `status` shows as a warning."""
+    fetch = _begin(engine, config, name, clock, mode, selection)
+    return _finish(engine, config, fetch, _read(config, fetch, policy), clock, accept_shrink)
+
+
+@dataclass
+class _Fetch:
+    """A source's fetch begun: when, in which mode, what a quick refresh is told."""
+
+    name: str
+    started_at: datetime
+    started: float
+    outcome: FetchOutcome
+    known: KnownItems | None
+
+
+def _begin(
+    engine: Engine,
+    config: Config,
+    name: str,
+    clock: Clock,
+    mode: Mode,
+    selection: RunSelection | None,
+) -> _Fetch:
     started_at, started = clock(), time.monotonic()
     with store.session_scope(engine) as session:
         quick = _can_be_quick(session, name, mode)
         known = known_items(session, config, name, selection) if quick else None
-    with progress.counter(f"{source_label(name)}: Seite") as pages:
-        outcome = FetchOutcome(
-            source=name,
-            mode=FULL if known is None else QUICK,
-            usage=progress.CountedUsage(shown=pages),
-        )
-        result = _call_source(config, name, policy, outcome, known)
+    outcome = FetchOutcome(source=name, mode=FULL if known is None else QUICK)
+    return _Fetch(name, started_at, started, outcome, known)
+
+
+def _read(config: Config, fetch: _Fetch, policy: RetryPolicy) -> SourceResult | None:
+    """The source's answer (HTTP only, no database: it may run on a thread of its own)."""
+    with progress.counter(f"{source_label(fetch.name)}: Seite") as pages:
+        fetch.outcome.usage = progress.CountedUsage(shown=pages)
+        return _call_source(config, fetch.name, policy, fetch.outcome, fetch.known)
+
+
+def _finish(
+    engine: Engine,
+    config: Config,
+    fetch: _Fetch,
+    result: SourceResult | None,
+    clock: Clock,
+    accept_shrink: bool,
+) -> FetchOutcome:
+    """Store what a source's read brought, and record the run."""
+    outcome, name = fetch.outcome, fetch.name
     if result is not None:
         outcome.skipped = list(result.skipped)
         accept = accept_shrink or config.showcase.accept_shrink
         rule = HashtagRule.of(config.showcase.hashtags)
-        result = _save(engine, result, started_at, outcome, accept, rule)
+        result = _save(engine, result, fetch.started_at, outcome, accept, rule)
     held = shrink_held_line(name, outcome.summary)
     if held:
         log.warning("%s", held)
@@ -249,7 +298,7 @@ def fetch_source(
         store.record_run(
             session,
             name,
-            started_at,
+            fetch.started_at,
             clock(),
             outcome.usage,
             outcome=_outcome_word(result, outcome.error, outcome.mode),
@@ -257,7 +306,7 @@ def fetch_source(
             error_message=outcome.error.line() if outcome.error else held,
             items_seen=len(result.items) if result else 0,
         )
-    outcome.seconds = time.monotonic() - started
+    outcome.seconds = time.monotonic() - fetch.started
     _log_outcome(outcome)
     return outcome
 

@@ -1,0 +1,54 @@
+"""A run reads its sources at once (each mostly waits on its API) and stores them one after
+the other; what it logs reads as if they had been read one after the other."""
+
+from __future__ import annotations
+
+import threading
+
+from test_cli import run
+
+from aggregator import jobs
+
+WAIT = 5.0  # far longer than reading the demo takes; a wait that runs out fails the test
+
+
+def test_the_sources_are_read_at_once(site, monkeypatch):
+    together = threading.Barrier(2, timeout=WAIT)
+    real = jobs.fetcher
+
+    def meeting(name):
+        def fetch(*args):
+            if name in ("youtube", "facebook"):
+                together.wait()  # each one's read waits for the other's to begin
+            return real(name)(*args)
+
+        return fetch
+
+    monkeypatch.setattr(jobs, "fetcher", meeting)
+    assert run(site, "update") == 0
+
+
+def test_a_later_source_logs_after_the_earlier_one_is_told(site, monkeypatch, capsys):
+    facebook_read = threading.Event()
+    real = jobs.fetcher
+
+    def ordered(name):
+        def fetch(*args):
+            if name == "youtube":  # YouTube ends last, Facebook's lines are logged first
+                assert facebook_read.wait(WAIT)
+            result = real(name)(*args)
+            if name == "facebook":
+                facebook_read.set()
+            return result
+
+        return fetch
+
+    monkeypatch.setattr(jobs, "fetcher", ordered)
+    assert run(site, "-v", "update") == 0
+    lines = capsys.readouterr().err.splitlines()
+    youtube_told = next(i for i, line in enumerate(lines) if line.startswith("youtube: ok;"))
+    facebook_lines = [
+        i for i, line in enumerate(lines) if line.startswith("GET ") and "/v25.0/" in line
+    ]
+    assert facebook_lines and min(facebook_lines) > youtube_told
+    assert any(line.startswith("facebook: ok;") for line in lines[youtube_told:])
