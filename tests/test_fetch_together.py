@@ -8,6 +8,8 @@ import threading
 from test_cli import run
 
 from aggregator import jobs
+from aggregator.fakeapi import youtube_error
+from aggregator.sources import youtube
 
 WAIT = 5.0  # far longer than reading the demo takes; a wait that runs out fails the test
 
@@ -52,3 +54,29 @@ def test_a_later_source_logs_after_the_earlier_one_is_told(site, monkeypatch, ca
     ]
     assert facebook_lines and min(facebook_lines) > youtube_told
     assert any(line.startswith("facebook: ok;") for line in lines[youtube_told:])
+
+
+def count_connections(monkeypatch) -> list[float]:
+    made: list[float] = []
+    real = youtube.new_http
+
+    def counted(timeout):
+        made.append(timeout)
+        return real(timeout)
+
+    monkeypatch.setattr(youtube, "new_http", counted)
+    return made
+
+
+def test_youtube_keeps_its_connection_alive_for_a_whole_read(site, monkeypatch):
+    made = count_connections(monkeypatch)
+    assert run(site, "fetch", "youtube") == 0
+    assert site.server.stats.youtube_requests > 2
+    assert len(made) == 2  # the service's own (never used for a request), the one kept
+
+
+def test_youtube_takes_a_fresh_connection_after_a_failure(site, monkeypatch):
+    made = count_connections(monkeypatch)
+    site.server.inject("youtube.videos", body=youtube_error(503, "backendError"))
+    assert run(site, "fetch", "youtube") == 0
+    assert len(made) == 3

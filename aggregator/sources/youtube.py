@@ -353,6 +353,7 @@ class YouTubeClient:
         self.channels_resource = self.service.channels()
         self.playlist_items_resource = self.service.playlistItems()
         self.videos_resource = self.service.videos()
+        self._http: httplib2.Http | None = None
 
     def channel(self, channel: str) -> dict[str, Any]:
         """The channel resource, looked up by @handle or by id (UC...).
@@ -416,17 +417,29 @@ class YouTubeClient:
 
     def _execute(self, request: HttpRequest, what: str) -> dict[str, Any]:
         def attempt_once() -> dict[str, Any]:
+            timeout = self.policy.request_timeout()
             try:
-                response = _execute_once(request, what, self.policy.request_timeout())
+                response = _execute_once(request, what, timeout, self._connection(timeout))
             except NotSentError:
+                self._http = None
                 raise  # nothing reached Google: no quota spent
             except SourceError:
+                self._http = None
                 self._count_request()  # error answers and timeouts may have cost a unit
                 raise
             self._count_request()
             return response
 
         return self.policy.call(SOURCE, attempt_once)
+
+    def _connection(self, timeout: float) -> httplib2.Http:
+        """The connection kept alive from the last request (one TLS handshake for a whole
+        read, not one per request), a fresh one after a failure: a timed-out connection may
+        still hold half an answer, and its request may still be reading it on a thread of its
+        own. Fresh as well when the timeout changed, as near the run's deadline."""
+        if self._http is None or self._http.timeout != timeout:
+            self._http = new_http(timeout)
+        return self._http
 
     def _count_request(self) -> None:
         # Every list call that reaches Google costs 1 unit, invalid ones too
@@ -444,12 +457,13 @@ def channel_not_found(channel: str) -> SourceError:
     return SourceError(SOURCE, "not found", f"channel {channel} not found")
 
 
-def _execute_once(request: HttpRequest, what: str, timeout: float) -> dict[str, Any]:
+def _execute_once(
+    request: HttpRequest, what: str, timeout: float, connection: httplib2.Http
+) -> dict[str, Any]:
     """One HTTP request; every failure becomes a SourceError that never holds the URL."""
     try:
-        # A fresh connection per attempt: a timed-out one may still hold half an answer.
         # `timeout` bounds each socket read; the deadline the whole answer (a trickling server).
-        response = within_deadline(lambda: request.execute(http=new_http(timeout)), timeout)
+        response = within_deadline(lambda: request.execute(http=connection), timeout)
     except HttpError as error:
         # str(error) and error.uri hold the request URL, key included: use status and body only.
         raise error_from_response(
