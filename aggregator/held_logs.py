@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from collections.abc import Callable
 from typing import TypeVar
 
 T = TypeVar("T")
+
+# Whose work logs: set for the function `run` runs, and inherited by the threads it starts
+# in its context (as YouTube's pages read ahead are).
+_KEY: contextvars.ContextVar[str | None] = contextvars.ContextVar("held_logs_key", default=None)
 
 
 class HeldLogs:
@@ -21,7 +26,6 @@ class HeldLogs:
         # Reentrant: a release passes the held records on while holding it, so that a record
         # logged meanwhile on the worker's thread waits for them and never overtakes them.
         self._lock = threading.RLock()
-        self._keys: dict[int, str] = {}
         self._held: dict[str, list[logging.LogRecord]] = {}
         self._released: set[str] = set()
         self._handlers: list[logging.Handler] = []
@@ -39,15 +43,14 @@ class HeldLogs:
             handler.removeFilter(self._passes)
 
     def run(self, key: str, function: Callable[..., T], *args: object) -> T:
-        thread = threading.get_ident()
         with self._lock:
-            self._keys[thread] = key
             self._held.setdefault(key, [])
-        try:
-            return function(*args)
-        finally:
-            with self._lock:
-                self._keys.pop(thread, None)
+        return contextvars.copy_context().run(self._run_as, key, function, *args)
+
+    @staticmethod
+    def _run_as(key: str, function: Callable[..., T], *args: object) -> T:
+        _KEY.set(key)
+        return function(*args)
 
     def release(self, key: str) -> None:
         with self._lock:
@@ -57,8 +60,8 @@ class HeldLogs:
 
     def _passes(self, record: logging.LogRecord) -> bool:
         with self._lock:
-            key = self._keys.get(record.thread or 0)
-            if key is None or key in self._released:
+            key = _KEY.get()
+            if key is None or key in self._released or key not in self._held:
                 return True
             held = self._held[key]
             if not held or held[-1] is not record:  # one record meets each handler's filter

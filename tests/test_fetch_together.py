@@ -8,7 +8,7 @@ import threading
 from test_cli import run
 
 from aggregator import jobs
-from aggregator.fakeapi import youtube_error
+from aggregator.fakeapi import World, youtube_error
 from aggregator.sources import youtube
 
 WAIT = 5.0  # far longer than reading the demo takes; a wait that runs out fails the test
@@ -68,15 +68,31 @@ def count_connections(monkeypatch) -> list[float]:
     return made
 
 
-def test_youtube_keeps_its_connection_alive_for_a_whole_read(site, monkeypatch):
+def test_youtube_keeps_its_connections_alive_for_a_whole_read(make_site, monkeypatch):
+    site = make_site(World.synthetic(youtube_uploads=200, facebook_videos=0, facebook_posts=0))
     made = count_connections(monkeypatch)
     assert run(site, "fetch", "youtube") == 0
-    assert site.server.stats.youtube_requests > 2
-    assert len(made) == 2  # the service's own (never used for a request), the one kept
+    assert site.server.stats.youtube_requests == 9  # channels, 4 playlist pages, 4 videos.list
+    # The service's own (never used for a request), then one kept by each of the two lanes:
+    # the channel and the videos, the playlist pages read ahead.
+    assert len(made) == 3
 
 
 def test_youtube_takes_a_fresh_connection_after_a_failure(site, monkeypatch):
     made = count_connections(monkeypatch)
     site.server.inject("youtube.videos", body=youtube_error(503, "backendError"))
     assert run(site, "fetch", "youtube") == 0
-    assert len(made) == 3
+    assert len(made) == 4
+
+
+def test_the_next_playlist_page_is_asked_for_while_this_one_is_used():
+    second_asked = threading.Event()
+
+    def pages():
+        yield 1
+        second_asked.set()
+        yield 2
+
+    for page in youtube.read_ahead(pages()):
+        if page == 1:
+            assert second_asked.wait(WAIT)
