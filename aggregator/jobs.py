@@ -30,6 +30,7 @@ from aggregator.publish import TIMEOUT_SECONDS as PUBLISH_TIMEOUT_SECONDS
 from aggregator.publish import PublishError, publish
 from aggregator.render import render_showcase, source_label
 from aggregator.retry import RetryPolicy
+from aggregator.rows import StoredItem
 from aggregator.runs import (  # noqa: F401  # a run's words and paths, re-exported
     FULL,
     QUICK,
@@ -73,6 +74,7 @@ class FetchOutcome:
     summary: store.SaveSummary | None = None
     seconds: float = 0.0
     skipped: list[SkippedItem] = field(default_factory=list)
+    rows_changed: int = 0  # item rows its save wrote, hid, retired or decided anew
 
     @property
     def ok(self) -> bool:
@@ -212,7 +214,7 @@ def fetch_sources(
                 outcomes.append(outcome)
                 if len(outcomes) < len(begun) and _brought_new(outcome):
                     background.start()
-        fetch_thumbnails(engine, config, policy, shown)
+        fetch_thumbnails(engine, config, policy, shown, selection.unchanged_rows(outcomes))
     return outcomes
 
 
@@ -326,7 +328,8 @@ def _save(
     try:
         with store.session_scope(engine) as session:
             outcome.summary = store.save_result(session, result, started_at, accept_shrink)
-            store.mark_hashtags(session, rule.key, rule.matches)
+            decided = store.mark_hashtags(session, rule.key, rule.matches)
+            outcome.rows_changed = outcome.summary.written + decided
     except Exception as error:
         outcome.error = _unexpected(outcome.source, error)
         return None
@@ -355,12 +358,19 @@ class RunSelection:
     (each is told its showcased ids; the selection reads and groups every candidate item)."""
 
     def __init__(self) -> None:
-        self._items: list[tuple[str, str]] | None = None
+        self._rows: list[StoredItem] | None = None
 
     def showcased_ids(self, session: Session, config: Config, name: str) -> tuple[str, ...]:
-        if self._items is None:
-            self._items = [(row.source, row.platform_id) for row in showcase_rows(session, config)]
-        return tuple(platform_id for source, platform_id in self._items if source == name)
+        if self._rows is None:
+            self._rows = showcase_rows(session, config)
+        return tuple(row.platform_id for row in self._rows if row.source == name)
+
+    def unchanged_rows(self, outcomes: Sequence[FetchOutcome]) -> list[StoredItem] | None:
+        """The showcase as selected, when no source's save changed an item row since (a
+        quick run with nothing new): the thumbnails' check needs no selection of its own."""
+        if self._rows is None or any(outcome.rows_changed for outcome in outcomes):
+            return None
+        return self._rows
 
 
 def known_items(
@@ -437,13 +447,18 @@ def _log_outcome(outcome: FetchOutcome) -> None:
 
 
 def fetch_thumbnails(
-    engine: Engine, config: Config, policy: RetryPolicy, shown: progress.Counter | None = None
+    engine: Engine,
+    config: Config,
+    policy: RetryPolicy,
+    shown: progress.Counter | None = None,
+    rows: list[StoredItem] | None = None,
 ) -> int:
-    """Copy the thumbnails of showcase items that have none in the output directory yet."""
+    """Copy the thumbnails of showcase items that have none in the output directory yet
+    (of `rows`, the showcase selected by the caller; selected here when None)."""
     # Here, not at the top: Pillow and the HTTP stack serve fetching, not `render` or `status`.
     from aggregator.thumbnails import download_thumbnails, ensure_variants
 
-    wanted, copied = _missing_thumbnails(engine, config)
+    wanted, copied = _missing_thumbnails(engine, config, rows)
     ensure_variants(config.output_dir, copied)  # the resized copies, when an older run lacks them
     hosts = _image_hosts(config)
     stored = download_thumbnails(wanted, config.output_dir, policy, hosts, shown=shown)
@@ -451,12 +466,15 @@ def fetch_thumbnails(
     return len(stored)
 
 
-def _missing_thumbnails(engine: Engine, config: Config) -> tuple[list[ThumbnailWanted], list[str]]:
+def _missing_thumbnails(
+    engine: Engine, config: Config, rows: list[StoredItem] | None = None
+) -> tuple[list[ThumbnailWanted], list[str]]:
     """The showcase's thumbnails to copy, and the file names of those copied before."""
     from aggregator.thumbnails import ThumbnailWanted
 
-    with store.session_scope(engine) as session:
-        rows = showcase_rows(session, config)
+    if rows is None:
+        with store.session_scope(engine) as session:
+            rows = showcase_rows(session, config)
     wanted = [
         ThumbnailWanted(row.id, row.source, row.platform_id, row.thumbnail_url)
         for row in rows

@@ -96,3 +96,36 @@ def test_the_next_playlist_page_is_asked_for_while_this_one_is_used():
     for page in youtube.read_ahead(pages()):
         if page == 1:
             assert second_asked.wait(WAIT)
+
+
+def count_selections(monkeypatch) -> list[int]:
+    selected: list[int] = []
+    real = jobs.showcase_rows
+
+    def counted(*args):
+        rows = real(*args)
+        selected.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(jobs, "showcase_rows", counted)
+    return selected
+
+
+def test_a_quick_run_that_changed_nothing_checks_thumbnails_on_its_first_selection(
+    site, monkeypatch
+):
+    assert run(site, "update") == 0
+    selected = count_selections(monkeypatch)
+    assert run(site, "update", "--quick") == 0
+    assert len(selected) == 1  # told to the quick refreshes, then checked for thumbnails
+
+
+def test_a_quick_run_that_brought_something_selects_the_showcase_again(site, monkeypatch):
+    from test_quick import new_video
+
+    assert run(site, "update") == 0
+    new_video(site, "newQuick001", "Neu #flächenglühen")
+    selected = count_selections(monkeypatch)
+    assert run(site, "update", "--quick") == 0
+    assert len(selected) == 2 and selected[1] == selected[0] + 1
+    assert list((site.folder / "public").rglob("*newQuick001*"))
