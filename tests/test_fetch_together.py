@@ -111,15 +111,6 @@ def count_selections(monkeypatch) -> list[int]:
     return selected
 
 
-def test_a_quick_run_that_changed_nothing_checks_thumbnails_on_its_first_selection(
-    site, monkeypatch
-):
-    assert run(site, "update") == 0
-    selected = count_selections(monkeypatch)
-    assert run(site, "update", "--quick") == 0
-    assert len(selected) == 1  # told to the quick refreshes, then checked for thumbnails
-
-
 def test_a_quick_run_that_brought_something_selects_the_showcase_again(site, monkeypatch):
     from test_quick import new_video
 
