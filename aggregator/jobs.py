@@ -23,6 +23,7 @@ from aggregator.config import Config
 from aggregator.context import build_showcase, showcase_rows
 from aggregator.cycles import collector_paused
 from aggregator.errors import DatabaseError, LockedError, SourceError, redact
+from aggregator.held_logs import HeldLogs
 from aggregator.lazy import LazyModule
 from aggregator.matching import HashtagRule
 from aggregator.models import KnownItems, SkippedItem, SourceResult, Usage
@@ -30,6 +31,7 @@ from aggregator.publish import TIMEOUT_SECONDS as PUBLISH_TIMEOUT_SECONDS
 from aggregator.publish import PublishError, publish
 from aggregator.render import render_showcase, source_label
 from aggregator.retry import RetryPolicy
+from aggregator.rows import StoredItem
 from aggregator.runs import (  # noqa: F401  # a run's words and paths, re-exported
     FULL,
     QUICK,
@@ -73,6 +75,7 @@ class FetchOutcome:
     summary: store.SaveSummary | None = None
     seconds: float = 0.0
     skipped: list[SkippedItem] = field(default_factory=list)
+    rows_changed: int = 0  # item rows its save wrote, hid, retired or decided anew
 
     @property
     def ok(self) -> bool:
@@ -185,23 +188,34 @@ def fetch_sources(
 ) -> list[FetchOutcome]:
     """Fetch each source, store what came, and copy the showcase's new thumbnails.
 
-    Once a source brought new items, the showcase's missing thumbnails are copied in the
-    background while the next source is fetched (a fetch mostly waits on the API; the copies
-    keep the cores busy meanwhile); what is left is copied after the last source. Every copy
-    is done and recorded before this returns, so before the render that points at it."""
+    The sources are read at once, each on a thread of its own (a read mostly waits on its
+    API), and stored one after the other in their order on this thread, the database's only
+    writer; what a source logs while it is read is held back until its turn, so the lines come
+    in the order a read of one source after the other gives. Once a source brought new items,
+    the showcase's missing thumbnails are copied in the background while the next source is
+    waited for; what is left is copied after the last source. Every copy is done and recorded
+    before this returns, so before the render that points at it."""
+    from concurrent.futures import ThreadPoolExecutor
+
     selection = RunSelection()
+    begun = [_begin(engine, config, name, clock, mode, selection) for name in sources]
     outcomes: list[FetchOutcome] = []
     with progress.counter(PROGRESS_LABEL, total=0) as shown:
-        with BackgroundThumbnails(engine, config, policy, shown) as background:
-            for name in sources:
-                if outcomes and _brought_new(outcomes[-1]):
+        with (
+            BackgroundThumbnails(engine, config, policy, shown) as background,
+            HeldLogs() as held,
+            ThreadPoolExecutor(max(1, len(begun)), thread_name_prefix="showcase-fetch") as pool,
+        ):
+            answers = [
+                pool.submit(held.run, fetch.name, _read, config, fetch, policy) for fetch in begun
+            ]
+            for fetch, answer in zip(begun, answers, strict=True):
+                held.release(fetch.name)
+                outcome = _finish(engine, config, fetch, answer.result(), clock, accept_shrink)
+                outcomes.append(outcome)
+                if len(outcomes) < len(begun) and _brought_new(outcome):
                     background.start()
-                outcomes.append(
-                    fetch_source(
-                        engine, config, name, policy, clock, mode, accept_shrink, selection
-                    )
-                )
-        fetch_thumbnails(engine, config, policy, shown)
+        fetch_thumbnails(engine, config, policy, shown, selection.unchanged_rows(outcomes))
     return outcomes
 
 
@@ -227,22 +241,59 @@ def fetch_source(
     A complete listing that shrank suddenly retires nothing (`store.is_sudden_shrink`) unless
     `accept_shrink` or the config's `showcase.accept_shrink` confirms it: the run is recorded
     with the cause "shrink" and its one line, which `status` shows as a warning."""
+    fetch = _begin(engine, config, name, clock, mode, selection)
+    return _finish(engine, config, fetch, _read(config, fetch, policy), clock, accept_shrink)
+
+
+@dataclass
+class _Fetch:
+    """A source's fetch begun: when, in which mode, what a quick refresh is told."""
+
+    name: str
+    started_at: datetime
+    started: float
+    outcome: FetchOutcome
+    known: KnownItems | None
+
+
+def _begin(
+    engine: Engine,
+    config: Config,
+    name: str,
+    clock: Clock,
+    mode: Mode,
+    selection: RunSelection | None,
+) -> _Fetch:
     started_at, started = clock(), time.monotonic()
     with store.session_scope(engine) as session:
         quick = _can_be_quick(session, name, mode)
         known = known_items(session, config, name, selection) if quick else None
-    with progress.counter(f"{source_label(name)}: Seite") as pages:
-        outcome = FetchOutcome(
-            source=name,
-            mode=FULL if known is None else QUICK,
-            usage=progress.CountedUsage(shown=pages),
-        )
-        result = _call_source(config, name, policy, outcome, known)
+    outcome = FetchOutcome(source=name, mode=FULL if known is None else QUICK)
+    return _Fetch(name, started_at, started, outcome, known)
+
+
+def _read(config: Config, fetch: _Fetch, policy: RetryPolicy) -> SourceResult | None:
+    """The source's answer (HTTP only, no database: it may run on a thread of its own)."""
+    with progress.counter(f"{source_label(fetch.name)}: Seite") as pages:
+        fetch.outcome.usage = progress.CountedUsage(shown=pages)
+        return _call_source(config, fetch.name, policy, fetch.outcome, fetch.known)
+
+
+def _finish(
+    engine: Engine,
+    config: Config,
+    fetch: _Fetch,
+    result: SourceResult | None,
+    clock: Clock,
+    accept_shrink: bool,
+) -> FetchOutcome:
+    """Store what a source's read brought, and record the run."""
+    outcome, name = fetch.outcome, fetch.name
     if result is not None:
         outcome.skipped = list(result.skipped)
         accept = accept_shrink or config.showcase.accept_shrink
         rule = HashtagRule.of(config.showcase.hashtags)
-        result = _save(engine, result, started_at, outcome, accept, rule)
+        result = _save(engine, result, fetch.started_at, outcome, accept, rule)
     held = shrink_held_line(name, outcome.summary)
     if held:
         log.warning("%s", held)
@@ -250,7 +301,7 @@ def fetch_source(
         store.record_run(
             session,
             name,
-            started_at,
+            fetch.started_at,
             clock(),
             outcome.usage,
             outcome=_outcome_word(result, outcome.error, outcome.mode),
@@ -258,7 +309,7 @@ def fetch_source(
             error_message=outcome.error.line() if outcome.error else held,
             items_seen=len(result.items) if result else 0,
         )
-    outcome.seconds = time.monotonic() - started
+    outcome.seconds = time.monotonic() - fetch.started
     _log_outcome(outcome)
     return outcome
 
@@ -278,7 +329,8 @@ def _save(
     try:
         with store.session_scope(engine) as session:
             outcome.summary = store.save_result(session, result, started_at, accept_shrink)
-            store.mark_hashtags(session, rule.key, rule.matches)
+            decided = store.mark_hashtags(session, rule.key, rule.matches)
+            outcome.rows_changed = outcome.summary.written + decided
     except Exception as error:
         outcome.error = _unexpected(outcome.source, error)
         return None
@@ -307,12 +359,19 @@ class RunSelection:
     (each is told its showcased ids; the selection reads and groups every candidate item)."""
 
     def __init__(self) -> None:
-        self._items: list[tuple[str, str]] | None = None
+        self._rows: list[StoredItem] | None = None
 
     def showcased_ids(self, session: Session, config: Config, name: str) -> tuple[str, ...]:
-        if self._items is None:
-            self._items = [(row.source, row.platform_id) for row in showcase_rows(session, config)]
-        return tuple(platform_id for source, platform_id in self._items if source == name)
+        if self._rows is None:
+            self._rows = showcase_rows(session, config)
+        return tuple(row.platform_id for row in self._rows if row.source == name)
+
+    def unchanged_rows(self, outcomes: Sequence[FetchOutcome]) -> list[StoredItem] | None:
+        """The showcase as selected, when no source's save changed an item row since (a
+        quick run with nothing new): the thumbnails' check needs no selection of its own."""
+        if self._rows is None or any(outcome.rows_changed for outcome in outcomes):
+            return None
+        return self._rows
 
 
 def known_items(
@@ -389,13 +448,18 @@ def _log_outcome(outcome: FetchOutcome) -> None:
 
 
 def fetch_thumbnails(
-    engine: Engine, config: Config, policy: RetryPolicy, shown: progress.Counter | None = None
+    engine: Engine,
+    config: Config,
+    policy: RetryPolicy,
+    shown: progress.Counter | None = None,
+    rows: list[StoredItem] | None = None,
 ) -> int:
-    """Copy the thumbnails of showcase items that have none in the output directory yet."""
+    """Copy the thumbnails of showcase items that have none in the output directory yet
+    (of `rows`, the showcase selected by the caller; selected here when None)."""
     # Here, not at the top: Pillow and the HTTP stack serve fetching, not `render` or `status`.
     from aggregator.thumbnails import download_thumbnails, ensure_variants
 
-    wanted, copied = _missing_thumbnails(engine, config)
+    wanted, copied = _missing_thumbnails(engine, config, rows)
     ensure_variants(config.output_dir, copied)  # the resized copies, when an older run lacks them
     hosts = _image_hosts(config)
     stored = download_thumbnails(wanted, config.output_dir, policy, hosts, shown=shown)
@@ -403,12 +467,15 @@ def fetch_thumbnails(
     return len(stored)
 
 
-def _missing_thumbnails(engine: Engine, config: Config) -> tuple[list[ThumbnailWanted], list[str]]:
+def _missing_thumbnails(
+    engine: Engine, config: Config, rows: list[StoredItem] | None = None
+) -> tuple[list[ThumbnailWanted], list[str]]:
     """The showcase's thumbnails to copy, and the file names of those copied before."""
     from aggregator.thumbnails import ThumbnailWanted
 
-    with store.session_scope(engine) as session:
-        rows = showcase_rows(session, config)
+    if rows is None:
+        with store.session_scope(engine) as session:
+            rows = showcase_rows(session, config)
     wanted = [
         ThumbnailWanted(row.id, row.source, row.platform_id, row.thumbnail_url)
         for row in rows

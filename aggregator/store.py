@@ -282,6 +282,7 @@ class SaveSummary:
     refused: int = 0  # items the database would not take: left as they were, named in the log
     held: int = 0  # not retired: the listing shrank too suddenly to be believed
     live: int = 0  # the account's live items before this run (for the held message)
+    written: int = 0  # item rows written, hidden or retired: 0 leaves the showcase as it was
 
 
 MigrationLock = Callable[[], AbstractContextManager[object]]
@@ -517,17 +518,20 @@ def save_result(
     the source skipped or the database refused (it was listed, only not understood), and not
     when it shrank suddenly (see `is_sudden_shrink`) unless `accept_shrink` confirms it."""
     account = _upsert_account(session, result, now)
-    new, updated, refused = _upsert_items(session, account.id, result.items, now)
+    new, updated, refused, written = _upsert_items(session, account.id, result.items, now)
     _save_figures(session, result.source, result.figures, now)
-    _hide_unavailable(session, result.source, result.unavailable_ids)
+    written += _hide_unavailable(session, result.source, result.unavailable_ids)
     skipped_ids = {skip.platform_id for skip in result.skipped}
     if not (result.complete and result.error is None) or None in skipped_ids:
-        return SaveSummary(new=new, updated=updated, retired=0, refused=refused)
+        return SaveSummary(new, updated, 0, refused=refused, written=written)
     seen = {item.platform_id for item in result.items} | {i for i in skipped_ids if i}
     unseen, live = _unseen_live_items(session, account.id, seen, now)
     if is_sudden_shrink(live, len(unseen)) and not accept_shrink:
-        return SaveSummary(new, updated, 0, refused=refused, held=len(unseen), live=live)
-    return SaveSummary(new, updated, _retire(session, unseen, now), refused=refused, live=live)
+        return SaveSummary(
+            new, updated, 0, refused=refused, held=len(unseen), live=live, written=written
+        )
+    retired = _retire(session, unseen, now)
+    return SaveSummary(new, updated, retired, refused=refused, live=live, written=written + retired)
 
 
 # A complete listing that loses every live item, or more than half of at least this many, is
@@ -563,15 +567,16 @@ def _upsert_account(session: Session, result: SourceResult, now: datetime) -> Ac
 
 def _upsert_items(
     session: Session, account_id: int, items: Sequence[Item], now: datetime
-) -> tuple[int, int, int]:
+) -> tuple[int, int, int, int]:
     """Write the items that are new or whose content changed, in bulk `INSERT ... ON CONFLICT
     DO UPDATE` statements; an item whose content hash matches its row is left untouched.
 
     "updated" counts every listed item already stored, rewritten or not (the run's log line
-    means "seen again"). A chunk the database refuses is retried item by item, each in a
-    SAVEPOINT of its own, so one bad item is rolled back alone."""
+    means "seen again"); the last count is of the rows written. A chunk the database refuses
+    is retried item by item, each in a SAVEPOINT of its own, so one bad item is rolled back
+    alone."""
     if not items:
-        return 0, 0, 0
+        return 0, 0, 0, 0
     source = items[0].source
     stored = _stored_hashes(session, source, [item.platform_id for item in items], now)
     latest = {item.platform_id: item for item in items}  # a repeated id: its last listing wins
@@ -591,7 +596,7 @@ def _upsert_items(
             known.add(item.platform_id)
             new += 1
     refused = sum(1 for item in items if item.platform_id in refused_ids)
-    return new, updated, refused
+    return new, updated, refused, len(written - refused_ids)
 
 
 _WRITE_CHUNK = 1000  # rows per SAVEPOINT: a refused row costs a retry of this many, one by one
@@ -838,7 +843,7 @@ def _retire(session: Session, item_ids: Sequence[int], now: datetime) -> int:
     return len(item_ids)
 
 
-def _hide_unavailable(session: Session, source: str, platform_ids: Sequence[str]) -> None:
+def _hide_unavailable(session: Session, source: str, platform_ids: Sequence[str]) -> int:
     """Items the platform said it no longer serves: hidden, not retired (a later run that sees
     them public again shows them again: their content hash is cleared so it rewrites them)."""
     ids = list(dict.fromkeys(platform_ids))
@@ -849,6 +854,7 @@ def _hide_unavailable(session: Session, source: str, platform_ids: Sequence[str]
             .values(public=False, content_hash=None)
             .execution_options(synchronize_session=False)
         )
+    return len(ids)
 
 
 def _save_figures(session: Session, source: str, figures: Sequence[Figure], now: datetime) -> None:

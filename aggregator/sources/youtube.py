@@ -22,15 +22,19 @@ are tested on recorded API responses; `fetch` and `YouTubeClient` do the HTTP.
 
 from __future__ import annotations
 
+import contextvars
 import http.client
 import json
 import logging
 import re
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Generator, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 import httplib2
 from googleapiclient.discovery import build_from_document
@@ -116,6 +120,7 @@ _DURATION = re.compile(
 _TAG = re.compile(r"<[^>]+>")
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _quiet_client_loggers() -> None:
@@ -166,12 +171,40 @@ def fetch(settings: YouTubeConfig, policy: RetryPolicy, usage: Usage) -> SourceR
 def _read_uploads(
     client: YouTubeClient, pages: Iterator[list[dict[str, Any]]], result: SourceResult
 ) -> None:
+    with closing(read_ahead(pages)) as ahead:
+        _read_batches(client, ahead, result)
+
+
+def _read_batches(
+    client: YouTubeClient, pages: Iterator[list[dict[str, Any]]], result: SourceResult
+) -> None:
     for entries in _batches(entry for page in pages for entry in page):
         readable = _with_video_ids(entries, result.skipped)
         if not readable:
             continue
         videos = client.videos([upload_video_id(entry) for entry in readable])
         result.items.extend(parse_uploads(readable, videos, result.skipped))
+
+
+_END: Any = object()
+
+
+def read_ahead(pages: Iterator[T]) -> Generator[T, None, None]:
+    """`pages`, the next one asked for on a thread of its own while this one is used: the next
+    playlist page and the videos of this one are two requests in flight, not one after the
+    other (a listing mostly waits on Google). The thread runs in the caller's context
+    (`contextvars`), so what it logs is told as the caller's own. Closed early, it waits for
+    the page under way."""
+    with ThreadPoolExecutor(1, thread_name_prefix="youtube-pages") as pool:
+        ahead = pool.submit(contextvars.copy_context().run, _next_or_end, pages)
+        while (page := ahead.result()) is not _END:
+            ahead = pool.submit(contextvars.copy_context().run, _next_or_end, pages)
+            yield page
+
+
+def _next_or_end(pages: Iterator[T]) -> T:
+    page: T = next(pages, _END)
+    return page
 
 
 def _with_video_ids(
@@ -353,6 +386,10 @@ class YouTubeClient:
         self.channels_resource = self.service.channels()
         self.playlist_items_resource = self.service.playlistItems()
         self.videos_resource = self.service.videos()
+        # One kept connection per thread: the pages read ahead have theirs (httplib2.Http
+        # is not for two threads at once), and the two lanes' counts go under a lock.
+        self._kept = threading.local()
+        self._counting = threading.Lock()
 
     def channel(self, channel: str) -> dict[str, Any]:
         """The channel resource, looked up by @handle or by id (UC...).
@@ -416,11 +453,14 @@ class YouTubeClient:
 
     def _execute(self, request: HttpRequest, what: str) -> dict[str, Any]:
         def attempt_once() -> dict[str, Any]:
+            timeout = self.policy.request_timeout()
             try:
-                response = _execute_once(request, what, self.policy.request_timeout())
+                response = _execute_once(request, what, timeout, self._connection(timeout))
             except NotSentError:
+                self._kept.http = None
                 raise  # nothing reached Google: no quota spent
             except SourceError:
+                self._kept.http = None
                 self._count_request()  # error answers and timeouts may have cost a unit
                 raise
             self._count_request()
@@ -428,12 +468,23 @@ class YouTubeClient:
 
         return self.policy.call(SOURCE, attempt_once)
 
+    def _connection(self, timeout: float) -> httplib2.Http:
+        """The connection kept alive from the last request (one TLS handshake for a whole
+        read, not one per request), a fresh one after a failure: a timed-out connection may
+        still hold half an answer, and its request may still be reading it on a thread of its
+        own. Fresh as well when the timeout changed, as near the run's deadline."""
+        http: httplib2.Http | None = getattr(self._kept, "http", None)
+        if http is None or http.timeout != timeout:
+            http = self._kept.http = new_http(timeout)
+        return http
+
     def _count_request(self) -> None:
         # Every list call that reaches Google costs 1 unit, invalid ones too
         # (https://developers.google.com/youtube/v3/determine_quota_cost). A timed-out request
         # may have reached it, so it is counted as well: the count errs on the safe side.
-        self.usage.requests += 1
-        self.usage.quota_units += 1
+        with self._counting:
+            self.usage.requests += 1
+            self.usage.quota_units += 1
 
 
 class NotSentError(SourceError):
@@ -444,12 +495,13 @@ def channel_not_found(channel: str) -> SourceError:
     return SourceError(SOURCE, "not found", f"channel {channel} not found")
 
 
-def _execute_once(request: HttpRequest, what: str, timeout: float) -> dict[str, Any]:
+def _execute_once(
+    request: HttpRequest, what: str, timeout: float, connection: httplib2.Http
+) -> dict[str, Any]:
     """One HTTP request; every failure becomes a SourceError that never holds the URL."""
     try:
-        # A fresh connection per attempt: a timed-out one may still hold half an answer.
         # `timeout` bounds each socket read; the deadline the whole answer (a trickling server).
-        response = within_deadline(lambda: request.execute(http=new_http(timeout)), timeout)
+        response = within_deadline(lambda: request.execute(http=connection), timeout)
     except HttpError as error:
         # str(error) and error.uri hold the request URL, key included: use status and body only.
         raise error_from_response(
