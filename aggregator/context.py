@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -110,9 +109,7 @@ def showcase_items(
     database: Database, config: Config, now: datetime | None = None
 ) -> list[ItemView]:
     files = ThumbnailFiles(config.output_dir)
-    return [
-        item_view(row, config.output_dir, now, files) for row in showcase_rows(database, config)
-    ]
+    return [item_view(row, files, now) for row in showcase_rows(database, config)]
 
 
 def showcase_episode_views(
@@ -122,7 +119,7 @@ def showcase_episode_views(
     files = ThumbnailFiles(config.output_dir)
     return [
         episode_view(
-            [item_view(row, config.output_dir, now, files) for row in episode],
+            [item_view(row, files, now) for row in episode],
             episodes.episode_id(episode),
             config.showcase.player_order,
         )
@@ -242,15 +239,9 @@ def display_order(
     return pinned + rest
 
 
-def item_view(
-    row: StoredItem,
-    output_dir: Path,
-    now: datetime | None = None,
-    files: ThumbnailFiles | None = None,
-) -> ItemView:
-    """The item as a card shows it; its thumbnail and copies only when they are on disk
-    (`files` lists them once for many items)."""
-    files = files or ThumbnailFiles(output_dir)
+def item_view(row: StoredItem, files: ThumbnailFiles, now: datetime | None = None) -> ItemView:
+    """The item as a card shows it; its thumbnail and copies only when they are in the output
+    folder (`files` lists them once for many items)."""
     thumbnail = row.thumbnail_file
     if thumbnail and not files.exists(thumbnail):
         thumbnail = None
@@ -269,7 +260,7 @@ def item_view(
         embed_url=embed_url(row.source, row.kind, row.platform_id, row.url)
         if row.embeddable
         else None,
-        thumbnail_variants=thumbnail_variants(output_dir, thumbnail, files.exists)
+        thumbnail_variants=thumbnail_variants(files.output_dir, thumbnail, files.exists)
         if thumbnail
         else (),
         live_status=row.live_status,
