@@ -46,7 +46,7 @@ from aggregator.runs import (  # noqa: F401  # a run's words and paths, re-expor
     utc_now,
 )
 from aggregator.sources import MODULES, fetcher, quick_fetcher
-from aggregator.thumbnail_files import PROGRESS_LABEL
+from aggregator.thumbnail_files import PROGRESS_LABEL, ThumbnailFiles
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
@@ -476,11 +476,11 @@ def _missing_thumbnails(
     if rows is None:
         with store.session_scope(engine) as session:
             rows = showcase_rows(session, config)
+    present = ThumbnailFiles(config.output_dir)
     wanted = [
         ThumbnailWanted(row.id, row.source, row.platform_id, row.thumbnail_url)
         for row in rows
-        if row.thumbnail_url
-        and not (row.thumbnail_file and (config.output_dir / row.thumbnail_file).is_file())
+        if row.thumbnail_url and not (row.thumbnail_file and present.exists(row.thumbnail_file))
     ]
     return wanted, [row.thumbnail_file for row in rows if row.thumbnail_file]
 

@@ -38,13 +38,19 @@ from aggregator.files import write_atomic
 from aggregator.retry import RetryPolicy
 from aggregator.sources.http import new_session
 from aggregator.thumbnail_files import JPEG as _JPEG
-from aggregator.thumbnail_files import LARGE_WIDTH, PROGRESS_LABEL, SMALL_WIDTH, variant_path
+from aggregator.thumbnail_files import (
+    LARGE_WIDTH,
+    PROGRESS_LABEL,
+    SMALL_WIDTH,
+    THUMBS_FOLDER,
+    ThumbnailFiles,
+    variant_path,
+)
 from aggregator.thumbnail_files import WEBP as _WEBP
 from aggregator.thumbnail_files import thumbnail_variants as thumbnail_variants
 
 log = logging.getLogger(__name__)
 
-THUMBS_DIR = "thumbs"
 MAX_BYTES = 8 * 1024 * 1024
 # Far above any thumbnail (YouTube's maxres is 1280x720, a camera photo on WordPress ~24 MP),
 # far below what fills the memory when decoded: refused from the header, before decoding
@@ -169,7 +175,7 @@ class _Copier:
     def copy(self, thumb: ThumbnailWanted) -> str:
         stem = thumbnail_stem(thumb.source, thumb.platform_id)
         data = _download_image(self.http(), self.hosts, thumb.url, self.policy.request_timeout())
-        name, variants = _converted(data, f"{THUMBS_DIR}/{stem}")
+        name, variants = _converted(data, f"{THUMBS_FOLDER}/{stem}")
         for path, encoded in variants:
             write_atomic(self.output_dir / path, encoded, durable=False)
         write_atomic(self.output_dir / name, data, durable=False)  # last: it means "done"
@@ -194,13 +200,14 @@ def _converted(data: bytes, stem: str) -> tuple[str, list[tuple[str, bytes]]]:
 
 def ensure_variants(output_dir: Path, originals: list[str]) -> int:
     """Make the resized copies that are missing (thumbnails copied by an older version);
-    return how many originals needed them. Cheap when all are there: two stat calls each."""
+    return how many originals needed them. Cheap when all are there: one listing of thumbs/."""
     made = 0
+    present = ThumbnailFiles(output_dir)
     for original in originals:
         needed = [variant_path(original, SMALL_WIDTH, ext) for ext, _ in (_WEBP, _JPEG)]
-        if all((output_dir / path).is_file() for path in needed):
+        if all(present.exists(path) for path in needed):
             continue
-        if (output_dir / original).is_file() and make_variants(output_dir, original):
+        if present.exists(original) and make_variants(output_dir, original):
             # An original narrower than 320 px gets none (and is opened again next time).
             made += all((output_dir / path).is_file() for path in needed)
     return made
