@@ -919,24 +919,6 @@ _LIVE = (ItemRow.public.is_(True), ItemRow.retired_at.is_(None))
 _NEWEST_FIRST = (ItemRow.published_at.desc(), ItemRow.id.desc())
 
 
-def live_item_texts(session: Session) -> list[ItemText]:
-    """The texts of the public items not retired, as plain tuples: no `raw`, no ORM objects."""
-    columns = (ItemRow.source, ItemRow.platform_id, ItemRow.title, ItemRow.description)
-    query = select(ItemRow.id, *columns, ItemRow.tags).where(*_LIVE)
-    return [ItemText(*row) for row in session.execute(query)]
-
-
-def items_by_ids(session: Session, item_ids: Sequence[int]) -> list[ItemRow]:
-    """These items, `raw` included, newest first (the order of `live_items`)."""
-    found: list[ItemRow] = []
-    for chunk in chunks(item_ids):
-        query = select(ItemRow).where(ItemRow.id.in_(chunk))
-        found.extend(session.scalars(query))
-    found.sort(key=lambda row: row.id, reverse=True)
-    found.sort(key=lambda row: row.published_at, reverse=True)
-    return found
-
-
 def set_thumbnail_file(session: Session, item_id: int, filename: str | None) -> None:
     row = session.get(ItemRow, item_id)
     if row is not None:
