@@ -404,6 +404,38 @@ def test_graph_times_in_every_form_either_parser_reads(text, expected):
     assert facebook.parse_graph_time(text) == expected
 
 
+GRAPH_TIME_RECORDINGS = (
+    "facebook/posts_p1_time_paging.json",
+    "facebook/page_feed_rich_fields_p2_last.json",
+    "facebook/video_node_format_thumbnails.json",
+)
+
+
+@pytest.mark.parametrize("recording", GRAPH_TIME_RECORDINGS)
+def test_graph_times_as_recorded_are_read_as_strptime_reads_them(recording):
+    """Every `created_time`/`updated_time` in these real Graph answers (its form is
+    "2021-06-29T15:47:56+0000") reads through the fast path to the moment strptime gives."""
+    times = [value for _, value in _time_fields(real_api_json(recording))]
+    assert times, f"{recording} holds no time"
+    for value in times:
+        assert datetime.fromisoformat(value) == datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
+        assert facebook.parse_graph_time(value) == datetime.strptime(
+            value, "%Y-%m-%dT%H:%M:%S%z"
+        ).astimezone(UTC)
+
+
+def _time_fields(node: Any) -> Iterator[tuple[str, str]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("created_time", "updated_time") and isinstance(value, str):
+                yield key, value
+            else:
+                yield from _time_fields(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _time_fields(value)
+
+
 @pytest.mark.parametrize("text", ["2021-08-10T16:40:23", "", "gestern"])
 def test_graph_time_without_zone_or_unreadable_is_an_error(text):
     with pytest.raises(ValueError):
