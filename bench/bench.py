@@ -32,8 +32,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from PIL import Image
 
@@ -62,12 +63,19 @@ def write_config(folder: Path, api_url: str | None) -> Path:
 
 @contextmanager
 def synthetic_site(uploads: int, videos: int, posts: int) -> Iterator[tuple[Path, FakeApiServer]]:
-    """A generated world served on loopback, and a config file in a temporary folder for it."""
+    """A generated world served on loopback, and a config file in a temporary folder for it.
+
+    The world is fixed (`World.fix`) and its images are generated before anything is timed:
+    the fake then serves what it worked out once, as the real APIs and image hosts do, rather
+    than spending this machine's two cores on rebuilding listings and drawing JPEGs while the
+    command under test runs. Each site has its own cache folder, so a first update renders
+    with no card cache, as on a new installation."""
     world = World.synthetic(youtube_uploads=uploads, facebook_videos=videos, facebook_posts=posts)
     with (
         tempfile.TemporaryDirectory() as folder,
-        FakeApiServer(world, api_key=KEY, access_token=TOKEN) as server,
+        FakeApiServer(world.fix(), api_key=KEY, access_token=TOKEN) as server,
     ):
+        server.prepare_images()
         yield write_config(Path(folder), server.url), server
 
 
@@ -83,12 +91,15 @@ def graph_bound(videos: int, posts: int) -> int:
     return 1 + -(-videos // 100) + -(-(posts + videos) // 100) + 1
 
 
-def child_environment() -> dict[str, str]:
-    """The commands' environment: the fake's credentials, and Python's bytecode cache in use
-    as in an installed copy (pip compiles the package's modules at install; a shell that sets
-    PYTHONDONTWRITEBYTECODE, as some sandboxes do, would make each command compile them)."""
+def child_environment(site: Path | None = None) -> dict[str, str]:
+    """The commands' environment: the fake's credentials, the site's own cache folder, and
+    Python's bytecode cache in use as in an installed copy (pip compiles the package's modules
+    at install; a shell that sets PYTHONDONTWRITEBYTECODE, as some sandboxes do, would make
+    each command compile them)."""
     env = dict(os.environ, YOUTUBE_API_KEY=KEY, FACEBOOK_ACCESS_TOKEN=TOKEN)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if site is not None:
+        env["XDG_CACHE_HOME"] = str(site / ".cache")
     return env
 
 
@@ -102,35 +113,55 @@ def compile_package() -> None:
     )
 
 
-def run_cli(config: Path, *args: str) -> tuple[int, float, float]:
-    """Run `showcase ARGS`; return exit code, seconds, and the child's peak RSS in MB."""
-    env = child_environment()
+class Run(NamedTuple):
+    """One command: exit code, wall seconds, peak RSS in MB, its own CPU seconds (user and
+    system, its threads included), and the CPU seconds the fake server (threads of this
+    process, otherwise idle while it waits) spent meanwhile on the same cores."""
+
+    code: int
+    seconds: float
+    rss: float
+    cpu: float
+    fake_cpu: float
+
+
+@cache
+def launcher() -> subprocess.Popen[str]:
+    """bench/spawn.py, which starts every command (see there why)."""
+    spawn = str(Path(__file__).with_name("spawn.py"))
+    pipe = subprocess.PIPE
+    return subprocess.Popen([sys.executable, spawn], stdin=pipe, stdout=pipe, text=True)
+
+
+def run_command(command: list[str], env: dict[str, str]) -> tuple[Run, str]:
+    """Run `command` and wait for it; its standard output, and its error output on failure."""
+    spawn = launcher()
+    assert spawn.stdin and spawn.stdout
+    fake_before = time.process_time()
+    spawn.stdin.write(json.dumps({"command": command, "env": env}) + "\n")
+    spawn.stdin.flush()
+    done = json.loads(spawn.stdout.readline())
+    fake_cpu = time.process_time() - fake_before
+    if done["code"]:
+        sys.stderr.write(done["stderr"])
+    run = Run(done["code"], done["seconds"], done["rss_mb"], done["cpu"], fake_cpu)
+    return run, done["stdout"]
+
+
+def run_cli(config: Path, *args: str) -> Run:
+    """Run `showcase ARGS` on the site of `config`."""
     command = [sys.executable, "-m", "aggregator", "--config", str(config), *args]
-    with tempfile.TemporaryFile() as errors:
-        started = time.perf_counter()
-        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=errors)
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - started
-        code = os.waitstatus_to_exitcode(status)
-        if code:
-            errors.seek(0)
-            sys.stderr.write(errors.read().decode(errors="replace"))
-    return code, seconds, usage.ru_maxrss / 1024
+    return run_command(command, child_environment(config.parent))[0]
 
 
-def run_naive(config: Path, api_url: str) -> tuple[float, float, dict[str, int]]:
-    """Run bench/naive.py into a folder of its own; return seconds, peak RSS in MB, counts."""
-    env = child_environment()
+def run_naive(config: Path, api_url: str) -> tuple[Run, dict[str, int]]:
+    """Run bench/naive.py into a folder of its own; return the run and naive's counts."""
     folder = config.parent / "naive"
     folder.mkdir()
     command = [sys.executable, str(Path(__file__).with_name("naive.py")), api_url, str(folder)]
-    started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
-    out = process.stdout.read() if process.stdout else ""
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    assert os.waitstatus_to_exitcode(status) == 0, "naive.py failed"
-    return seconds, usage.ru_maxrss / 1024, json.loads(out)
+    run, out = run_command(command, child_environment(config.parent))
+    assert run.code == 0, "naive.py failed"
+    return run, json.loads(out)
 
 
 def showcase_count(config: Path) -> int:
@@ -183,10 +214,10 @@ class Target:
         )
 
 
-def timed(config: Path, *args: str) -> tuple[float, float]:
-    code, seconds, rss = run_cli(config, *args)
-    assert code == 0, f"showcase {' '.join(args)} exited {code}"
-    return seconds, rss
+def timed(config: Path, *args: str) -> Run:
+    run = run_cli(config, *args)
+    assert run.code == 0, f"showcase {' '.join(args)} exited {run.code}"
+    return run
 
 
 def bench_targets(uploads: int, fb_videos: int, fb_posts: int, runs: int) -> None:
@@ -201,27 +232,32 @@ def bench_targets(uploads: int, fb_videos: int, fb_posts: int, runs: int) -> Non
     status = Target("showcase status", "s", 0.15)
     memory = Target("peak RSS of the first update", "MB", 128, digits=0)
     costs: dict[str, Any] = {}
+    cpu: dict[str, list[Run]] = {"first": [], "naive": [], "second": []}
     for _ in range(runs):
         with synthetic_site(uploads, fb_videos, fb_posts) as (config, server):
-            seconds, rss, counts = run_naive(config, server.url)
-            naive.values.append(seconds)
+            naive_run, counts = run_naive(config, server.url)
+            naive.values.append(naive_run.seconds)
+            cpu["naive"].append(naive_run)
             costs["naive"] = counts
         with synthetic_site(uploads, fb_videos, fb_posts) as (config, server):
-            seconds, rss = timed(config, "update")
-            first.values.append(seconds)
-            memory.values.append(rss)
+            first_run = timed(config, "update")
+            first.values.append(first_run.seconds)
+            memory.values.append(first_run.rss)
+            cpu["first"].append(first_run)
             stats = server.stats
             costs["first"] = (stats.youtube_units, stats.graph_requests, stats.thumb_requests)
             costs["showcase"] = showcase_count(config)
             server.reset_stats()
-            second.values.append(timed(config, "update")[0])
+            second_run = timed(config, "update")
+            second.values.append(second_run.seconds)
+            cpu["second"].append(second_run)
             costs["second"] = (server.stats.youtube_units, server.stats.graph_requests)
             server.reset_stats()
-            quick.values.append(timed(config, "update", "--quick")[0])
+            quick.values.append(timed(config, "update", "--quick").seconds)
             costs["quick"] = (server.stats.youtube_units, server.stats.graph_requests)
-            render.values.append(timed(config, "render")[0])
-            helps.values.append(timed(config, "--help")[0])
-            status.values.append(timed(config, "status")[0])
+            render.values.append(timed(config, "render").seconds)
+            helps.values.append(timed(config, "--help").seconds)
+            status.values.append(timed(config, "status").seconds)
     units, graph, thumbs = costs["first"]
     youtube_floor, graph_floor = youtube_bound(uploads), graph_bound(fb_videos, fb_posts)
     print(
@@ -236,6 +272,11 @@ def bench_targets(uploads: int, fb_videos: int, fb_posts: int, runs: int) -> Non
         f"thumbnails: ours {thumbs}, naive {costs['naive']['thumbnails']}"
     )
     print(second.row())
+    for name, what in (("first", "first update"), ("naive", "naive"), ("second", "second update")):
+        print(
+            f"    CPU of {what}: its own {spread([run.cpu for run in cpu[name]])} s, the fake "
+            f"server's {spread([run.fake_cpu for run in cpu[name]])} s (same two cores)"
+        )
     print(quick.row())
     print(render.row(f" ({costs['showcase']} items)"))
     print(helps.row())
@@ -254,7 +295,7 @@ def bench_thumbnail_phases(sample: int) -> None:
     """Median ms per image of each phase, timing thumbnails' own functions on `sample` of the
     synthetic site's thumbnails (the same images a first update copies), one at a time."""
     with synthetic_site(5000, 1000, 5000) as (config, server):
-        run_cli(config, "update")
+        timed(config, "update")
         paths = [path for route, path in server.stats.requests if route == "thumbs"]
         urls = [server.url.rstrip("/") + path for path in paths[:: max(1, len(paths) // sample)]]
         hosts = thumbnails.image_hosts([server.url])
@@ -318,9 +359,9 @@ def bench_growth(sizes: list[int]) -> None:
     for uploads in sizes:
         fb_videos, fb_posts = uploads // 5, uploads
         with synthetic_site(uploads, fb_videos, fb_posts) as (config, server):
-            seconds, rss = timed(config, "update")
+            seconds, rss = timed(config, "update")[1:3]
             stats = server.stats
-            render_seconds = timed(config, "render")[0]
+            render_seconds = timed(config, "render").seconds
             rows.append(
                 (
                     uploads,
@@ -381,9 +422,8 @@ def bench_render(count: int, runs: int) -> None:
         engine.dispose()
         sample = Samples()
         for _ in range(runs):
-            code, seconds, rss = run_cli(config, "render")
-            assert code == 0, f"render exited {code}"
-            sample.add(seconds, rss)
+            run = timed(config, "render")
+            sample.add(run.seconds, run.rss)
         sizes = {p.name: p.stat().st_size for p in (Path(folder) / "public").glob("*.*")}
         print(
             f"render ({count} items): {sample}, "
@@ -398,7 +438,7 @@ def bench_render_only(uploads: int, fb_videos: int, fb_posts: int, runs: int) ->
         timed(config, "update")
         render = Target("render (showcase items)", "s", 0.3)
         for _ in range(runs):
-            render.values.append(timed(config, "render")[0])
+            render.values.append(timed(config, "render").seconds)
         print(render.row(f" ({showcase_count(config)} items)"))
 
 
@@ -419,7 +459,7 @@ def bench_page() -> None:
     # makes 46, so that 22 of them sit folded behind "Weitere Videos" on the first load.
     for uploads, videos, posts in ((115, 30, 50), (210, 60, 140)):
         with synthetic_site(uploads, videos, posts) as (config, _server):
-            run_cli(config, "update")
+            timed(config, "update")
             public = config.parent / "public"
             fragment = public / "fragment.html"
             text = fragment.read_text(encoding="utf-8")

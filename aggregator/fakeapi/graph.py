@@ -610,7 +610,7 @@ def _listing(
 ) -> dict[str, Any]:
     """One page of an edge: {"data": [...], "paging": {...}} as Graph lays it out."""
     key, node_type = EDGES[edge]
-    nodes = listed_nodes(page, key)
+    nodes = context.world.kept(("listed", page.get("id"), key), lambda: listed_nodes(page, key))
     limit = _limit(modifiers.get("limit"))
     time_paged = edge in TIME_PAGED_EDGES
     start = (

@@ -49,6 +49,7 @@ _SECRET_PARAMS = {
 }
 _VERSION = re.compile(r"v\d+\.\d+")
 _THUMB = re.compile(r"/thumbs/(?P<name>[\w.-]+)\.jpg")
+_THUMB_IN_TEXT = re.compile(r"/thumbs/([\w.-]+)\.jpg")
 _GRAPH_EDGE_ROUTES = {
     "videos": "graph.videos",
     "posts": "graph.posts",
@@ -301,7 +302,13 @@ class FakeApiServer:
             return reply(400, problem)
         if resource in youtube.RESOURCES and not self._charge_quota():
             return reply(403, youtube_error(403, "quotaExceeded"))
-        return reply(*youtube.serve(resource, request, self.world))
+
+        def answer() -> tuple[int, bytes]:
+            status, body = youtube.serve(resource, request, self.world)
+            return status, youtube_json(body, self.base_url, pretty)
+
+        status, raw = self.world.kept(("youtube", self.base_url, *_asked(request)), answer)
+        return Reply(status, raw, headers=headers)
 
     def _charge_quota(self) -> bool:
         with self._lock:
@@ -327,8 +334,13 @@ class FakeApiServer:
             return Reply(problem.status, graph_json(problem.body, self.base_url), headers=headers)
         token = graph.request_token(request) or ""
         version = version or graph.DEFAULT_VERSION
-        status, body = graph.serve(segments, version, request, self.world, token)
-        return Reply(status, graph_json(body, self.base_url), headers=headers)
+
+        def answer() -> tuple[int, bytes]:
+            status, body = graph.serve(segments, version, request, self.world, token)
+            return status, graph_json(body, self.base_url)
+
+        status, raw = self.world.kept(("graph", self.base_url, token, *_asked(request)), answer)
+        return Reply(status, raw, headers=headers)
 
     def _graph_headers(self, version: str | None) -> dict[str, str]:
         calls = self.stats.graph_requests
@@ -348,11 +360,24 @@ class FakeApiServer:
             "Expires": "Sat, 01 Jan 2000 00:00:00 GMT",
         }
 
+    def _image(self, name: str) -> bytes:
+        return self.world.kept(("image", name), lambda: render_thumbnail(name))
+
+    def prepare_images(self) -> int:
+        """For a fixed world (`World.fix`): generate every image its resources point at now, as
+        an image host has them before anyone asks; return how many."""
+        if not self.world.fixed:
+            raise RuntimeError("only a fixed world's images are kept (World.fix)")
+        names = set(_THUMB_IN_TEXT.findall(json.dumps(self.world.to_dict())))
+        for name in names:
+            self._image(name)
+        return len(names)
+
     def _serve_thumbnail(self, request: ApiRequest) -> Reply:
         match = _THUMB.fullmatch(request.path)
         if not match:
             return Reply(404, b"Not Found", "text/plain; charset=utf-8")
-        image = render_thumbnail(match["name"])
+        image = self._image(match["name"])
         etag = '"' + hashlib.sha1(image).hexdigest()[:20] + '"'
         headers = {
             "Cache-Control": "public, max-age=86400",
@@ -397,6 +422,12 @@ def graph_path(path: str) -> tuple[str | None, list[str]]:
     if segments and _VERSION.fullmatch(segments[0]):
         return segments[0], segments[1:]
     return None, segments
+
+
+def _asked(request: ApiRequest) -> tuple[str, tuple[tuple[str, tuple[str, ...]], ...]]:
+    """What an answer depends on besides the world and the token: the path and the query."""
+    query = tuple(sorted((name, tuple(values)) for name, values in request.params.items()))
+    return request.path, query
 
 
 def _param(pair: str) -> str:

@@ -1,18 +1,21 @@
 """The accounts the fake server serves: one dataclass of plain JSON-shaped dicts.
 
 Tests mutate it between runs, e.g. `world.youtube_videos[vid]["status"]["privacyStatus"] =
-"private"`. Thumbnail URLs are stored as "{base}/thumbs/..."; the server puts its own address in.
+"private"`; bench's world is fixed instead (`World.fix`). Thumbnail URLs are stored as
+"{base}/thumbs/..."; the server puts its own address in.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 BASE = "{base}"
+T = TypeVar("T")
 
 # i.ytimg.com's sizes, as the API reports them.
 YOUTUBE_THUMBNAIL_SIZES: dict[str, tuple[str, int, int]] = {
@@ -161,6 +164,8 @@ class World:
     facebook_max_nodes: int | None = None
     wordpress_site: Resource = field(default_factory=dict)
     facebook_login: Resource = field(default_factory=dict)
+    # What was worked out once for a fixed world (see `fix`); None while it may change.
+    _kept: dict[Hashable, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
     # -- loading ----------------------------------------------------------------------------
 
@@ -230,6 +235,36 @@ class World:
             },
         }
 
+    # -- a world that no longer changes -------------------------------------------------------
+
+    def fix(self) -> World:
+        """Declare that this world no longer changes (bench's synthetic site): from now on
+        what the server works out from it (a listing's order, an answer's bytes, a generated
+        image) is worked out once and kept, as the real APIs' caches and image hosts serve
+        what they have, instead of costing the benchmarked machine's cores again on each
+        request. The answers stay byte for byte what they were; the changes below refuse."""
+        self._kept = {}
+        return self
+
+    @property
+    def fixed(self) -> bool:
+        return self._kept is not None
+
+    def kept(self, key: Hashable, make: Callable[[], T]) -> T:
+        """`make()`, worked out once per key for a fixed world (two threads asking at once
+        may both work it out: same value), and every time otherwise."""
+        if self._kept is None:
+            return make()
+        try:
+            value: T = self._kept[key]
+        except KeyError:
+            value = self._kept[key] = make()
+        return value
+
+    def _refuse_change(self) -> None:
+        if self._kept is not None:
+            raise RuntimeError("this fake world was fixed (World.fix) and no longer changes")
+
     # -- lookups ----------------------------------------------------------------------------
 
     def find_channel(self, ref: str) -> Resource | None:
@@ -270,27 +305,33 @@ class World:
 
     def playlist_video_ids(self, channel: Resource) -> list[str]:
         """The uploads playlist as YouTube lists it: deleted videos are gone."""
-        return [
-            video_id
-            for video_id in channel.get("uploads", [])
-            if video_id in self.youtube_videos
-            and privacy_status(self.youtube_videos[video_id]) != "deleted"
-        ]
+        return self.kept(
+            ("playlist", channel.get("id")),
+            lambda: [
+                video_id
+                for video_id in channel.get("uploads", [])
+                if video_id in self.youtube_videos
+                and privacy_status(self.youtube_videos[video_id]) != "deleted"
+            ],
+        )
 
     # -- changes tests make -----------------------------------------------------------------
 
     def add_youtube_video(self, channel_id: str, video: Resource) -> None:
         """A new upload: it becomes the newest entry of the channel's uploads playlist."""
+        self._refuse_change()
         self.youtube_videos[video["id"]] = video
         self.youtube_channels[channel_id].setdefault("uploads", []).insert(0, video["id"])
 
     def delete_youtube_video(self, video_id: str) -> None:
+        self._refuse_change()
         self.youtube_videos.pop(video_id, None)
         for channel in self.youtube_channels.values():
             if video_id in channel.get("uploads", []):
                 channel["uploads"].remove(video_id)
 
     def set_youtube_privacy(self, video_id: str, privacy: str) -> None:
+        self._refuse_change()
         self.youtube_videos[video_id].setdefault("status", {})["privacyStatus"] = privacy
 
 
