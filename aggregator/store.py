@@ -22,11 +22,14 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Column,
     Connection,
     DateTime,
     Engine,
     ForeignKey,
     Integer,
+    MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -293,15 +296,17 @@ def open_database(url: str, lock: MigrationLock | None = None) -> Engine:
 
     A schema already current costs one query and no lock; one behind is migrated inside
     `lock()` (the database lock `update` takes, `jobs.database_lock`); one from a newer
-    showcase is refused (NewerSchemaError) and left untouched. A file that cannot be opened or
-    read as a database is a DatabaseError naming it and the cause."""
+    showcase is refused (NewerSchemaError) and left untouched. An empty database gets the
+    newest schema at once (`create_fresh`). A file that cannot be opened or read as a database
+    is a DatabaseError naming it and the cause."""
     engine = create_engine(engine_url(url))
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     try:
         if schema_state(engine) != SCHEMA_CURRENT:
             with lock() if lock is not None else nullcontext():
-                migrate(engine)
+                if not create_fresh(engine):
+                    migrate(engine)
     except SQLAlchemyError as error:
         engine.dispose()
         raise database_error(url, error) from error
@@ -351,6 +356,8 @@ def schema_state(engine: Engine) -> str:
         revision = _stored_revision(connection)
     if revision == HEAD_REVISION:
         return SCHEMA_CURRENT
+    if revision is None:
+        return SCHEMA_BEHIND
     _head, known = _revisions()
     if revision is not None and revision not in known:
         raise NewerSchemaError(
@@ -364,6 +371,34 @@ def _stored_revision(connection: Connection) -> str | None:
     if not inspect(connection).has_table("alembic_version"):
         return None
     return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+# Alembic's own version table (alembic.runtime.migration), for a schema made without Alembic.
+_ALEMBIC_VERSION = Table(
+    "alembic_version",
+    MetaData(),
+    Column("version_num", String(32), nullable=False),
+    PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+)
+
+
+def create_fresh(engine: Engine) -> bool:
+    """Give a database without any table the newest schema: the models' tables and Alembic's
+    version row at the head revision, in one transaction; False, changing nothing, when it
+    has tables already (a schema to migrate instead).
+
+    Alembic's documented way to build a new database ("Building an Up to Date Database from
+    Scratch": `create_all`, then stamp head). It spares a first update Alembic's import and ten
+    migrations, about 17 MB of its peak memory. `tests/test_fresh_schema.py` shows that both
+    ways build the same tables, columns, indexes and keys, on SQLite and PostgreSQL."""
+    fresh = sqlite_migration(engine) if _is_sqlite_file(engine) else engine.begin()
+    with fresh as connection:
+        if inspect(connection).get_table_names():
+            return False
+        Base.metadata.create_all(connection)
+        _ALEMBIC_VERSION.create(connection)
+        connection.execute(_ALEMBIC_VERSION.insert(), {"version_num": HEAD_REVISION})
+    return True
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
