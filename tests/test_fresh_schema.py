@@ -83,7 +83,8 @@ def test_an_empty_database_is_given_the_schema_the_migrations_build(database, tm
         assert schema(fresh) == expected
         assert len(expected) >= 8  # the models' tables and alembic_version
         with fresh.connect() as connection:
-            assert compare_metadata(MigrationContext.configure(connection), store.Base.metadata) == []
+            context = MigrationContext.configure(connection)
+            assert compare_metadata(context, store.Base.metadata) == []
             version = connection.execute(text("SELECT version_num FROM alembic_version"))
             assert version.scalars().all() == [store.HEAD_REVISION]
         assert store.schema_state(fresh) == store.SCHEMA_CURRENT
