@@ -8,13 +8,15 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 NEW_FILE_MODE = 0o644
 
 
-def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
-    """Replace `path` with `data` so that a reader sees either the old or the new file, whole.
+def write_atomic(path: Path, data: bytes | Iterable[bytes], durable: bool = True) -> None:
+    """Replace `path` with `data` (bytes, or pieces of them written one after the other) so
+    that a reader sees either the old or the new file, whole.
 
     The temporary file lives in the same directory (os.replace is atomic only within one file
     system) and keeps the old file's permissions, or gets 0644 for a new file. Its name holds
@@ -30,7 +32,10 @@ def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
     )
     try:
         with os.fdopen(fd, "wb") as temp:
-            temp.write(data)
+            if isinstance(data, bytes):
+                temp.write(data)
+            else:
+                temp.writelines(data)
             if durable:
                 temp.flush()
                 os.fsync(temp.fileno())

@@ -169,8 +169,10 @@ def render_showcase(
     cards = card_cache(output_dir)
     outputs = render_outputs(showcase, template_dirs, group_size, cards)
     write_generation(output_dir, outputs)
+    written = [output_dir / name for name in outputs]
+    del outputs  # the pages' bytes (4 MB on bench's site) are not kept while the cards are saved
     cards.save()
-    return [output_dir / name for name in outputs]
+    return written
 
 
 def card_cache(output_dir: Path) -> CardCache:
@@ -327,11 +329,11 @@ class CardRenderer:
         key = self.keys.key(episode, eager)
         html = self.cache.get(key)
         if html is None:  # kept as the pages print it: without control characters
-            html = str(without_controls(self.render(episode, eager)))
-            self.cache.put(key, html)
-        if isinstance(self.finalize, Finalize):
-            return self.finalize.clean_markup(html)
-        return Markup(html)
+            html = without_controls(self.render(episode, eager))
+        finalize = self.finalize
+        card = finalize.clean_markup(html) if isinstance(finalize, Finalize) else Markup(html)
+        self.cache.replace(key, card)  # one copy of the card, in the cache and on the pages
+        return card
 
     def render(self, episode: EpisodeView, eager: bool) -> Markup:
         context = self.context | {"episode": episode, "item": episode.lead, "eager": eager}
@@ -820,7 +822,7 @@ class Finalize:
 
     def clean_markup(self, html: str) -> Markup:
         """`html`, known to hold no control character, as Markup printed without a scan."""
-        markup = Markup(html)
+        markup = html if type(html) is Markup else Markup(html)
         self.clean[id(markup)] = markup
         return markup
 

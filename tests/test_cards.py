@@ -253,7 +253,7 @@ def cached_card_path(tmp_path: Path, cache_home: Path) -> Path:
 def test_a_cache_folder_others_may_write_to_is_never_read(tmp_path, cache_home):
     path = cached_card_path(tmp_path, cache_home)
     planted = {key: "<script>planted</script>" for key in held_cards(path)}
-    path.write_bytes(cards.encode(planted, {}))
+    path.write_bytes(b"".join(cards.encode(planted, {})))
     path.parent.chmod(0o777)
 
     render_showcase(golden_showcase(), tmp_path / "public")
@@ -287,7 +287,7 @@ def test_a_cache_file_holds_any_text_as_it_was():
     held = {"a": "Glühen 🔥\n</article>", "b": "", "c": "\ud800 allein", "d": '"\\'}
     templates = {"digest": [["episode"], []]}
 
-    assert cards.decode(cards.encode(held, templates)) == (held, templates)
+    assert cards.decode(b"".join(cards.encode(held, templates))) == (held, templates)
 
 
 def test_a_cached_card_is_printed_without_control_characters_as_a_fresh_one(tmp_path):
