@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 
@@ -21,3 +22,25 @@ def collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def give_back_memory() -> None:
+    """Collect the garbage cycles, then hand the C heap's free pages back to the system
+    (glibc's `malloc_trim`; elsewhere the collection alone). Between a fetch and its render:
+    the listings, gone by then, leave freed pages behind, and the render would otherwise
+    grow the process beyond them (bench's first update: 5 MB collected, 4 MB trimmed)."""
+    gc.collect()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    import ctypes
+
+    try:  # the process's own symbols, the C library's among them
+        trim: Callable[[int], int] | None = getattr(ctypes.CDLL(None), "malloc_trim", None)
+    except OSError:
+        return None
+    return trim

@@ -21,7 +21,7 @@ from typing import IO, TYPE_CHECKING
 from aggregator import progress, reads
 from aggregator.config import Config
 from aggregator.context import build_showcase, showcase_rows
-from aggregator.cycles import collector_paused
+from aggregator.cycles import collector_paused, give_back_memory
 from aggregator.errors import DatabaseError, LockedError, SourceError, redact
 from aggregator.held_logs import HeldLogs
 from aggregator.lazy import LazyModule
@@ -661,6 +661,7 @@ def update(
             except SQLAlchemyError as error:  # a full disk, a file gone read-only: one line
                 raise store.database_error(config.database_url, error) from error
         if render:
+            give_back_memory()
             # The publish command gets what is left of update's two minutes, at most its own.
             timeout = min(PUBLISH_TIMEOUT_SECONDS, max(1.0, policy.left_in_update()))
             try:

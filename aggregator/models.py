@@ -84,9 +84,10 @@ def raw_object(raw: Mapping[str, Any]) -> Mapping[str, Any]:
     return raw.decoded() if isinstance(raw, RawJson) else raw
 
 
-@dataclass
+@dataclass(slots=True)
 class Item:
-    """One video or post as the platform describes it."""
+    """One video or post as the platform describes it. Slotted: a full fetch holds 11,000 of
+    them at once on bench's site, and an instance dictionary each would be 7 MB of its peak."""
 
     source: str
     platform_id: str

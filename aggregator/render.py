@@ -67,6 +67,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import json
 import math
 import re
@@ -293,6 +294,11 @@ def page_context(
 
 # What a card's context adds to its page's (see `CardRenderer`).
 CARD_VALUES = ("episode", "item", "eager")
+# A card's template context lives in a reference cycle once the card defines a macro (the
+# macro's closure holds the context that holds the macro): garbage that only the cycle
+# collector frees, and a render pauses it (`cycles.collector_paused`). The young objects are
+# collected every so many cards instead: 7 MB less at the end of bench's cold render.
+CARDS_PER_COLLECTION = 250
 
 
 class CardRenderer:
@@ -312,6 +318,7 @@ class CardRenderer:
         self.template = env.get_template(template)
         self.context = context
         self.rendered: dict[tuple[int, bool], Markup] = {}
+        self.made = 0
         self.cache = cache
         self.keys = keys
         self.finalize = env.finalize
@@ -337,6 +344,9 @@ class CardRenderer:
 
     def render(self, episode: EpisodeView, eager: bool) -> Markup:
         context = self.context | {"episode": episode, "item": episode.lead, "eager": eager}
+        self.made += 1
+        if self.made % CARDS_PER_COLLECTION == 0:
+            gc.collect(0)
         return Markup(self.template.render(context))
 
 
