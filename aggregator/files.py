@@ -43,14 +43,39 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes], durable: bool = True
         os.replace(temp_name, path)
     except OSError as error:
         Path(temp_name).unlink(missing_ok=True)
-        if error.filename is None:  # a failed write names no file; the operator needs one
-            raise OSError(error.errno, error.strerror or str(error), str(path)) from error
-        raise
+        raise _naming(error, path) from error
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
     if durable:
         _fsync_directory(path.parent)
+
+
+def write_new(path: Path, data: bytes) -> None:
+    """Write `data` straight into place, as a file with mode 0644 whatever the umask, in a
+    folder that exists: only for a file no reader is pointed at yet (a thumbnail's resized
+    copy, which no page names before its original is in place, written last with
+    `write_atomic`). A failed write removes it; a crash may leave it cut short, and the next
+    copy rewrites it whole. One open instead of the atomic write's temporary file, chmod and
+    rename: a third of the file system calls of a first update's 2,600 copies."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, NEW_FILE_MODE)
+    except OSError as error:
+        raise _naming(error, path) from error
+    try:
+        with os.fdopen(fd, "wb") as file:
+            os.fchmod(fd, NEW_FILE_MODE)
+            file.write(data)
+    except OSError as error:  # a full disk, say: no empty or partial copy is left behind
+        path.unlink(missing_ok=True)
+        raise _naming(error, path) from error
+
+
+def _naming(error: OSError, path: Path) -> OSError:
+    """`error` with the file's name: a failed write names none, and the operator needs one."""
+    if error.filename is not None:
+        return error
+    return OSError(error.errno, error.strerror or str(error), str(path))
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -34,7 +34,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from aggregator import progress
 from aggregator.config import Config
 from aggregator.errors import redact
-from aggregator.files import write_atomic
+from aggregator.files import write_atomic, write_new
 from aggregator.retry import RetryPolicy
 from aggregator.sources.http import new_session
 from aggregator.thumbnail_files import JPEG as _JPEG
@@ -178,8 +178,9 @@ class _Copier:
         stem = thumbnail_stem(thumb.source, thumb.platform_id)
         data = _download_image(self.http(), self.hosts, thumb.url, self.policy.request_timeout())
         name, variants = _converted(data, f"{THUMBS_FOLDER}/{stem}")
+        (self.output_dir / THUMBS_FOLDER).mkdir(parents=True, exist_ok=True)
         for path, encoded in variants:
-            write_atomic(self.output_dir / path, encoded, durable=False)
+            write_new(self.output_dir / path, encoded)
         write_atomic(self.output_dir / name, data, durable=False)  # last: it means "done"
         return name
 
@@ -238,8 +239,8 @@ def make_variants(output_dir: Path, original: str) -> bool:
         return False
     for (width, extension), data in encoded.items():
         path = output_dir / variant_path(original, width, extension)
-        if not path.exists():
-            write_atomic(path, data, durable=False)
+        if not path.exists():  # atomic: beside an original already in place, a copy cut
+            write_atomic(path, data, durable=False)  # short by a crash would stay
     return True
 
 

@@ -92,6 +92,53 @@ def test_thumbnail_files_are_written_whole_without_fsync(tmp_path, monkeypatch):
     assert len(names) == 12 and not [n for n in names if n.endswith(".tmp")]
 
 
+def test_resized_copies_go_straight_into_place_and_the_original_last(tmp_path, monkeypatch):
+    """No page names a copy before its original is in place (`context.item_view`), so the
+    copies are written directly (one open, no temporary file, chmod or rename) and the
+    original last, atomically: a copy cut short by a crash has no original beside it, and the
+    next run rewrites it whole. Every file is 0644 whatever the umask (a web server reads
+    them)."""
+    renamed: list[str] = []
+    real_replace = os.replace
+
+    def noting_replace(source, target):
+        renamed.append(os.path.basename(target))
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", noting_replace)
+    thumbs = tmp_path / "thumbs"
+    thumbs.mkdir()
+    cut_short = thumbs / "youtube-video000000.w640.webp"
+    cut_short.write_bytes(b"RIFF")  # what a crash in the middle of a copy left
+    old_umask = os.umask(0o077)
+    try:
+        with serving(answer(jpeg(1280, 720))) as server:
+            hosts = thumbnails.image_hosts([server.url()])
+            stored = thumbnails.download_thumbnails(wanted(server, 2), tmp_path, policy(), hosts)
+    finally:
+        os.umask(old_umask)
+    assert sorted(stored.values()) == [f"thumbs/youtube-video00000{n}.jpg" for n in (0, 1)]
+    assert sorted(renamed) == ["youtube-video000000.jpg", "youtube-video000001.jpg"]
+    with Image.open(cut_short) as image:
+        assert (image.format, image.size) == ("WEBP", (640, 360))
+    modes = {path.name: path.stat().st_mode & 0o777 for path in thumbs.iterdir()}
+    assert len(modes) == 8 and set(modes.values()) == {0o644}
+
+
+def test_a_copy_that_cannot_be_written_names_its_file(tmp_path):
+    import errno
+
+    from aggregator.files import write_new
+
+    try:
+        write_new(tmp_path / "missing-folder" / "x.w320.webp", b"data")
+    except OSError as error:
+        assert error.errno == errno.ENOENT
+        assert "x.w320.webp" in str(error)
+    else:
+        raise AssertionError("a write into a missing folder succeeded")
+
+
 def test_a_large_jpeg_is_decoded_once_at_a_reduced_scale(tmp_path, monkeypatch):
     """A 2560x1440 JPEG needs 640 px at most: Pillow's draft mode decodes it at 1/4 scale
     (https://pillow.readthedocs.io/en/stable/reference/Image.html#PIL.Image.Image.draft),
