@@ -7,8 +7,10 @@
     .venv/bin/python bench/bench.py --page     # the page's weight in Debian's chromium
     .venv/bin/python bench/bench.py --render-only   # only `render` of the synthetic site
 
-Each command runs as its own process (the real CLI), so wall time and peak memory (max RSS)
-are the command's own; the fake server runs in this process and counts quota units and requests.
+Each command runs as its own process (the real CLI), started by bench/spawn.py, so wall time,
+CPU and peak memory (max RSS) are the command's own; the fake server runs in this process on a
+fixed world (`World.fix`: what it works out is kept, as real APIs and image hosts serve what they
+have), counts quota units and requests, and its CPU meanwhile is shown beside each command's.
 bench/naive.py, the yardstick, does the same first update naively on a fresh copy of the same
 world in the same run. Each measurement is repeated `--runs` times on a fresh site (these
 machines are shared and noisy): the median is printed, with the fastest and slowest run, next
