@@ -14,7 +14,6 @@ import hashlib
 import importlib.util
 import json
 import marshal
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from aggregator import episodes
-from aggregator.cards import remove_unused
+from aggregator.cards import cache_file, remove_unused
 from aggregator.files import write_atomic
 from aggregator.models import RawJson, raw_object
 from aggregator.user_cache import private_cache_folder
@@ -40,7 +39,7 @@ def group(items: Sequence[T], overrides: episodes.Overrides, output_dir: Path) -
     inputs = inputs_digest(items, overrides)
     if folder is None or inputs is None:
         return group_decoded(items, overrides)
-    path = folder / f"{hashlib.blake2b(os.fsencode(Path(output_dir).resolve())).hexdigest()}.json"
+    path = cache_file(folder, output_dir)
     stored = regrouped(items, load(path, inputs))
     if stored is not None:
         return stored
@@ -63,24 +62,26 @@ class _Decoded:
     raw: Mapping[str, Any]
 
 
+def _plain_fields(item: episodes.Groupable) -> tuple[str, str, str, str, str, str, datetime]:
+    """Every field the rule reads but the payload, in `_Decoded`'s order: the one list both
+    the decoded items and the digest of the inputs are made from."""
+    return (
+        item.source,
+        item.platform_id,
+        item.kind,
+        item.title,
+        item.description,
+        item.url,
+        item.published_at,
+    )
+
+
 def group_decoded(items: Sequence[T], overrides: episodes.Overrides) -> list[list[T]]:
     """`episodes.group`, each payload kept as JSON text (`models.RawJson`, as `reads` hands
     it out) decoded once for it: the rule looks up a payload's fields one by one."""
     if not any(isinstance(item.raw, RawJson) for item in items):
         return episodes.group(items, overrides)
-    decoded = [
-        _Decoded(
-            item.source,
-            item.platform_id,
-            item.kind,
-            item.title,
-            item.description,
-            item.url,
-            item.published_at,
-            raw_object(item.raw),
-        )
-        for item in items
-    ]
+    decoded = [_Decoded(*_plain_fields(item), raw_object(item.raw)) for item in items]
     original = {id(plain): item for plain, item in zip(decoded, items, strict=True)}
     return [
         [original[id(plain)] for plain in episode] for episode in episodes.group(decoded, overrides)
@@ -97,12 +98,7 @@ def inputs_digest(items: Sequence[episodes.Groupable], overrides: episodes.Overr
     entries = sorted(
         (
             (
-                item.source,
-                item.platform_id,
-                item.kind,
-                item.title,
-                item.description,
-                item.url,
+                *_plain_fields(item)[:-1],
                 item.published_at.isoformat(),
                 item.raw.text if isinstance(item.raw, RawJson) else item.raw,
             )

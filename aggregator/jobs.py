@@ -51,13 +51,11 @@ from aggregator.thumbnail_files import PROGRESS_LABEL, ThumbnailFiles
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
 
-    from aggregator.thumbnails import ImageHosts, ThumbnailWanted
-
-if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session
 
     from aggregator import store
+    from aggregator.thumbnails import ImageHosts, ThumbnailWanted
 else:
     # SQLAlchemy (0.25 s to import) only once a run uses the store: `render` of an SQLite
     # file reads it through `reads`, and `status` only asks for this module's paths and words.

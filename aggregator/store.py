@@ -79,10 +79,12 @@ _IN_CHUNK = 500
 T = TypeVar("T")
 
 
-def chunks(values: Sequence[T], size: int = _IN_CHUNK) -> Iterator[Sequence[T]]:
-    """`values` in slices of at most `size` (an IN list or a SAVEPOINT's rows at a time)."""
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
+def chunks(values: Iterable[T], size: int = _IN_CHUNK) -> Iterator[list[T]]:
+    """`values` in lists of at most `size` (an IN list or a SAVEPOINT's rows at a time), taken
+    as they come: rows built as they are written are held one chunk at a time."""
+    iterator = iter(values)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
 
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
@@ -740,7 +742,7 @@ def _write_items(session: Session, values: Iterable[dict[str, Any]]) -> tuple[se
     written: set[str] = set()
     refused: set[str] = set()
     statement = _upsert_statement(session.get_bind().dialect.name)
-    for chunk in _batched(values, _WRITE_CHUNK):
+    for chunk in chunks(values, _WRITE_CHUNK):
         written.update(value["platform_id"] for value in chunk)
         try:
             with session.begin_nested():
@@ -748,13 +750,6 @@ def _write_items(session: Session, values: Iterable[dict[str, Any]]) -> tuple[se
         except _REFUSALS:
             refused.update(_write_one_by_one(session, statement, chunk))
     return written, refused
-
-
-def _batched(values: Iterable[T], size: int) -> Iterator[list[T]]:
-    """Lists of at most `size` of `values`, taken as they come."""
-    iterator = iter(values)
-    while chunk := list(itertools.islice(iterator, size)):
-        yield chunk
 
 
 def _write_one_by_one(
