@@ -207,9 +207,12 @@ def fetch_sources(
             answers = [
                 pool.submit(held.run, fetch.name, _read, config, fetch, policy) for fetch in begun
             ]
-            for fetch, answer in zip(begun, answers, strict=True):
+            for fetch in begun:
                 held.release(fetch.name)
-                outcome = _finish(engine, config, fetch, answer.result(), clock, accept_shrink)
+                # Popped: a listing is held no longer than its save, not through the copies.
+                answer = answers.pop(0).result()
+                outcome = _finish(engine, config, fetch, answer, clock, accept_shrink)
+                del answer
                 outcomes.append(outcome)
                 if len(outcomes) < len(begun) and _brought_new(outcome):
                     background.start()
