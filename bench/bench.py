@@ -21,10 +21,12 @@ image. No figure here is ever a timed test.
 from __future__ import annotations
 
 import argparse
+import atexit
 import io
 import json
 import math
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -73,12 +75,26 @@ def synthetic_site(uploads: int, videos: int, posts: int) -> Iterator[tuple[Path
     command under test runs. Each site has its own cache folder, so a first update renders
     with no card cache, as on a new installation."""
     world = World.synthetic(youtube_uploads=uploads, facebook_videos=videos, facebook_posts=posts)
-    with (
-        tempfile.TemporaryDirectory() as folder,
-        FakeApiServer(world.fix(), api_key=KEY, access_token=TOKEN) as server,
-    ):
+    folder = Path(tempfile.mkdtemp(prefix="site-", dir=sites_root()))
+    with FakeApiServer(world.fix(), api_key=KEY, access_token=TOKEN) as server:
         server.prepare_images()
-        yield write_config(Path(folder), server.url), server
+        yield write_config(folder, server.url), server
+
+
+@cache
+def sites_root() -> Path:
+    """The folder every site of this bench lives in, removed only when the bench ends.
+
+    Removing each site as soon as it is measured would slow the next one down: on an ext4
+    without a journal, as on these machines, the kernel skips the inodes freed in the last
+    minute or more when it allocates a new one (ext4's `recently_deleted`), reading their
+    inode table for each file created, and that scan ran under the directory's lock that the
+    other thumbnail worker spun on. `perf` put 30 % of a thumbnail copy's CPU there right
+    after the previous site's 4,300 files were removed; the same copy took 4.7 s of system
+    CPU then and 1.0 s on a file system that had removed nothing lately."""
+    root = Path(tempfile.mkdtemp(prefix="showcase-bench-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    return root
 
 
 def youtube_bound(uploads: int) -> int:
@@ -117,13 +133,15 @@ def compile_package() -> None:
 
 class Run(NamedTuple):
     """One command: exit code, wall seconds, peak RSS in MB, its own CPU seconds (user and
-    system, its threads included), and the CPU seconds the fake server (threads of this
-    process, otherwise idle while it waits) spent meanwhile on the same cores."""
+    system, its threads included) and of those the system's (the kernel's, for it), and the
+    CPU seconds the fake server (threads of this process, otherwise idle while it waits) spent
+    meanwhile on the same cores."""
 
     code: int
     seconds: float
     rss: float
     cpu: float
+    system_cpu: float
     fake_cpu: float
 
 
@@ -146,7 +164,9 @@ def run_command(command: list[str], env: dict[str, str]) -> tuple[Run, str]:
     fake_cpu = time.process_time() - fake_before
     if done["code"]:
         sys.stderr.write(done["stderr"])
-    run = Run(done["code"], done["seconds"], done["rss_mb"], done["cpu"], fake_cpu)
+    run = Run(
+        done["code"], done["seconds"], done["rss_mb"], done["cpu"], done["system_cpu"], fake_cpu
+    )
     return run, done["stdout"]
 
 
@@ -276,8 +296,9 @@ def bench_targets(uploads: int, fb_videos: int, fb_posts: int, runs: int) -> Non
     print(second.row())
     for name, what in (("first", "first update"), ("naive", "naive"), ("second", "second update")):
         print(
-            f"    CPU of {what}: its own {spread([run.cpu for run in cpu[name]])} s, the fake "
-            f"server's {spread([run.fake_cpu for run in cpu[name]])} s (same two cores)"
+            f"    CPU of {what}: its own {spread([run.cpu for run in cpu[name]])} s (system "
+            f"{spread([run.system_cpu for run in cpu[name]])}), the fake server's "
+            f"{spread([run.fake_cpu for run in cpu[name]])} s (same two cores)"
         )
     print(quick.row())
     print(render.row(f" ({costs['showcase']} items)"))
@@ -397,7 +418,7 @@ def bench_growth(sizes: list[int]) -> None:
 
 
 def bench_render(count: int, runs: int) -> None:
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory(dir=sites_root()) as folder:
         config = write_config(Path(folder), None)
         engine = store.open_database(f"sqlite:///{folder}/showcase.db")
         now = datetime.now(UTC)

@@ -1,7 +1,7 @@
 """bench.py's launcher: runs each command it is sent and reports its time, CPU and peak memory.
 
     {"command": [...], "env": {...}} on a line of stdin -> {"code", "seconds", "rss_mb", "cpu",
-    "stdout", "stderr"} on a line of stdout
+    "system_cpu", "stdout", "stderr"} on a line of stdout
 
 Why a process of its own: Linux keeps a child's peak RSS (`ru_maxrss`) across exec from the
 memory it was forked from, so a command started by bench.py itself, which holds the fake's worlds
@@ -32,6 +32,7 @@ def run(command: list[str], env: dict[str, str]) -> dict[str, object]:
             "seconds": seconds,
             "rss_mb": usage.ru_maxrss / 1024,
             "cpu": usage.ru_utime + usage.ru_stime,
+            "system_cpu": usage.ru_stime,
             "stdout": out.read().decode(errors="replace"),
             "stderr": errors.read().decode(errors="replace"),
         }
