@@ -125,6 +125,49 @@ def test_resized_copies_go_straight_into_place_and_the_original_last(tmp_path, m
     assert len(modes) == 8 and set(modes.values()) == {0o644}
 
 
+def test_one_worker_creates_files_at_a_time(tmp_path, monkeypatch):
+    """Two workers creating files in thumbs/ at once make the kernel spin one of them on the
+    folder's lock (on an ext4 without a journal, right after many files were removed, `perf`
+    put 13 % of a copy's CPU there): the workers take turns, while both still download and
+    encode at once (test_several_images_are_downloaded_at_once)."""
+    creating, most = 0, 0
+    count = threading.Lock()
+
+    def slow(write):
+        def creating_slowly(*args, **kwargs):
+            nonlocal creating, most
+            with count:
+                creating += 1
+                most = max(most, creating)
+            time.sleep(0.005)
+            try:
+                return write(*args, **kwargs)
+            finally:
+                with count:
+                    creating -= 1
+
+        return creating_slowly
+
+    monkeypatch.setattr(thumbnails, "write_new", slow(thumbnails.write_new))
+    monkeypatch.setattr(thumbnails, "write_atomic", slow(thumbnails.write_atomic))
+    with serving(answer(jpeg(1280, 720))) as server:
+        hosts = thumbnails.image_hosts([server.url()])
+        stored = thumbnails.download_thumbnails(wanted(server, 8), tmp_path, policy(), hosts)
+    assert len(stored) == 8 and len(list((tmp_path / "thumbs").iterdir())) == 32
+    assert most == 1
+
+
+def test_the_jpeg_fallback_is_baseline(tmp_path):
+    """Only browsers without WebP load the JPEG copy: it is not spent the encoder's time for
+    a progressive, optimised file (1.20 ms against 0.15 ms for a 320 px photo, 6 % smaller)."""
+    with serving(answer(jpeg(1280, 720))) as server:
+        hosts = thumbnails.image_hosts([server.url()])
+        thumbnails.download_thumbnails(wanted(server, 1), tmp_path, policy(), hosts)
+    with Image.open(tmp_path / "thumbs" / "youtube-video000000.w320.jpg") as fallback:
+        assert fallback.size == (320, 180)
+        assert "progressive" not in fallback.info and "progression" not in fallback.info
+
+
 def test_a_copy_that_cannot_be_written_names_its_file(tmp_path):
     import errno
 
