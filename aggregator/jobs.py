@@ -323,13 +323,16 @@ def _save(
     accept_shrink: bool,
     rule: HashtagRule,
 ) -> SourceResult | None:
-    """Store the result, and the hashtag rule's verdict on what it wrote (in the same
-    transaction, so that no selection meets a written row undecided); a bug in saving is
-    this source's failure (rolled back whole), told by `status`, and the other sources still
-    run."""
+    """Store the result, each row it writes with the hashtag rule's verdict, and decide the
+    rows still undecided (the configured hashtags changed), all in one transaction, so that
+    no selection meets a written row undecided; a bug in saving is this source's failure
+    (rolled back whole), told by `status`, and the other sources still run."""
     try:
         with store.session_scope(engine) as session:
-            outcome.summary = store.save_result(session, result, started_at, accept_shrink)
+            verdicts = store.HashtagVerdicts(rule.key, rule.matches)
+            outcome.summary = store.save_result(
+                session, result, started_at, accept_shrink, verdicts
+            )
             decided = store.mark_hashtags(session, rule.key, rule.matches)
             outcome.rows_changed = outcome.summary.written + decided
     except Exception as error:

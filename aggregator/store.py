@@ -548,14 +548,29 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         yield session
 
 
+class HashtagVerdicts(NamedTuple):
+    """The hashtag rule's key and test, for the rows `save_result` writes to carry their
+    verdict from the start (see `mark_hashtags`)."""
+
+    key: str
+    matches: Callable[[str, str, list[str]], bool]
+
+
 def save_result(
-    session: Session, result: SourceResult, now: datetime, accept_shrink: bool = False
+    session: Session,
+    result: SourceResult,
+    now: datetime,
+    accept_shrink: bool = False,
+    verdicts: HashtagVerdicts | None = None,
 ) -> SaveSummary:
     """Store what a fetch brought. Retire items only when the listing was complete, never one
     the source skipped or the database refused (it was listed, only not understood), and not
-    when it shrank suddenly (see `is_sudden_shrink`) unless `accept_shrink` confirms it."""
+    when it shrank suddenly (see `is_sudden_shrink`) unless `accept_shrink` confirms it.
+
+    With `verdicts`, each row written is decided under that rule as it is written; without,
+    it is left for `mark_hashtags`."""
     account = _upsert_account(session, result, now)
-    new, updated, refused, written = _upsert_items(session, account.id, result.items, now)
+    new, updated, refused, written = _upsert_items(session, account.id, result.items, now, verdicts)
     _save_figures(session, result.source, result.figures, now)
     written += _hide_unavailable(session, result.source, result.unavailable_ids)
     skipped_ids = {skip.platform_id for skip in result.skipped}
@@ -603,7 +618,11 @@ def _upsert_account(session: Session, result: SourceResult, now: datetime) -> Ac
 
 
 def _upsert_items(
-    session: Session, account_id: int, items: Sequence[Item], now: datetime
+    session: Session,
+    account_id: int,
+    items: Sequence[Item],
+    now: datetime,
+    verdicts: HashtagVerdicts | None = None,
 ) -> tuple[int, int, int, int]:
     """Write the items that are new or whose content changed, in bulk `INSERT ... ON CONFLICT
     DO UPDATE` statements; an item whose content hash matches its row is left untouched.
@@ -619,6 +638,8 @@ def _upsert_items(
     latest = {item.platform_id: item for item in items}  # a repeated id: its last listing wins
     values = (_item_values(item, account_id, now) for item in latest.values())
     changed = (v for v in values if not _unchanged(stored.get(v["platform_id"]), v))
+    if verdicts is not None:
+        changed = (_decided(value, verdicts) for value in changed)
     written, refused_ids = _write_items(session, changed)
     stale = [pid for pid in latest if pid not in written and not stored[pid].seen_lately]
     _mark_seen(session, source, stale, now)
@@ -686,7 +707,15 @@ def _item_values(item: Item, account_id: int, now: datetime) -> dict[str, Any]:
         "last_seen_at": now,
         "retired_at": None,
         "hashtag_rule": None,  # written texts are decided again (`mark_hashtags`)
+        "has_hashtag": None,
     }
+
+
+def _decided(value: dict[str, Any], verdicts: HashtagVerdicts) -> dict[str, Any]:
+    """The row to write with the rule's verdict on its texts, as `mark_hashtags` gives it."""
+    value["hashtag_rule"] = verdicts.key
+    value["has_hashtag"] = verdicts.matches(value["title"], value["description"], value["tags"])
+    return value
 
 
 def content_hash(content: dict[str, Any]) -> str:
@@ -777,7 +806,14 @@ def _upsert_statement(dialect: str) -> Any:
     dialect's words, executed with many rows of parameters: one statement, compiled once
     (SQLAlchemy's "insertmanyvalues" batches the rows). `first_seen_at` is written only by the
     insert."""
-    updated = (*_CONTENT, "content_hash", "last_seen_at", "retired_at", "hashtag_rule")
+    updated = (
+        *_CONTENT,
+        "content_hash",
+        "last_seen_at",
+        "retired_at",
+        "hashtag_rule",
+        "has_hashtag",
+    )
     table: Table = ItemRow.__table__  # type: ignore[assignment]  # a Table, typed as FromClause
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as postgresql_insert

@@ -2,6 +2,7 @@
 candidates. Observable behaviour of the speed work (issue 12), not timings."""
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -159,10 +160,13 @@ RULE = HashtagRule.of(["flächenglühen"])
 
 
 def save_and_mark(engine, res, when=T0, rule=RULE):
-    """What an update does for a source: the save, then the rule's verdicts, in one
-    transaction (jobs._save)."""
+    """What an update does for a source: the save, its rows written with the rule's verdict,
+    then the verdicts on the rows left undecided, in one transaction (jobs._save); how many
+    of those there were."""
     with store.session_scope(engine) as session:
-        store.save_result(session, res, when)
+        store.save_result(
+            session, res, when, verdicts=store.HashtagVerdicts(rule.key, rule.matches)
+        )
         return store.mark_hashtags(session, rule.key, rule.matches)
 
 
@@ -180,10 +184,41 @@ def undecided(engine, rule=RULE):
 
 def test_the_rule_is_decided_at_save_and_the_selection_reads_no_texts(engine):
     listing = [video("a"), video("b", title="Ohne Hashtag"), video("c", title="#Flächenglühen")]
-    assert save_and_mark(engine, result(listing)) == 3
+    assert save_and_mark(engine, result(listing)) == 0  # each row decided as it was written
     assert undecided(engine) == []  # a render reads no item's texts
     assert shown_ids(engine) == ["a", "c"]
     assert save_and_mark(engine, result(listing), T0 + timedelta(hours=1)) == 0  # unchanged
+
+
+def test_a_verdict_given_at_save_is_the_one_mark_hashtags_gives(engine, tmp_path):
+    """Rows written with their verdict (one pass over the items in memory) carry what
+    mark_hashtags decides from the stored texts afterwards (a second read and write of
+    every row): texts, tags, case, and items that change."""
+    listing = [
+        video("a"),
+        video("b", title="Ohne Hashtag"),
+        video("c", title="#Flächenglühen"),
+        replace(video("d", title="Beschreibung"), description="Mehr: #flächenglühen!"),
+        replace(video("e", title="Ohne Hashtag"), tags=["Flächenglühen"]),
+    ]
+    later = [video("a", title="Hashtag weg"), video("b", title="Jetzt #FLÄCHENGLÜHEN")]
+    marked_after = store.open_database(f"sqlite:///{tmp_path}/marked-after.db")
+    for when, items in ((T0, listing), (T0 + timedelta(hours=1), later)):
+        assert save_and_mark(engine, result(items), when) == 0
+        with store.session_scope(marked_after) as session:
+            store.save_result(session, result(items), when)
+            assert store.mark_hashtags(session, RULE.key, RULE.matches) == len(items)
+        assert verdicts(engine) == verdicts(marked_after)
+    assert verdicts(engine) == {"a": False, "b": True, "c": True, "d": True, "e": True}
+    marked_after.dispose()
+
+
+def verdicts(engine):
+    with store.session_scope(engine) as session:
+        found = session.execute(sql("SELECT platform_id, hashtag_rule, has_hashtag FROM items"))
+        assert {rule for _, rule, _ in found.all()} == {RULE.key}
+        found = session.execute(sql("SELECT platform_id, has_hashtag FROM items"))
+        return {platform_id: bool(shown) for platform_id, shown in found}
 
 
 def test_a_text_that_changes_is_decided_again(engine):
