@@ -11,7 +11,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,12 +26,12 @@ from aggregator.errors import DatabaseError, LockedError, SourceError, redact
 from aggregator.held_logs import HeldLogs
 from aggregator.lazy import LazyModule
 from aggregator.matching import HashtagRule
-from aggregator.models import KnownItems, SkippedItem, SourceResult, Usage
+from aggregator.models import Item, KnownItems, SkippedItem, SourceResult, Usage
 from aggregator.publish import TIMEOUT_SECONDS as PUBLISH_TIMEOUT_SECONDS
 from aggregator.publish import PublishError, publish
 from aggregator.render import render_showcase, source_label
 from aggregator.retry import RetryPolicy
-from aggregator.rows import StoredItem
+from aggregator.rows import ItemKey, StoredItem
 from aggregator.runs import (  # noqa: F401  # a run's words and paths, re-exported
     FULL,
     QUICK,
@@ -46,7 +46,13 @@ from aggregator.runs import (  # noqa: F401  # a run's words and paths, re-expor
     utc_now,
 )
 from aggregator.sources import MODULES, fetcher, quick_fetcher
-from aggregator.thumbnail_files import PROGRESS_LABEL, ThumbnailFiles
+from aggregator.thumbnail_files import (
+    PROGRESS_LABEL,
+    VARIANTS,
+    ThumbnailFiles,
+    safe_stem,
+    variant_path,
+)
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
@@ -189,10 +195,12 @@ def fetch_sources(
     The sources are read at once, each on a thread of its own (a read mostly waits on its
     API), and stored one after the other in their order on this thread, the database's only
     writer; what a source logs while it is read is held back until its turn, so the lines come
-    in the order a read of one source after the other gives. Once a source brought new items,
-    the showcase's missing thumbnails are copied in the background while the next source is
-    waited for; what is left is copied after the last source. Every copy is done and recorded
-    before this returns, so before the render that points at it."""
+    in the order a read of one source after the other gives. As soon as a source is read, the
+    thumbnails of its items that carry the hashtag are copied in the background
+    (`EarlyThumbnails`), while the sources are still read and stored; once all are stored,
+    the showcase is selected, its thumbnails copied early are recorded, those it lacks still
+    are copied, and any copied early that it does not show are removed. Every copy is done
+    and recorded before this returns, so before the render that points at it."""
     from concurrent.futures import ThreadPoolExecutor
 
     selection = RunSelection()
@@ -200,12 +208,13 @@ def fetch_sources(
     outcomes: list[FetchOutcome] = []
     with progress.counter(PROGRESS_LABEL, total=0) as shown:
         with (
-            BackgroundThumbnails(engine, config, policy, shown) as background,
+            EarlyThumbnails(config, policy, _hidden_keys(engine), shown) as early,
             HeldLogs() as held,
             ThreadPoolExecutor(max(1, len(begun)), thread_name_prefix="showcase-fetch") as pool,
         ):
             answers = [
-                pool.submit(held.run, fetch.name, _read, config, fetch, policy) for fetch in begun
+                pool.submit(held.run, fetch.name, _read_and_copy, config, fetch, policy, early)
+                for fetch in begun
             ]
             for fetch in begun:
                 held.release(fetch.name)
@@ -214,16 +223,35 @@ def fetch_sources(
                 outcome = _finish(engine, config, fetch, answer, clock, accept_shrink)
                 del answer
                 outcomes.append(outcome)
-                if len(outcomes) < len(begun) and _brought_new(outcome):
-                    background.start()
-        fetch_thumbnails(engine, config, policy, shown, selection.unchanged_rows(outcomes))
+            rows = selection.unchanged_rows(outcomes)
+            if rows is None:
+                rows = _showcase_rows(engine, config)
+        fetch_thumbnails(engine, config, policy, shown, rows, early.copied)
     return outcomes
 
 
-def _brought_new(outcome: FetchOutcome) -> bool:
-    """Worth a copy in the background: a full read that brought new items (a quick one brings
-    a few, not worth a selection of the showcase of their own)."""
-    return outcome.mode == FULL and outcome.summary is not None and outcome.summary.new > 0
+def _showcase_rows(engine: Engine, config: Config) -> list[StoredItem]:
+    """The showcase as every source's save left it: selected while the early copies still
+    run, and with the thumbnail files as recorded before them."""
+    with store.session_scope(engine) as session:
+        return showcase_rows(session, config)
+
+
+def _read_and_copy(
+    config: Config, fetch: _Fetch, policy: RetryPolicy, early: EarlyThumbnails
+) -> SourceResult | None:
+    """The source's answer, its items' thumbnails begun as soon as it is there."""
+    result = _read(config, fetch, policy)
+    if result is not None:
+        early.offer(result.items)
+    return result
+
+
+def _hidden_keys(engine: Engine) -> frozenset[ItemKey]:
+    """The items staff hid: never copied early (a hide may be a take-down)."""
+    with store.session_scope(engine) as session:
+        marks = reads.curation(session)
+    return frozenset(key for key, mark in marks.items() if mark.hidden_at is not None)
 
 
 def fetch_source(
@@ -457,36 +485,68 @@ def fetch_thumbnails(
     policy: RetryPolicy,
     shown: progress.Counter | None = None,
     rows: list[StoredItem] | None = None,
+    copied_early: Mapping[ItemKey, str] | None = None,
 ) -> int:
     """Copy the thumbnails of showcase items that have none in the output directory yet
-    (of `rows`, the showcase selected by the caller; selected here when None)."""
+    (of `rows`, the showcase selected by the caller; selected here when None). An original
+    already in thumbs/ (copied early, or by a run that ended before recording it) is recorded,
+    not fetched again; what `copied_early` holds that the showcase does not show is removed."""
     # Here, not at the top: Pillow and the HTTP stack serve fetching, not `render` or `status`.
     from aggregator.thumbnails import download_thumbnails, ensure_variants
 
-    wanted, copied = _missing_thumbnails(engine, config, rows)
-    ensure_variants(config.output_dir, copied)  # the resized copies, when an older run lacks them
+    if rows is None:
+        rows = _showcase_rows(engine, config)
+    missing = _missing_thumbnails(config, rows)
+    _remove_unshown(config.output_dir, copied_early or {}, rows)
+    # The resized copies, when an older run lacks them.
+    ensure_variants(config.output_dir, [*missing.recorded, *missing.found.values()])
     hosts = _image_hosts(config)
-    stored = download_thumbnails(wanted, config.output_dir, policy, hosts, shown=shown)
-    _record_thumbnails(engine, stored, len(wanted))
+    stored = download_thumbnails(missing.wanted, config.output_dir, policy, hosts, shown=shown)
+    _record_thumbnails(engine, {**missing.found, **stored}, len(missing.wanted), len(stored))
     return len(stored)
 
 
-def _missing_thumbnails(
-    engine: Engine, config: Config, rows: list[StoredItem] | None = None
-) -> tuple[list[ThumbnailWanted], list[str]]:
-    """The showcase's thumbnails to copy, and the file names of those copied before."""
+@dataclass
+class _Missing:
+    """The showcase's thumbnails to copy; the originals found in thumbs/ but not recorded,
+    by item id; the file names recorded before."""
+
+    wanted: list[ThumbnailWanted]
+    found: dict[int, str]
+    recorded: list[str]
+
+
+def _missing_thumbnails(config: Config, rows: Sequence[StoredItem]) -> _Missing:
     from aggregator.thumbnails import ThumbnailWanted
 
-    if rows is None:
-        with store.session_scope(engine) as session:
-            rows = showcase_rows(session, config)
     present = ThumbnailFiles(config.output_dir)
-    wanted = [
-        ThumbnailWanted(row.id, row.source, row.platform_id, row.thumbnail_url)
-        for row in rows
-        if row.thumbnail_url and not (row.thumbnail_file and present.exists(row.thumbnail_file))
-    ]
-    return wanted, [row.thumbnail_file for row in rows if row.thumbnail_file]
+    missing = _Missing([], {}, [row.thumbnail_file for row in rows if row.thumbnail_file])
+    for row in rows:
+        if not row.thumbnail_url or (row.thumbnail_file and present.exists(row.thumbnail_file)):
+            continue
+        stem = safe_stem(row.source, row.platform_id)
+        found = present.original(stem) if stem else None
+        if found:
+            missing.found[row.id] = found
+        else:
+            missing.wanted.append(
+                ThumbnailWanted(row.id, row.source, row.platform_id, row.thumbnail_url)
+            )
+    return missing
+
+
+def _remove_unshown(
+    output_dir: Path, copied_early: Mapping[ItemKey, str], rows: Sequence[StoredItem]
+) -> None:
+    """Remove the thumbnails copied early for items the showcase does not show (an episode
+    hidden through another of its items, an item whose save failed)."""
+    shown = {(row.source, row.platform_id) for row in rows}
+    unshown = [name for key, name in copied_early.items() if key not in shown]
+    for name in unshown:
+        for path in (name, *(variant_path(name, width, ext) for width, (ext, _) in VARIANTS)):
+            (output_dir / path).unlink(missing_ok=True)
+    if unshown:
+        log.info("thumbnails: %d copied early are not shown, removed", len(unshown))
 
 
 def _image_hosts(config: Config) -> ImageHosts:
@@ -495,87 +555,105 @@ def _image_hosts(config: Config) -> ImageHosts:
     return image_hosts(configured_endpoints(config))
 
 
-def _record_thumbnails(engine: Engine, stored: dict[int, str], wanted: int) -> None:
+def _record_thumbnails(engine: Engine, files: dict[int, str], wanted: int, copied: int) -> None:
     with store.session_scope(engine) as session:
-        for item_id, filename in stored.items():
-            store.set_thumbnail_file(session, item_id, filename)
+        store.set_thumbnail_files(session, files)
     if wanted:
-        log.info("thumbnails: %d of %d copied", len(stored), wanted)
+        log.info("thumbnails: %d of %d copied", copied, wanted)
 
 
-class BackgroundThumbnails:
-    """The showcase's missing thumbnails copied on a thread of their own while the caller
-    goes on. The database is read and written on the caller's thread only: the showcase at
-    `start`, the copied files when the copy is waited for (the next `start`, or the end of the
-    `with`). An exception out of the `with` stops the copy (nothing new begun, what is under
-    way waited for) and records nothing: a later run copies those again. A copy that fails (a
-    full disk) is told at the end of the `with`, as the copy after the fetch would be: the
-    other sources are still read."""
+class EarlyThumbnails:
+    """The thumbnails of a source's items that carry the hashtag, copied as soon as the source
+    is read, on a thread of their own, while the sources are still read and stored: a first
+    update's copies (most of its work) no longer wait for the saves. Nothing here touches the
+    database: what was copied is `copied`, by (source, platform id), once the `with` ends,
+    for `fetch_thumbnails` to record or remove.
+
+    Items public and carrying the hashtag are copied, not those staff hid, nor those whose
+    original is in thumbs/ already. An exception out of the `with` stops the copies (nothing
+    new begun, what is under way waited for). A copy that fails (a full disk) is told at the
+    end of the `with`, once every source is read and stored."""
 
     def __init__(
         self,
-        engine: Engine,
         config: Config,
         policy: RetryPolicy,
+        hidden: frozenset[ItemKey] = frozenset(),
         shown: progress.Counter | None = None,
     ):
-        self.engine, self.config, self.policy, self.shown = engine, config, policy, shown
+        self.config, self.policy, self.hidden, self.shown = config, policy, hidden, shown
+        self.rule = HashtagRule.of(config.showcase.hashtags)
+        self.present = ThumbnailFiles(config.output_dir)
         self.stop = threading.Event()
+        self.copied: dict[ItemKey, str] = {}
+        self._offered = threading.Lock()  # offers come from the sources' read threads
         self._pool: ThreadPoolExecutor | None = None
-        self._running: tuple[Future[dict[int, str]], int] | None = None
-        self._failure: Exception | None = None
+        self._copies: list[tuple[Future[dict[int, str]], list[ThumbnailWanted]]] = []
 
-    def __enter__(self) -> BackgroundThumbnails:
+    def __enter__(self) -> EarlyThumbnails:
         return self
 
     def __exit__(self, kind: object, error: BaseException | None, trace: object) -> None:
         if error is not None:
             self.stop.set()
-        try:
-            self.finish(record=error is None)
-        finally:
-            if self._pool is not None:
-                self._pool.shutdown()
-        if error is None and self._failure is not None:
-            raise self._failure
+        failure: Exception | None = None
+        for future, wanted in self._copies:
+            try:
+                stored = future.result()
+            except Exception as copy_failure:
+                failure = failure or copy_failure
+                continue
+            for index, name in stored.items():
+                self.copied[wanted[index].source, wanted[index].platform_id] = name
+        if self._pool is not None:
+            self._pool.shutdown()
+        if error is None and failure is not None:
+            raise failure
 
-    def start(self) -> None:
-        """Copy what the showcase lacks now, in the background (after the previous copy)."""
+    def offer(self, items: Sequence[Item]) -> None:
+        """Begin copying the thumbnails of those `items` the showcase will want."""
         from concurrent.futures import ThreadPoolExecutor
 
         from aggregator.thumbnails import download_thumbnails
 
-        try:
-            self.finish()
-        except Exception as failure:
-            self._failure = failure
-        if self._failure is not None:
-            return
-        wanted, _ = _missing_thumbnails(self.engine, self.config)
+        wanted = self._wanted(items)
         if not wanted:
             return
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="thumbnails-background")
-        hosts, output_dir = _image_hosts(self.config), self.config.output_dir
-        future = self._pool.submit(
-            download_thumbnails,
-            wanted,
-            output_dir,
-            self.policy,
-            hosts,
-            stop=self.stop,
-            shown=self.shown,
-        )
-        self._running = (future, len(wanted))
+        with self._offered:
+            if self.stop.is_set():
+                return
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="thumbnails-early")
+            future = self._pool.submit(
+                download_thumbnails,
+                wanted,
+                self.config.output_dir,
+                self.policy,
+                _image_hosts(self.config),
+                stop=self.stop,
+                shown=self.shown,
+            )
+            self._copies.append((future, wanted))
 
-    def finish(self, record: bool = True) -> None:
-        """Wait for the copy under way, and record what it copied."""
-        if self._running is None:
-            return
-        (future, wanted), self._running = self._running, None
-        stored = future.result()
-        if record:
-            _record_thumbnails(self.engine, stored, wanted)
+    def _wanted(self, items: Sequence[Item]) -> list[ThumbnailWanted]:
+        """The items' thumbnails to copy, each numbered by its place in the list."""
+        from aggregator.thumbnails import ThumbnailWanted
+
+        wanted: list[ThumbnailWanted] = []
+        for item in items:
+            if not (item.public and item.thumbnail_url):
+                continue
+            if (item.source, item.platform_id) in self.hidden:
+                continue
+            stem = safe_stem(item.source, item.platform_id)
+            if stem is None or self.present.original(stem):
+                continue
+            if self.rule.matches(item.title, item.description, item.tags):
+                number = len(wanted)
+                wanted.append(
+                    ThumbnailWanted(number, item.source, item.platform_id, item.thumbnail_url)
+                )
+        return wanted
 
 
 RENDER_LOCK_WAIT_SECONDS = 60.0  # far longer than a render takes; bounded all the same

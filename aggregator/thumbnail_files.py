@@ -4,6 +4,7 @@ the HTTP stack (`thumbnails` makes the copies)."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +15,19 @@ PROGRESS_LABEL = "Vorschaubilder"  # what a terminal shows while thumbnails are 
 SMALL_WIDTH, LARGE_WIDTH = 320, 640
 WEBP, JPEG = ("webp", "image/webp"), ("jpg", "image/jpeg")
 VARIANTS = ((SMALL_WIDTH, WEBP), (LARGE_WIDTH, WEBP), (SMALL_WIDTH, JPEG))
+# The original's extension by the format Pillow reads from its bytes (the URL may say nothing).
+ORIGINAL_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
+# A platform id becomes part of a file name: YouTube's are 11 of these, Facebook's digits and
+# "_", WordPress's digits. Anything else is refused, not rewritten (two ids must not collide).
+_SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
+
+
+def safe_stem(source: str, platform_id: str) -> str | None:
+    """The thumbnail's file name without folder and extension, `youtube-ID`; None for an id
+    that is no safe part of a file name."""
+    if _SAFE_ID.fullmatch(source) and _SAFE_ID.fullmatch(platform_id):
+        return f"{source}-{platform_id}"
+    return None
 
 
 def variant_path(original: str, width: int, extension: str) -> str:
@@ -51,6 +65,15 @@ class ThumbnailFiles:
         if self._names is None:
             self._names = self._list(self.output_dir / THUMBS_FOLDER)
         return name in self._names
+
+    def original(self, stem: str) -> str | None:
+        """The path of the original copied under `stem`, whatever its format; None when none
+        is there. The original is written last, whole: it is there once its copies are."""
+        for extension in ORIGINAL_EXTENSIONS.values():
+            path = f"{THUMBS_FOLDER}/{stem}.{extension}"
+            if self.exists(path):
+                return path
+        return None
 
     @staticmethod
     def _list(folder: Path) -> frozenset[str]:

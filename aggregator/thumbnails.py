@@ -12,7 +12,6 @@ import io
 import ipaddress
 import logging
 import math
-import re
 import socket
 import threading
 import warnings
@@ -40,10 +39,12 @@ from aggregator.sources.http import new_session
 from aggregator.thumbnail_files import JPEG as _JPEG
 from aggregator.thumbnail_files import (
     LARGE_WIDTH,
+    ORIGINAL_EXTENSIONS,
     PROGRESS_LABEL,
     SMALL_WIDTH,
     THUMBS_FOLDER,
     ThumbnailFiles,
+    safe_stem,
     variant_path,
 )
 from aggregator.thumbnail_files import WEBP as _WEBP
@@ -57,10 +58,7 @@ MAX_BYTES = 8 * 1024 * 1024
 # (Pillow's own default, 89 million, only warns).
 MAX_PIXELS = 40_000_000
 MAX_REDIRECTS = 5
-# A platform id becomes part of a file name: YouTube's are 11 of these, Facebook's digits and
-# "_", WordPress's digits. Anything else is refused, not rewritten (two ids must not collide).
-_SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
-_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
+_EXTENSIONS = ORIGINAL_EXTENSIONS
 _MIN_SECONDS_LEFT = 5.0
 
 _WIDTHS = (SMALL_WIDTH, LARGE_WIDTH)
@@ -88,10 +86,11 @@ class ThumbnailError(Exception):
 
 def thumbnail_stem(source: str, platform_id: str) -> str:
     """The file name's stem; ThumbnailError for an id that is no safe part of a file name."""
-    for part in (source, platform_id):
-        if not _SAFE_ID.fullmatch(part):
-            raise ThumbnailError(f"id {part[:40]!r}... is not a safe file name")
-    return f"{source}-{platform_id}"
+    stem = safe_stem(source, platform_id)
+    if stem is None:
+        unsafe = platform_id if safe_stem(source, "x") else source
+        raise ThumbnailError(f"id {unsafe[:40]!r}... is not a safe file name")
+    return stem
 
 
 def download_thumbnails(

@@ -279,8 +279,8 @@ def test_the_first_sources_thumbnails_are_copied_while_the_next_is_fetched(site,
 
 def test_a_run_that_fails_stops_its_background_copy_and_records_none(site, monkeypatch, capsys):
     """The database failing after YouTube's save (a full disk, say) ends the run with its one
-    line; the background copy is stopped and waited for before that, and nothing of it is
-    recorded (a later run copies those thumbnails again)."""
+    line; the early copies are stopped and waited for before that, and nothing of them is
+    recorded (a later run records the originals it finds in thumbs/)."""
     from sqlalchemy.exc import OperationalError
 
     from aggregator import store
@@ -295,7 +295,7 @@ def test_a_run_that_fails_stops_its_background_copy_and_records_none(site, monke
     monkeypatch.setattr(store, "record_run", failing)
     assert run(site, "update") == 2  # the database's error, as the CLI tells it
     assert "disk I/O error" in capsys.readouterr().err
-    assert not [t for t in threading.enumerate() if t.name.startswith("thumbnails-background")]
+    assert not [t for t in threading.enumerate() if t.name.startswith("thumbnails-early")]
     with sqlite3.connect(site.folder / "showcase.db") as db:
         recorded = db.execute("select count(*) from items where thumbnail_file is not null")
         assert recorded.fetchone() == (0,)
@@ -315,3 +315,98 @@ def test_a_background_copy_that_fails_is_told_once_every_source_is_read(site, mo
     with sqlite3.connect(site.folder / "showcase.db") as db:
         sources = {source for (source,) in db.execute("select source from fetch_runs")}
     assert sources == {"youtube", "facebook", "website"}
+
+
+def test_a_sources_thumbnails_are_copied_before_it_is_saved(site, monkeypatch):
+    """Copying begins once a source is read, not once it is stored: YouTube's save waits for
+    a thumbnail of YouTube's to be written, and every copy is recorded before the render."""
+    from aggregator import store
+
+    written = threading.Event()
+    real_write, real_save = thumbnails.write_atomic, store.save_result
+    seen_before_save: list[bool] = []
+
+    def noting_write(path, data, durable=True):
+        real_write(path, data, durable=durable)
+        if path.name.startswith("youtube-"):
+            written.set()
+
+    def waiting_save(session, result, *args, **kwargs):
+        if result.source == "youtube":
+            seen_before_save.append(written.wait(timeout=10))
+        return real_save(session, result, *args, **kwargs)
+
+    monkeypatch.setattr(thumbnails, "write_atomic", noting_write)
+    monkeypatch.setattr(store, "save_result", waiting_save)
+    assert run(site, "update") == 0
+    assert seen_before_save == [True]
+    with sqlite3.connect(site.folder / "showcase.db") as db:
+        files = [name for (name,) in db.execute("select thumbnail_file from items") if name]
+    assert files and all((site.output / name).is_file() for name in files)
+
+
+def test_an_original_in_thumbs_is_recorded_not_fetched_again(site):
+    """An original is written last and whole, so one found in thumbs/ without its row saying
+    so (copied early by a run that then failed) is recorded; its image is not fetched again."""
+    assert run(site, "update") == 0
+    with sqlite3.connect(site.folder / "showcase.db") as db:
+        before = dict(
+            db.execute("select id, thumbnail_file from items where thumbnail_file is not null")
+        )
+        db.execute("update items set thumbnail_file = null")
+    site.server.reset_stats()
+    assert run(site, "update") == 0
+    assert [path for route, path in site.server.stats.requests if route == "thumbs"] == []
+    with sqlite3.connect(site.folder / "showcase.db") as db:
+        after = dict(
+            db.execute("select id, thumbnail_file from items where thumbnail_file is not null")
+        )
+    assert after == before and before
+
+
+def test_early_copies_are_of_shown_items_only(tmp_path):
+    """Offered a source's items, the early copier takes those public, carrying the hashtag,
+    not hidden by staff and with no original in thumbs/ yet, and names each copy by its item."""
+    from dataclasses import replace
+
+    from conftest import write_config
+    from test_store import video
+
+    from aggregator import jobs
+    from aggregator.config import load_config
+
+    with serving(answer(jpeg(1280, 720))) as server:
+        config = load_config(write_config(tmp_path, server.url()))
+        (tmp_path / "public" / "thumbs").mkdir(parents=True)
+        (tmp_path / "public" / "thumbs" / "youtube-there.png").write_bytes(b"copied before")
+        items = [
+            replace(video(name), thumbnail_url=server.url(f"/{name}.jpg"))
+            for name in ("shown", "hidden", "there", "untagged", "private")
+        ]
+        items[3] = replace(items[3], title="Ohne Hashtag")
+        items[4] = replace(items[4], public=False)
+        with jobs.EarlyThumbnails(config, policy(), frozenset({("youtube", "hidden")})) as early:
+            early.offer(items)
+        assert server.hits == ["/shown.jpg"]
+    assert early.copied == {("youtube", "shown"): "thumbs/youtube-shown.jpg"}
+
+
+def test_early_copies_the_showcase_does_not_show_are_removed(site, caplog):
+    """A copy made early for an item that then is not shown (its episode hidden through
+    another of its items) is removed with its resized copies when the showcase is selected."""
+    from aggregator import jobs, store
+    from aggregator.config import load_config
+
+    caplog.set_level("INFO", logger="aggregator.jobs")
+    config = load_config(site.config)
+    thumbs = site.output / "thumbs"
+    thumbs.mkdir(parents=True)
+    gone = ["youtube-gone.jpg", "youtube-gone.w320.webp", "youtube-gone.w640.webp"]
+    for name in [*gone, "youtube-gone.w320.jpg", "youtube-kept.jpg"]:
+        (thumbs / name).write_bytes(b"x")
+    engine = store.open_database(config.database_url)
+    copied = {("youtube", "gone"): "thumbs/youtube-gone.jpg"}
+    jobs.fetch_thumbnails(engine, config, policy(), rows=[], copied_early=copied)
+    engine.dispose()
+    assert sorted(path.name for path in thumbs.iterdir()) == ["youtube-kept.jpg"]
+    assert "1 copied early are not shown, removed" in caplog.text
