@@ -11,7 +11,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -226,7 +226,7 @@ def fetch_sources(
             rows = selection.unchanged_rows(outcomes)
             if rows is None:
                 rows = _showcase_rows(engine, config)
-        fetch_thumbnails(engine, config, policy, shown, rows, early.copied)
+        fetch_thumbnails(engine, config, policy, shown, rows, early.copies)
     return outcomes
 
 
@@ -485,19 +485,21 @@ def fetch_thumbnails(
     policy: RetryPolicy,
     shown: progress.Counter | None = None,
     rows: list[StoredItem] | None = None,
-    copied_early: Mapping[ItemKey, str] | None = None,
+    early: EarlyCopies | None = None,
 ) -> int:
     """Copy the thumbnails of showcase items that have none in the output directory yet
     (of `rows`, the showcase selected by the caller; selected here when None). An original
     already in thumbs/ (copied early, or by a run that ended before recording it) is recorded,
-    not fetched again; what `copied_early` holds that the showcase does not show is removed."""
+    not fetched again; an image the early copies tried in vain is left for the next run, as
+    a failed copy is; what they copied that the showcase does not show is removed."""
     # Here, not at the top: Pillow and the HTTP stack serve fetching, not `render` or `status`.
     from aggregator.thumbnails import download_thumbnails, ensure_variants
 
     if rows is None:
         rows = _showcase_rows(engine, config)
-    missing = _missing_thumbnails(config, rows)
-    _remove_unshown(config.output_dir, copied_early or {}, rows)
+    early = early or EarlyCopies()
+    missing = _missing_thumbnails(config, rows, early.tried)
+    _remove_unshown(config.output_dir, early.copied, rows)
     # The resized copies, when an older run lacks them.
     ensure_variants(config.output_dir, [*missing.recorded, *missing.found.values()])
     hosts = _image_hosts(config)
@@ -516,7 +518,9 @@ class _Missing:
     recorded: list[str]
 
 
-def _missing_thumbnails(config: Config, rows: Sequence[StoredItem]) -> _Missing:
+def _missing_thumbnails(
+    config: Config, rows: Sequence[StoredItem], tried: Collection[ItemKey] = ()
+) -> _Missing:
     from aggregator.thumbnails import ThumbnailWanted
 
     present = ThumbnailFiles(config.output_dir)
@@ -528,7 +532,7 @@ def _missing_thumbnails(config: Config, rows: Sequence[StoredItem]) -> _Missing:
         found = present.original(stem) if stem else None
         if found:
             missing.found[row.id] = found
-        else:
+        elif (row.source, row.platform_id) not in tried:
             missing.wanted.append(
                 ThumbnailWanted(row.id, row.source, row.platform_id, row.thumbnail_url)
             )
@@ -562,12 +566,21 @@ def _record_thumbnails(engine: Engine, files: dict[int, str], wanted: int, copie
         log.info("thumbnails: %d of %d copied", copied, wanted)
 
 
+@dataclass
+class EarlyCopies:
+    """What the early copies did: the files copied, by (source, platform id); every image
+    they tried, copied or not."""
+
+    copied: dict[ItemKey, str] = field(default_factory=dict)
+    tried: set[ItemKey] = field(default_factory=set)
+
+
 class EarlyThumbnails:
     """The thumbnails of a source's items that carry the hashtag, copied as soon as the source
     is read, on a thread of their own, while the sources are still read and stored: a first
     update's copies (most of its work) no longer wait for the saves. Nothing here touches the
-    database: what was copied is `copied`, by (source, platform id), once the `with` ends,
-    for `fetch_thumbnails` to record or remove.
+    database: what was copied and tried is `copies` once the `with` ends, for
+    `fetch_thumbnails` to record or remove.
 
     Items public and carrying the hashtag are copied, not those staff hid, nor those whose
     original is in thumbs/ already. An exception out of the `with` stops the copies (nothing
@@ -585,7 +598,7 @@ class EarlyThumbnails:
         self.rule = HashtagRule.of(config.showcase.hashtags)
         self.present = ThumbnailFiles(config.output_dir)
         self.stop = threading.Event()
-        self.copied: dict[ItemKey, str] = {}
+        self.copies = EarlyCopies()
         self._offered = threading.Lock()  # offers come from the sources' read threads
         self._pool: ThreadPoolExecutor | None = None
         self._copies: list[tuple[Future[dict[int, str]], list[ThumbnailWanted]]] = []
@@ -604,7 +617,7 @@ class EarlyThumbnails:
                 failure = failure or copy_failure
                 continue
             for index, name in stored.items():
-                self.copied[wanted[index].source, wanted[index].platform_id] = name
+                self.copies.copied[wanted[index].source, wanted[index].platform_id] = name
         if self._pool is not None:
             self._pool.shutdown()
         if error is None and failure is not None:
@@ -634,6 +647,7 @@ class EarlyThumbnails:
                 shown=self.shown,
             )
             self._copies.append((future, wanted))
+            self.copies.tried.update((thumb.source, thumb.platform_id) for thumb in wanted)
 
     def _wanted(self, items: Sequence[Item]) -> list[ThumbnailWanted]:
         """The items' thumbnails to copy, each numbered by its place in the list."""

@@ -388,7 +388,7 @@ def test_early_copies_are_of_shown_items_only(tmp_path):
         with jobs.EarlyThumbnails(config, policy(), frozenset({("youtube", "hidden")})) as early:
             early.offer(items)
         assert server.hits == ["/shown.jpg"]
-    assert early.copied == {("youtube", "shown"): "thumbs/youtube-shown.jpg"}
+    assert early.copies.copied == {("youtube", "shown"): "thumbs/youtube-shown.jpg"}
 
 
 def test_early_copies_the_showcase_does_not_show_are_removed(site, caplog):
@@ -405,8 +405,33 @@ def test_early_copies_the_showcase_does_not_show_are_removed(site, caplog):
     for name in [*gone, "youtube-gone.w320.jpg", "youtube-kept.jpg"]:
         (thumbs / name).write_bytes(b"x")
     engine = store.open_database(config.database_url)
-    copied = {("youtube", "gone"): "thumbs/youtube-gone.jpg"}
-    jobs.fetch_thumbnails(engine, config, policy(), rows=[], copied_early=copied)
+    early = jobs.EarlyCopies(
+        {("youtube", "gone"): "thumbs/youtube-gone.jpg"}, {("youtube", "gone")}
+    )
+    jobs.fetch_thumbnails(engine, config, policy(), rows=[], early=early)
     engine.dispose()
     assert sorted(path.name for path in thumbs.iterdir()) == ["youtube-kept.jpg"]
     assert "1 copied early are not shown, removed" in caplog.text
+
+
+def test_an_image_is_asked_for_once_a_run_even_when_it_fails(site, monkeypatch):
+    """An image the early copies tried in vain (a 404, say) is left for the next run, as a
+    failed copy always was: the copy after the saves does not ask for it a second time."""
+    asked: list[str] = []
+    real_download = thumbnails._download_image
+
+    def failing_once(http, hosts, url, timeout):
+        asked.append(url)
+        if len(asked) == 1:
+            raise thumbnails.ThumbnailError("http 404")
+        return real_download(http, hosts, url, timeout)
+
+    monkeypatch.setattr(thumbnails, "_download_image", failing_once)
+    assert run(site, "update") == 0
+    assert asked and len(asked) == len(set(asked))
+    with sqlite3.connect(site.folder / "showcase.db") as db:
+        files = db.execute("select count(*) from items where thumbnail_file is not null")
+        assert files.fetchone() == (len(asked) - 1,)
+    asked.clear()
+    assert run(site, "update") == 0
+    assert len(asked) == 1  # the next run asks again for the one that failed
