@@ -219,6 +219,30 @@ def test_requests_sessions_take_the_proxy_per_request(monkeypatch):
     )
 
 
+def test_a_request_does_not_read_the_proxy_variables_again(monkeypatch, tmp_path):
+    """The proxy rule reads the variables once per session; requests' own reading for every
+    request (a sixth of a thumbnail's download) is skipped, its answer unused. Its CA
+    bundle variables still apply, and a verify or cert given to the request wins."""
+    import requests.sessions
+
+    def read_again(*args, **kwargs):
+        raise AssertionError("the proxy variables read again for a request")
+
+    monkeypatch.setattr(requests.sessions, "get_environ_proxies", read_again)
+    monkeypatch.setenv("https_proxy", PROXY)
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    session = new_session()
+    merged = session.merge_environment_settings("https://graph.facebook.com/", {}, None, None, None)
+    assert merged == {"proxies": {"https": PROXY}, "stream": False, "verify": True, "cert": None}
+    bundle = tmp_path / "ca.pem"
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    merged = session.merge_environment_settings("https://x.fbcdn.net/", {}, True, None, "c.pem")
+    assert (merged["verify"], merged["stream"], merged["cert"]) == (str(bundle), True, "c.pem")
+    merged = session.merge_environment_settings("https://x.fbcdn.net/", {}, None, False, None)
+    assert merged["verify"] is False
+
+
 def test_httplib2_gets_the_proxy_with_its_credentials_decoded(monkeypatch):
     """httplib2's own proxy_info_from_url passes the password percent-encoded (a proxy then
     answers 407); showcase decodes it, and applies the loopback and no_proxy rule."""
