@@ -9,6 +9,7 @@ import fcntl
 import hashlib
 import logging
 import os
+import queue
 import threading
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -26,7 +27,7 @@ from aggregator.errors import DatabaseError, LockedError, SourceError, redact
 from aggregator.held_logs import HeldLogs
 from aggregator.lazy import LazyModule
 from aggregator.matching import HashtagRule
-from aggregator.models import Item, KnownItems, SkippedItem, SourceResult, Usage
+from aggregator.models import Found, Item, KnownItems, SkippedItem, SourceResult, Usage
 from aggregator.publish import TIMEOUT_SECONDS as PUBLISH_TIMEOUT_SECONDS
 from aggregator.publish import PublishError, publish
 from aggregator.render import render_showcase, source_label
@@ -240,8 +241,9 @@ def _showcase_rows(engine: Engine, config: Config) -> list[StoredItem]:
 def _read_and_copy(
     config: Config, fetch: _Fetch, policy: RetryPolicy, early: EarlyThumbnails
 ) -> SourceResult | None:
-    """The source's answer, its items' thumbnails begun as soon as it is there."""
-    result = _read(config, fetch, policy)
+    """The source's answer, its items' thumbnails begun as the source finds them (a page at a
+    time where it tells them) or else as soon as it is there."""
+    result = _read(config, fetch, policy, early.offer)
     if result is not None:
         early.offer(result.items)
     return result
@@ -301,11 +303,13 @@ def _begin(
     return _Fetch(name, started_at, started, outcome, known)
 
 
-def _read(config: Config, fetch: _Fetch, policy: RetryPolicy) -> SourceResult | None:
+def _read(
+    config: Config, fetch: _Fetch, policy: RetryPolicy, found: Found | None = None
+) -> SourceResult | None:
     """The source's answer (HTTP only, no database: it may run on a thread of its own)."""
     with progress.counter(f"{source_label(fetch.name)}: Seite") as pages:
         fetch.outcome.usage = progress.CountedUsage(shown=pages)
-        return _call_source(config, fetch.name, policy, fetch.outcome, fetch.known)
+        return _call_source(config, fetch.name, policy, fetch.outcome, fetch.known, found)
 
 
 def _finish(
@@ -422,6 +426,7 @@ def _call_source(
     policy: RetryPolicy,
     outcome: FetchOutcome,
     known: KnownItems | None = None,
+    found: Found | None = None,
 ) -> SourceResult | None:
     settings = getattr(config, name)
     quick = quick_fetcher(name) if known is not None else None
@@ -429,7 +434,7 @@ def _call_source(
         if quick is not None and known is not None:
             result = quick(settings, policy, outcome.usage, known)
         else:
-            result = fetcher(name)(settings, policy, outcome.usage)
+            result = fetcher(name)(settings, policy, outcome.usage, found=found)
     except SourceError as error:
         outcome.error = error
         return None
@@ -576,16 +581,18 @@ class EarlyCopies:
 
 
 class EarlyThumbnails:
-    """The thumbnails of a source's items that carry the hashtag, copied as soon as the source
-    is read, on a thread of their own, while the sources are still read and stored: a first
-    update's copies (most of its work) no longer wait for the saves. Nothing here touches the
-    database: what was copied and tried is `copies` once the `with` ends, for
-    `fetch_thumbnails` to record or remove.
+    """The thumbnails of the items that carry the hashtag, copied as the sources find them
+    (a page of a listing at a time, or the whole listing once it is read), on threads of their
+    own while the sources are still read and stored: a first update's copies, most of its
+    work, no longer wait for the listings and the saves. One copier takes the images one after
+    the other from every source, on kept-alive connections. Nothing here touches the database:
+    what was copied and tried is `copies` once the `with` ends, for `fetch_thumbnails` to
+    record or remove.
 
     Items public and carrying the hashtag are copied, not those staff hid, nor those whose
-    original is in thumbs/ already. An exception out of the `with` stops the copies (nothing
-    new begun, what is under way waited for). A copy that fails (a full disk) is told at the
-    end of the `with`, once every source is read and stored."""
+    original is in thumbs/ already, nor any offered before. An exception out of the `with`
+    stops the copies (nothing new begun, what is under way waited for). A copy that fails (a
+    full disk) is told at the end of the `with`, once every source is read and stored."""
 
     def __init__(
         self,
@@ -600,8 +607,10 @@ class EarlyThumbnails:
         self.stop = threading.Event()
         self.copies = EarlyCopies()
         self._offered = threading.Lock()  # offers come from the sources' read threads
+        self._queue: queue.SimpleQueue[ThumbnailWanted | None] = queue.SimpleQueue()
+        self._wanted: list[ThumbnailWanted] = []
         self._pool: ThreadPoolExecutor | None = None
-        self._copies: list[tuple[Future[dict[int, str]], list[ThumbnailWanted]]] = []
+        self._copier: Future[dict[int, str]] | None = None
 
     def __enter__(self) -> EarlyThumbnails:
         return self
@@ -609,64 +618,68 @@ class EarlyThumbnails:
     def __exit__(self, kind: object, error: BaseException | None, trace: object) -> None:
         if error is not None:
             self.stop.set()
-        failure: Exception | None = None
-        for future, wanted in self._copies:
-            try:
-                stored = future.result()
-            except Exception as copy_failure:
-                failure = failure or copy_failure
-                continue
-            for index, name in stored.items():
-                self.copies.copied[wanted[index].source, wanted[index].platform_id] = name
-        if self._pool is not None:
+        self._queue.put(None)  # no more offers: the copier ends once it has copied the rest
+        if self._copier is None:
+            return
+        try:
+            stored = self._copier.result()
+        except Exception as failure:
+            if error is None:
+                raise failure from None
+            return
+        finally:
+            assert self._pool is not None
             self._pool.shutdown()
-        if error is None and failure is not None:
-            raise failure
+        for number, name in stored.items():
+            thumb = self._wanted[number]
+            self.copies.copied[thumb.source, thumb.platform_id] = name
 
     def offer(self, items: Sequence[Item]) -> None:
-        """Begin copying the thumbnails of those `items` the showcase will want."""
+        """Queue the thumbnails of those `items` the showcase will want, to copy them now."""
         from concurrent.futures import ThreadPoolExecutor
 
         from aggregator.thumbnails import download_thumbnails
 
-        wanted = self._wanted(items)
-        if not wanted:
-            return
         with self._offered:
-            if self.stop.is_set():
+            wanted = self._new_wanted(items)
+            if not wanted or self.stop.is_set():
                 return
+            for thumb in wanted:
+                self._queue.put(thumb)
+            if self.shown is not None:
+                self.shown.total = (self.shown.total or 0) + len(wanted)
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(1, thread_name_prefix="thumbnails-early")
-            future = self._pool.submit(
-                download_thumbnails,
-                wanted,
-                self.config.output_dir,
-                self.policy,
-                _image_hosts(self.config),
-                stop=self.stop,
-                shown=self.shown,
-            )
-            self._copies.append((future, wanted))
-            self.copies.tried.update((thumb.source, thumb.platform_id) for thumb in wanted)
+                self._copier = self._pool.submit(
+                    download_thumbnails,
+                    iter(self._queue.get, None),
+                    self.config.output_dir,
+                    self.policy,
+                    _image_hosts(self.config),
+                    stop=self.stop,
+                    shown=self.shown,
+                )
 
-    def _wanted(self, items: Sequence[Item]) -> list[ThumbnailWanted]:
-        """The items' thumbnails to copy, each numbered by its place in the list."""
+    def _new_wanted(self, items: Sequence[Item]) -> list[ThumbnailWanted]:
+        """The items' thumbnails to copy, numbered on from those offered before."""
         from aggregator.thumbnails import ThumbnailWanted
 
         wanted: list[ThumbnailWanted] = []
         for item in items:
-            if not (item.public and item.thumbnail_url):
+            key = (item.source, item.platform_id)
+            if not (item.public and item.thumbnail_url) or key in self.hidden:
                 continue
-            if (item.source, item.platform_id) in self.hidden:
+            if key in self.copies.tried:
                 continue
             stem = safe_stem(item.source, item.platform_id)
             if stem is None or self.present.original(stem):
                 continue
             if self.rule.matches(item.title, item.description, item.tags):
-                number = len(wanted)
-                wanted.append(
-                    ThumbnailWanted(number, item.source, item.platform_id, item.thumbnail_url)
-                )
+                number = len(self._wanted)
+                thumb = ThumbnailWanted(number, item.source, item.platform_id, item.thumbnail_url)
+                self._wanted.append(thumb)
+                self.copies.tried.add(key)
+                wanted.append(thumb)
         return wanted
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import ItemsView, Iterator, Mapping, ValuesView
+from collections.abc import Callable, ItemsView, Iterator, Mapping, Sequence, ValuesView
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -129,6 +129,11 @@ class SkippedItem:
     def line(self) -> str:
         item = self.platform_id or "(no id)"
         return f"{self.source}: skipped item {item}: {self.field}: {self.reason}"
+
+
+# What a source calls with each batch of items as it reads them (a page of a listing), before
+# the whole listing is in: the thumbnails of those items can be copied meanwhile.
+Found = Callable[[Sequence["Item"]], None]
 
 
 @dataclass

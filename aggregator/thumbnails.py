@@ -94,7 +94,7 @@ def thumbnail_stem(source: str, platform_id: str) -> str:
 
 
 def download_thumbnails(
-    wanted: list[ThumbnailWanted],
+    wanted: Iterable[ThumbnailWanted],
     output_dir: Path,
     policy: RetryPolicy,
     hosts: ImageHosts | None = None,
@@ -108,24 +108,30 @@ def download_thumbnails(
     GIL). A failed or refused image is logged and left for the next run: the page shows a
     placeholder meanwhile. Images come only from `hosts` (the platforms' image hosts alone when
     None). No image is begun once the run's time budget is nearly spent, or once `stop` is set.
-    The images are counted on `shown` when given (a run's copies in several calls, one count).
-    """
+    The images are counted on `shown` when given (a run's copies in several calls, one count;
+    `wanted` given as a list adds its length to the total, the caller counts any other).
+
+    `wanted` is taken one image at a time as a worker is free: it may be a stream that waits
+    for the next image (`EarlyThumbnails`), and it is read to its end in any case."""
     stored: dict[int, str] = {}
     hosts = hosts or ImageHosts()
     copier = _Copier(output_dir, policy, hosts, session)
-    todo = list(reversed(wanted))
+    todo: Iterator[ThumbnailWanted] = iter(wanted)
     in_flight: dict[Future[str], ThumbnailWanted] = {}
-    if shown is not None:
-        shown.total = (shown.total or 0) + len(wanted)
-    counting = nullcontext(shown) if shown else progress.counter(PROGRESS_LABEL, len(wanted))
+    total = len(wanted) if isinstance(wanted, list) else None
+    if shown is not None and total is not None:
+        shown.total = (shown.total or 0) + total
+    counting = nullcontext(shown) if shown else progress.counter(PROGRESS_LABEL, total)
     with (
         counting as counted,
         decoding_limits(),
         ThreadPoolExecutor(WORKERS, thread_name_prefix="thumbnail") as pool,
     ):
-        while todo or in_flight:
-            while todo and len(in_flight) < 2 * WORKERS and _may_begin(policy, stop):
-                thumb = todo.pop()
+        while True:
+            while len(in_flight) < 2 * WORKERS and _may_begin(policy, stop):
+                thumb = next(todo, None)
+                if thumb is None:
+                    break
                 in_flight[pool.submit(copier.copy, thumb)] = thumb
             if not in_flight:
                 break
@@ -138,9 +144,10 @@ def download_thumbnails(
                 except ThumbnailError as error:
                     shown_id = thumb.platform_id[:40].encode("unicode_escape").decode("ascii")
                     log.info("thumbnail %s:%s: %s", thumb.source, shown_id, redact(str(error)))
-    if todo:
+    left = sum(1 for _ in todo)
+    if left:
         why = "stopped" if stop and stop.is_set() else "time budget spent"
-        log.info("thumbnails: %s, %d left for the next run", why, len(todo))
+        log.info("thumbnails: %s, %d left for the next run", why, left)
     return stored
 
 

@@ -19,10 +19,10 @@ def test_the_sources_are_read_at_once(site, monkeypatch):
     real = jobs.fetcher
 
     def meeting(name):
-        def fetch(*args):
+        def fetch(*args, **kwargs):
             if name in ("youtube", "facebook"):
                 together.wait()  # each one's read waits for the other's to begin
-            return real(name)(*args)
+            return real(name)(*args, **kwargs)
 
         return fetch
 
@@ -35,10 +35,10 @@ def test_a_later_source_logs_after_the_earlier_one_is_told(site, monkeypatch, ca
     real = jobs.fetcher
 
     def ordered(name):
-        def fetch(*args):
+        def fetch(*args, **kwargs):
             if name == "youtube":  # YouTube ends last, Facebook's lines are logged first
                 assert facebook_read.wait(WAIT)
-            result = real(name)(*args)
+            result = real(name)(*args, **kwargs)
             if name == "facebook":
                 facebook_read.set()
             return result

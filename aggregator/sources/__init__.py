@@ -1,6 +1,8 @@
 """The sources: each module turns one platform's API into a plain `SourceResult`.
 
-A source is one module with `fetch(settings, policy, usage) -> SourceResult` and one line here.
+A source is one module with `fetch(settings, policy, usage, found=None) -> SourceResult` and one
+line here; `found`, when given, is told each batch of items as it is read (the thumbnails of
+those that carry the hashtag are copied meanwhile).
 A source that can refresh cheaply also has `fetch_quick(settings, policy, usage, known)`: the
 figures and the newest items only, never a complete listing (see `KnownItems`).
 Modules are imported on first use, so `render` never loads an API client.
@@ -11,7 +13,7 @@ from __future__ import annotations
 import importlib
 from typing import Any, Protocol
 
-from aggregator.models import KnownItems, SourceResult, Usage
+from aggregator.models import Found, KnownItems, SourceResult, Usage
 from aggregator.retry import RetryPolicy
 
 MODULES = {
@@ -22,7 +24,9 @@ MODULES = {
 
 
 class Fetch(Protocol):
-    def __call__(self, settings: Any, policy: RetryPolicy, usage: Usage) -> SourceResult: ...
+    def __call__(
+        self, settings: Any, policy: RetryPolicy, usage: Usage, found: Found | None = None
+    ) -> SourceResult: ...
 
 
 def fetcher(name: str) -> Fetch:

@@ -41,6 +41,7 @@ from aggregator.errors import SourceError, redact_records_of, register_secret
 from aggregator.models import (
     Account,
     Figure,
+    Found,
     Item,
     KnownItems,
     RawJson,
@@ -113,13 +114,15 @@ def fetch(
     policy: RetryPolicy,
     usage: Usage,
     session: requests.Session | None = None,
+    found: Found | None = None,
 ) -> SourceResult:
-    """Read the page's figures, every video and every post.
+    """Read the page's figures, every video and every post (the videos told to `found` once
+    they are read, before the posts).
 
     Raises SourceError when the page itself cannot be read; a failure in a listing gives a
     result with `complete=False` holding the figures and what was read before it.
     """
-    return _fetch(settings, policy, usage, session, follow=True)
+    return _fetch(settings, policy, usage, session, follow=True, found=found)
 
 
 def fetch_quick(
@@ -142,6 +145,7 @@ def _fetch(
     session: requests.Session | None,
     *,
     follow: bool,
+    found: Found | None = None,
 ) -> SourceResult:
     token = _require_token(settings)
     scope = nullcontext(session) if session is not None else new_session()
@@ -151,7 +155,7 @@ def _fetch(
         result = SourceResult(
             source=SOURCE, account=parse_account(page), figures=parse_figures(page)
         )
-        listings = read_listings(graph, follow, result.skipped)
+        listings = read_listings(graph, follow, result.skipped, found)
         result.items = listings.items
         result.error = listings.error
         result.complete = follow and listings.error is None
@@ -349,9 +353,13 @@ class PageReader(Protocol):
 
 
 def read_listings(
-    graph: PageReader, follow: bool, skipped: list[SkippedItem] | None = None
+    graph: PageReader,
+    follow: bool,
+    skipped: list[SkippedItem] | None = None,
+    found: Found | None = None,
 ) -> Listings:
-    """The page's videos, then its posts without the ones that only announce a video.
+    """The page's videos, then its posts without the ones that only announce a video. The
+    videos are told to `found` as soon as they are read (the posts wait for the videos' ids).
 
     A failure ends its own listing; the other is still read unless the failure (token,
     permission, rate limit) would only repeat. Without `follow` only the first page of each
@@ -366,6 +374,8 @@ def read_listings(
         try:
             nodes = edge_nodes(graph, edge, follow)
             items.extend(parse_each(SOURCE, nodes, parse, [] if skipped is None else skipped))
+            if found is not None and items is videos:
+                found(videos)
         except SourceError as failure:
             log.info("%s (%d %s read before)", failure, len(items), edge)
             error = error or failure

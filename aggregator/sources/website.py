@@ -58,7 +58,7 @@ import requests
 from aggregator.config import WebsiteConfig
 from aggregator.errors import SourceError
 from aggregator.links import urls_in
-from aggregator.models import Account, Item, SourceResult, Usage
+from aggregator.models import Account, Found, Item, SourceResult, Usage
 from aggregator.retry import RetryPolicy
 from aggregator.sources.http import (
     header,
@@ -121,8 +121,9 @@ def fetch(
     policy: RetryPolicy,
     usage: Usage,
     session: requests.Session | None = None,
+    found: Found | None = None,
 ) -> SourceResult:
-    """Read every published post of the tag.
+    """Read every published post of the tag (each page's told to `found`).
 
     Raises SourceError when the tag cannot be looked up; a failure on a page of posts gives a
     result with `complete=False` holding the posts read before it.
@@ -134,7 +135,7 @@ def fetch(
         result = SourceResult(source=SOURCE, account=parse_account(settings.url))
         try:
             for posts in client.tagged_posts(tag_id):
-                result.items.extend(
+                page = list(
                     parse_each(
                         SOURCE,
                         posts,
@@ -142,6 +143,9 @@ def fetch(
                         result.skipped,
                     )
                 )
+                result.items.extend(page)
+                if found is not None:
+                    found(page)
         except SourceError as error:
             log.info("%s (%d posts read before)", error, len(result.items))
             result.error = error

@@ -46,6 +46,7 @@ from aggregator.errors import SourceError, redact_records_of
 from aggregator.models import (
     Account,
     Figure,
+    Found,
     Item,
     KnownItems,
     RawJson,
@@ -144,8 +145,10 @@ _quiet_client_loggers()
 # --- fetch: the source interface -------------------------------------------------------------
 
 
-def fetch(settings: YouTubeConfig, policy: RetryPolicy, usage: Usage) -> SourceResult:
-    """Read the channel's figures and all its uploads.
+def fetch(
+    settings: YouTubeConfig, policy: RetryPolicy, usage: Usage, found: Found | None = None
+) -> SourceResult:
+    """Read the channel's figures and all its uploads (each batch of 50 told to `found`).
 
     Raises SourceError when the channel itself cannot be read; a failure after that is
     returned as `SourceResult(complete=False, error=...)` with what was read so far.
@@ -158,7 +161,7 @@ def fetch(settings: YouTubeConfig, policy: RetryPolicy, usage: Usage) -> SourceR
     try:
         if not _has_no_videos(channel):
             pages = client.upload_pages(uploads_playlist_id(channel), page_limit(channel))
-            _read_uploads(client, pages, result)
+            _read_uploads(client, pages, result, found)
     except SourceError as error:
         log.info("%s (%d items read before)", error, len(result.items))
         result.error = error
@@ -169,21 +172,30 @@ def fetch(settings: YouTubeConfig, policy: RetryPolicy, usage: Usage) -> SourceR
 
 
 def _read_uploads(
-    client: YouTubeClient, pages: Iterator[list[dict[str, Any]]], result: SourceResult
+    client: YouTubeClient,
+    pages: Iterator[list[dict[str, Any]]],
+    result: SourceResult,
+    found: Found | None = None,
 ) -> None:
     with closing(read_ahead(pages)) as ahead:
-        _read_batches(client, ahead, result)
+        _read_batches(client, ahead, result, found)
 
 
 def _read_batches(
-    client: YouTubeClient, pages: Iterator[list[dict[str, Any]]], result: SourceResult
+    client: YouTubeClient,
+    pages: Iterator[list[dict[str, Any]]],
+    result: SourceResult,
+    found: Found | None = None,
 ) -> None:
     for entries in _batches(entry for page in pages for entry in page):
         readable = _with_video_ids(entries, result.skipped)
         if not readable:
             continue
         videos = client.videos([upload_video_id(entry) for entry in readable])
-        result.items.extend(parse_uploads(readable, videos, result.skipped))
+        batch = parse_uploads(readable, videos, result.skipped)
+        result.items.extend(batch)
+        if found is not None:
+            found(batch)
 
 
 _END: Any = object()
