@@ -7,14 +7,13 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler
 
 from conftest import ACCESS_TOKEN, API_KEY, write_config
 from test_cli import run
 from test_facebook import facebook_settings
 from test_store import video
-from test_thumbnail_speed import jpeg, policy
-from test_trust_urls import answer, serving
+from test_thumbnail_speed import jpeg, keeping_alive, policy
+from test_trust_urls import serving
 from test_website import settings_for as website_settings
 from test_youtube import quick_policy
 from test_youtube import settings_for as youtube_settings
@@ -70,14 +69,7 @@ def test_items_offered_at_several_times_go_through_one_copier(tmp_path, monkeypa
     from one offer to the next, an item offered twice is copied once, and `tried` names every
     image queued."""
     connections: set[int] = set()
-    body = jpeg(1280, 720)
-
-    def keep(request: BaseHTTPRequestHandler) -> None:
-        connections.add(request.client_address[1])
-        answer(body)(request)
-
-    monkeypatch.setattr(BaseHTTPRequestHandler, "protocol_version", "HTTP/1.1")
-    with serving(keep) as server:
+    with serving(keeping_alive(monkeypatch, connections, jpeg(1280, 720))) as server:
         config = load_config(write_config(tmp_path, server.url()))
         items = [replace(video(f"v{n}"), thumbnail_url=server.url(f"/{n}.jpg")) for n in range(9)]
         with jobs.EarlyThumbnails(config, policy()) as early:

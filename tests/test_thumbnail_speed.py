@@ -59,18 +59,23 @@ def test_several_images_are_downloaded_at_once(tmp_path):
     assert most[0] == thumbnails.WORKERS
 
 
-def test_each_worker_keeps_its_connection_alive(tmp_path, monkeypatch):
-    """20 images over at most WORKERS connections, not one connection per image (the image
-    CDNs speak HTTP/1.1 and keep connections open; the test server is made to as well)."""
-    connections: set[int] = set()
-    body = jpeg(640, 360)
+def keeping_alive(monkeypatch, connections: set[int], body: bytes):
+    """A handler answering `body` over HTTP/1.1 kept-alive connections (as the image CDNs do),
+    noting each connection's client port in `connections`."""
 
     def keep(request: BaseHTTPRequestHandler) -> None:
         connections.add(request.client_address[1])
         answer(body)(request)
 
     monkeypatch.setattr(BaseHTTPRequestHandler, "protocol_version", "HTTP/1.1")
-    with serving(keep) as server:
+    return keep
+
+
+def test_each_worker_keeps_its_connection_alive(tmp_path, monkeypatch):
+    """20 images over at most WORKERS connections, not one connection per image (the image
+    CDNs speak HTTP/1.1 and keep connections open; the test server is made to as well)."""
+    connections: set[int] = set()
+    with serving(keeping_alive(monkeypatch, connections, jpeg(640, 360))) as server:
         hosts = thumbnails.image_hosts([server.url()])
         assert len(thumbnails.download_thumbnails(wanted(server, 20), tmp_path, policy(), hosts))
     assert len(connections) <= thumbnails.WORKERS
