@@ -123,7 +123,7 @@ def fetch(
     session: requests.Session | None = None,
     found: Found | None = None,
 ) -> SourceResult:
-    """Read every published post of the tag (each page's told to `found`).
+    """Read every published post of the tag (each page of them told to `found`).
 
     Raises SourceError when the tag cannot be looked up; a failure on a page of posts gives a
     result with `complete=False` holding the posts read before it.
