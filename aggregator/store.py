@@ -362,7 +362,7 @@ def schema_state(engine: Engine) -> str:
     if revision is None:
         return SCHEMA_BEHIND
     _head, known = _revisions()
-    if revision is not None and revision not in known:
+    if revision not in known:
         raise NewerSchemaError(
             f"{database_name(engine.url)}: schema revision {revision} was made by a newer "
             "showcase; upgrade showcase (the database is left as it is)"

@@ -58,7 +58,6 @@ MAX_BYTES = 8 * 1024 * 1024
 # (Pillow's own default, 89 million, only warns).
 MAX_PIXELS = 40_000_000
 MAX_REDIRECTS = 5
-_EXTENSIONS = ORIGINAL_EXTENSIONS
 _MIN_SECONDS_LEFT = 5.0
 
 _WIDTHS = (SMALL_WIDTH, LARGE_WIDTH)
@@ -203,7 +202,7 @@ def _converted(data: bytes, stem: str) -> tuple[str, list[tuple[str, bytes]]]:
     with refusing_bombs():
         try:
             with Image.open(io.BytesIO(data)) as image:
-                extension = _EXTENSIONS.get(image.format or "")
+                extension = ORIGINAL_EXTENSIONS.get(image.format or "")
                 if extension is None:
                     raise ThumbnailError(f"unsupported image format {image.format or 'unknown'}")
                 name = f"{stem}.{extension}"

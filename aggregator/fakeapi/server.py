@@ -49,7 +49,6 @@ _SECRET_PARAMS = {
 }
 _VERSION = re.compile(r"v\d+\.\d+")
 _THUMB = re.compile(r"/thumbs/(?P<name>[\w.-]+)\.jpg")
-_THUMB_IN_TEXT = re.compile(r"/thumbs/([\w.-]+)\.jpg")
 _GRAPH_EDGE_ROUTES = {
     "videos": "graph.videos",
     "posts": "graph.posts",
@@ -368,7 +367,7 @@ class FakeApiServer:
         an image host has them before anyone asks; return how many."""
         if not self.world.fixed:
             raise RuntimeError("only a fixed world's images are kept (World.fix)")
-        names = set(_THUMB_IN_TEXT.findall(json.dumps(self.world.to_dict())))
+        names = set(_THUMB.findall(json.dumps(self.world.to_dict())))
         for name in names:
             self._image(name)
         return len(names)
