@@ -16,6 +16,7 @@ from aggregator import (
     cli_install_args,
     cli_setup_args,
     context,
+    cycles,
     init,
     install,
     render,
@@ -180,7 +181,7 @@ try:
     entry.run()
 except SystemExit:
     pass
-print(seen, gc.isenabled(), gc.get_freeze_count() > 0)
+print(seen, gc.isenabled(), gc.get_freeze_count() > 0, gc.get_threshold())
 """
 
 
@@ -188,7 +189,10 @@ def test_the_command_line_is_imported_with_the_cycle_collector_paused() -> None:
     done = subprocess.run(
         [sys.executable, "-c", _COLLECTOR_WATCH], capture_output=True, text=True, check=True
     )
-    assert done.stdout.splitlines()[-1] == "[False] True True"  # paused, then its objects frozen
+    seen, enabled, frozen, threshold = done.stdout.splitlines()[-1].split(" ", 3)
+    assert (seen, enabled, frozen) == ("[False]", "True", "True")  # paused, then frozen
+    # and the youngest objects collected in batches of 10,000, not Python's 700
+    assert threshold == f"({cycles.YOUNG_GENERATION_SIZE}, 10, 10)"
 
 
 def test_the_showcase_script_starts_where_python_m_aggregator_does() -> None:
