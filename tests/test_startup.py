@@ -192,7 +192,7 @@ def test_the_command_line_is_imported_with_the_cycle_collector_paused() -> None:
     seen, enabled, frozen, threshold = done.stdout.splitlines()[-1].split(" ", 3)
     assert (seen, enabled, frozen) == ("[False]", "True", "True")  # paused, then frozen
     # and the youngest objects collected in batches of 10,000, not Python's 700
-    assert threshold == f"({cycles.YOUNG_GENERATION_SIZE}, 10, 10)"
+    assert threshold.startswith(f"({cycles.YOUNG_GENERATION_SIZE},")
 
 
 def test_the_showcase_script_starts_where_python_m_aggregator_does() -> None:
