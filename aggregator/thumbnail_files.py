@@ -22,10 +22,15 @@ ORIGINAL_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
 
 
+def safe_part(part: str) -> bool:
+    """Whether a source name or platform id may be part of a file name as it is."""
+    return _SAFE_ID.fullmatch(part) is not None
+
+
 def safe_stem(source: str, platform_id: str) -> str | None:
     """The thumbnail's file name without folder and extension, `youtube-ID`; None for an id
     that is no safe part of a file name."""
-    if _SAFE_ID.fullmatch(source) and _SAFE_ID.fullmatch(platform_id):
+    if safe_part(source) and safe_part(platform_id):
         return f"{source}-{platform_id}"
     return None
 

@@ -44,7 +44,7 @@ from aggregator.thumbnail_files import (
     SMALL_WIDTH,
     THUMBS_FOLDER,
     ThumbnailFiles,
-    safe_stem,
+    safe_part,
     variant_path,
 )
 from aggregator.thumbnail_files import WEBP as _WEBP
@@ -85,11 +85,10 @@ class ThumbnailError(Exception):
 
 def thumbnail_stem(source: str, platform_id: str) -> str:
     """The file name's stem; ThumbnailError for an id that is no safe part of a file name."""
-    stem = safe_stem(source, platform_id)
-    if stem is None:
-        unsafe = platform_id if safe_stem(source, "x") else source
-        raise ThumbnailError(f"id {unsafe[:40]!r}... is not a safe file name")
-    return stem
+    for part in (source, platform_id):
+        if not safe_part(part):
+            raise ThumbnailError(f"id {part[:40]!r}... is not a safe file name")
+    return f"{source}-{platform_id}"
 
 
 def download_thumbnails(
